@@ -1,0 +1,113 @@
+//! `ayuda embed`: texts on stdin to JSONL embeddings on stdout.
+//!
+//! Input is one text per line, or JSONL objects with a "text" string (auto-detected from the
+//! first non-empty line, or chosen with --format). Every line is an input, so an empty line
+//! embeds the empty text. The whole input is read and checked before any output, so bad input
+//! (invalid UTF-8, a JSONL line without "text") fails naming its line and prints nothing.
+
+use std::io::{BufWriter, Read, Write};
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use ayuda::native::load_encoder;
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+
+#[derive(Args)]
+pub struct EmbedArgs {
+    /// A model directory (full precision) or a packed model file.
+    #[arg(long)]
+    model: PathBuf,
+    /// Input format; auto treats the input as JSONL when its first non-empty line starts with '{'.
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    format: Format,
+}
+
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+enum Format {
+    Auto,
+    Text,
+    Jsonl,
+}
+
+#[derive(Deserialize)]
+struct InputLine {
+    text: String,
+}
+
+#[derive(Serialize)]
+struct OutputLine<'a> {
+    text: &'a str,
+    tokens: usize,
+    embedding: &'a [f32],
+}
+
+/// Inputs per progress step; also bounds how much output is held before it is written.
+const CHUNK: usize = 256;
+
+pub fn run(args: EmbedArgs) -> Result<()> {
+    let mut raw = Vec::new();
+    std::io::stdin().lock().read_to_end(&mut raw).context("reading stdin")?;
+    let texts = parse_input(&raw, args.format)?;
+    let encoder = load_encoder(&args.model)?;
+
+    let progress = if texts.len() > CHUNK {
+        let bar = ProgressBar::new(texts.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} texts, {per_sec}, eta {eta}")
+                .expect("valid template"),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    for chunk in texts.chunks(CHUNK) {
+        let embeddings = encoder.embed_batch(chunk).context("embedding")?;
+        for (text, e) in chunk.iter().zip(&embeddings) {
+            let line = OutputLine { text, tokens: e.tokens, embedding: &e.vector };
+            serde_json::to_writer(&mut out, &line)?;
+            out.write_all(b"\n")?;
+        }
+        progress.inc(chunk.len() as u64);
+    }
+    progress.finish_and_clear();
+    out.flush()?;
+    Ok(())
+}
+
+fn parse_input(raw: &[u8], format: Format) -> Result<Vec<String>> {
+    let mut lines: Vec<&[u8]> = raw.split(|&b| b == b'\n').collect();
+    if lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop(); // the final newline ends the last line; it does not start a new one
+    }
+    let mut texts = Vec::with_capacity(lines.len());
+    let mut jsonl = format == Format::Jsonl;
+    for (i, line) in lines.iter().enumerate() {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let line = match std::str::from_utf8(line) {
+            Ok(s) => s,
+            Err(e) => bail!(
+                "stdin line {}: not valid UTF-8 (bad byte at column {}); convert the input to UTF-8 first",
+                i + 1,
+                e.valid_up_to() + 1
+            ),
+        };
+        if format == Format::Auto && texts.is_empty() && !jsonl && !line.trim().is_empty() {
+            jsonl = line.trim_start().starts_with('{');
+        }
+        if jsonl {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let parsed: InputLine = serde_json::from_str(line).with_context(|| {
+                format!("stdin line {}: expected a JSON object with a \"text\" string", i + 1)
+            })?;
+            texts.push(parsed.text);
+        } else {
+            texts.push(line.to_string());
+        }
+    }
+    Ok(texts)
+}

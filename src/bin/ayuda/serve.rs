@@ -1,0 +1,67 @@
+//! `ayuda serve`: a static file server for the demo and the browser tests. Loopback by default;
+//! every response carries the headers a deployment of the widget should have.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use axum::http::{header, HeaderValue};
+use axum::Router;
+use clap::Args;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// The folder served at /.
+    dir: PathBuf,
+    /// Further folders at their own URL prefix, as PREFIX=DIR (for example /shared=../shared).
+    #[arg(long = "mount", value_name = "PREFIX=DIR")]
+    mounts: Vec<String>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+}
+
+pub fn run(args: ServeArgs) -> Result<()> {
+    if !args.dir.is_dir() {
+        bail!("{} is not a folder", args.dir.display());
+    }
+    let mut app = Router::new();
+    for mount in &args.mounts {
+        let Some((prefix, dir)) = mount.split_once('=') else {
+            bail!("--mount {mount}: expected PREFIX=DIR, for example /shared=../shared");
+        };
+        if !prefix.starts_with('/') || prefix.len() < 2 {
+            bail!("--mount {mount}: the prefix must start with / and name a path");
+        }
+        if !PathBuf::from(dir).is_dir() {
+            bail!("--mount {mount}: {dir} is not a folder");
+        }
+        app = app.nest_service(prefix.trim_end_matches('/'), ServeDir::new(dir));
+    }
+    let app = app
+        .fallback_service(ServeDir::new(&args.dir))
+        // Visitors' browsers must revalidate, so a redeployed model or widget is picked up.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ));
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("listening on {}", args.listen))?;
+        eprintln!("ayuda: serving {} on http://{}", args.dir.display(), listener.local_addr()?);
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .context("serving")
+    })
+}

@@ -1,0 +1,121 @@
+//! The model's configuration: the BERT hyper-parameters from config.json and the
+//! sentence-transformers settings (window length, pooling) around them.
+
+use super::{Error, Result};
+use candle_transformers::models::bert;
+use serde::Deserialize;
+
+/// How token vectors become one sentence vector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pooling {
+    /// Average of the token vectors the attention mask keeps (all-MiniLM-L6-v2 and most models).
+    Mean,
+    /// The first ([CLS]) token's vector.
+    Cls,
+}
+
+/// The sentence-transformers settings an encoder needs beyond the BERT configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// Tokens per text, special tokens included; longer texts are truncated, as
+    /// sentence-transformers does.
+    pub max_seq_length: usize,
+    pub pooling: Pooling,
+}
+
+/// sentence-transformers' own default when a directory has no sentence_bert_config.json is the
+/// tokenizer's limit; 256 is what the common small models ship with and what their
+/// embeddings were trained for.
+const DEFAULT_MAX_SEQ_LENGTH: usize = 256;
+
+#[derive(Deserialize)]
+struct SentenceBertConfig {
+    max_seq_length: Option<usize>,
+}
+
+#[derive(Deserialize)]
+struct PoolingConfig {
+    #[serde(default)]
+    pooling_mode_cls_token: bool,
+    #[serde(default)]
+    pooling_mode_mean_tokens: bool,
+    #[serde(default)]
+    pooling_mode_max_tokens: bool,
+    #[serde(default)]
+    pooling_mode_mean_sqrt_len_tokens: bool,
+}
+
+#[derive(Deserialize)]
+struct ModelType {
+    model_type: Option<String>,
+}
+
+/// Parses config.json into candle's BERT configuration, refusing other architectures by name
+/// rather than failing later on a missing tensor.
+pub(crate) fn parse_bert_config(json: &[u8]) -> Result<bert::Config> {
+    let err = |e: serde_json::Error| Error::Config { file: "config.json", reason: e.to_string() };
+    let kind: ModelType = serde_json::from_slice(json).map_err(err)?;
+    if let Some(t) = kind.model_type.as_deref() {
+        if t != "bert" {
+            return Err(Error::UnsupportedModel(t.to_string()));
+        }
+    }
+    let config: bert::Config = serde_json::from_slice(json).map_err(err)?;
+    if config.hidden_size == 0
+        || config.num_attention_heads == 0
+        || config.hidden_size % config.num_attention_heads != 0
+    {
+        return Err(Error::Config {
+            file: "config.json",
+            reason: format!(
+                "hidden_size {} is not a multiple of num_attention_heads {}",
+                config.hidden_size, config.num_attention_heads
+            ),
+        });
+    }
+    Ok(config)
+}
+
+impl Settings {
+    /// Reads the optional sentence-transformers files; `max_positions` caps the window.
+    pub(crate) fn parse(
+        sentence_bert_config: Option<&[u8]>,
+        pooling_config: Option<&[u8]>,
+        max_positions: usize,
+    ) -> Result<Settings> {
+        let mut max_seq_length = DEFAULT_MAX_SEQ_LENGTH;
+        if let Some(json) = sentence_bert_config {
+            let c: SentenceBertConfig = serde_json::from_slice(json).map_err(|e| Error::Config {
+                file: "sentence_bert_config.json",
+                reason: e.to_string(),
+            })?;
+            if let Some(n) = c.max_seq_length {
+                max_seq_length = n;
+            }
+        }
+        let max_seq_length = max_seq_length.clamp(2, max_positions.max(2));
+        let mut pooling = Pooling::Mean;
+        if let Some(json) = pooling_config {
+            let file = "1_Pooling/config.json";
+            let c: PoolingConfig = serde_json::from_slice(json)
+                .map_err(|e| Error::Config { file, reason: e.to_string() })?;
+            pooling = match (c.pooling_mode_mean_tokens, c.pooling_mode_cls_token) {
+                (true, false) => Pooling::Mean,
+                (false, true) => Pooling::Cls,
+                _ => {
+                    return Err(Error::Config {
+                        file,
+                        reason: "only one of mean or CLS pooling is supported".into(),
+                    })
+                }
+            };
+            if c.pooling_mode_max_tokens || c.pooling_mode_mean_sqrt_len_tokens {
+                return Err(Error::Config {
+                    file,
+                    reason: "max and sqrt-length pooling are not supported".into(),
+                });
+            }
+        }
+        Ok(Settings { max_seq_length, pooling })
+    }
+}

@@ -1,0 +1,206 @@
+//! The BERT forward pass and pooling: token ids to one unit-length vector per text.
+
+use std::collections::HashMap;
+
+use candle_core::{DType, Device, IndexOp, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::{self, BertModel};
+
+use super::config::{parse_bert_config, Pooling, Settings};
+use super::tokenize::TextTokenizer;
+use super::{pack, Error, ModelFiles, Result};
+
+/// One text's sentence embedding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Embedding {
+    /// Unit length (L2-normalised), so a dot product is the cosine similarity.
+    pub vector: Vec<f32>,
+    /// Tokens the model saw, special tokens included, after truncation to the window.
+    pub tokens: usize,
+}
+
+/// A loaded sentence encoder. Cheap to call repeatedly; loading is the expensive part.
+pub struct Encoder {
+    model: BertModel,
+    tokenizer: TextTokenizer,
+    settings: Settings,
+    pad_id: u32,
+    dim: usize,
+    fingerprint: String,
+}
+
+/// Texts per forward pass when embedding many. Texts are sorted by length first, so padding
+/// stays small; larger batches stop paying off on two cores.
+const BATCH: usize = 32;
+
+/// Everything an [`Encoder`] is built from, whichever file it came from. Cloning shares the
+/// tensors.
+#[derive(Clone)]
+pub(crate) struct Parts {
+    pub config: bert::Config,
+    pub tokenizer_json: Vec<u8>,
+    pub settings: Settings,
+    /// f32 tensors under canonical names (`embeddings.…`, `encoder.…`).
+    pub tensors: HashMap<String, Tensor>,
+    pub fingerprint: String,
+}
+
+impl Encoder {
+    /// Loads a sentence-transformers directory's files at full precision.
+    pub fn from_files(files: &ModelFiles) -> Result<Encoder> {
+        Encoder::from_parts(Parts::from_files(files)?)
+    }
+
+    /// Loads a packed model file (see [`pack`](super::pack)).
+    pub fn from_packed(bytes: &[u8]) -> Result<Encoder> {
+        Encoder::from_parts(pack::unpack(bytes)?)
+    }
+
+    pub(crate) fn from_parts(parts: Parts) -> Result<Encoder> {
+        let Parts { config, tokenizer_json, settings, tensors, fingerprint } = parts;
+        let tokenizer = TextTokenizer::new(&tokenizer_json, settings.max_seq_length)?;
+        let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
+        let model = BertModel::load(vb, &config).map_err(|e| Error::Weights(e.to_string()))?;
+        Ok(Encoder {
+            model,
+            tokenizer,
+            settings,
+            pad_id: config.pad_token_id as u32,
+            dim: config.hidden_size,
+            fingerprint,
+        })
+    }
+
+    /// Length of every vector this encoder returns.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    pub fn settings(&self) -> Settings {
+        self.settings
+    }
+
+    /// Identifies the exact weights: embeddings from encoders with different fingerprints must
+    /// not be compared.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// Embeds one text. The empty text is valid: it embeds the special tokens alone. Text past
+    /// the window is ignored, as sentence-transformers does.
+    pub fn embed(&self, text: &str) -> Result<Embedding> {
+        let ids = self.tokenizer.ids(text)?;
+        let tokens = ids.len();
+        let vector = self.forward(&[&ids])?.pop().expect("one row per input");
+        Ok(Embedding { vector, tokens })
+    }
+
+    /// Embeds many texts, in order. Texts of similar length share a padded, masked batch, so
+    /// each result equals what [`Encoder::embed`] gives for that text alone (to float rounding).
+    pub fn embed_batch<S: AsRef<str>>(&self, texts: &[S]) -> Result<Vec<Embedding>> {
+        let ids = texts
+            .iter()
+            .map(|t| self.tokenizer.ids(t.as_ref()))
+            .collect::<Result<Vec<_>>>()?;
+        let mut order: Vec<usize> = (0..ids.len()).collect();
+        order.sort_by_key(|&i| ids[i].len());
+        let mut out: Vec<Option<Embedding>> = vec![None; ids.len()];
+        for chunk in order.chunks(BATCH) {
+            let batch: Vec<&[u32]> = chunk.iter().map(|&i| ids[i].as_slice()).collect();
+            for (&i, vector) in chunk.iter().zip(self.forward(&batch)?) {
+                out[i] = Some(Embedding { vector, tokens: ids[i].len() });
+            }
+        }
+        Ok(out.into_iter().map(|e| e.expect("every text embedded")).collect())
+    }
+
+    /// Runs the model on a batch of id sequences, padding to the longest with a mask.
+    fn forward(&self, batch: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
+        let device = Device::Cpu;
+        let b = batch.len();
+        let s = batch.iter().map(|ids| ids.len()).max().unwrap_or(0);
+        let mut input = Vec::with_capacity(b * s);
+        let mut mask = Vec::with_capacity(b * s);
+        for ids in batch {
+            input.extend_from_slice(ids);
+            input.extend(std::iter::repeat_n(self.pad_id, s - ids.len()));
+            mask.extend(std::iter::repeat_n(1f32, ids.len()));
+            mask.extend(std::iter::repeat_n(0f32, s - ids.len()));
+        }
+        let input = Tensor::from_vec(input, (b, s), &device)?;
+        let mask = Tensor::from_vec(mask, (b, s), &device)?;
+        let types = input.zeros_like()?;
+        let hidden = self.model.forward(&input, &types, Some(&mask))?;
+        let pooled = match self.settings.pooling {
+            Pooling::Mean => {
+                let m = mask.unsqueeze(2)?;
+                let sum = hidden.broadcast_mul(&m)?.sum(1)?;
+                let count = m.sum(1)?;
+                sum.broadcast_div(&count)?
+            }
+            Pooling::Cls => hidden.i((.., 0, ..))?.contiguous()?,
+        };
+        // F.normalize's epsilon, so an all-zero vector stays zero instead of becoming NaN.
+        let norm = pooled.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12f32, f32::MAX)?;
+        Ok(pooled.broadcast_div(&norm)?.to_vec2::<f32>()?)
+    }
+}
+
+impl Parts {
+    pub(crate) fn from_files(files: &ModelFiles) -> Result<Parts> {
+        let config = parse_bert_config(&files.config_json)?;
+        let settings = Settings::parse(
+            files.sentence_bert_config_json.as_deref(),
+            files.pooling_config_json.as_deref(),
+            config.max_position_embeddings,
+        )?;
+        let raw = candle_core::safetensors::load_buffer(&files.safetensors, &Device::Cpu)
+            .map_err(|e| Error::Weights(format!("model.safetensors: {e}")))?;
+        let mut tensors = HashMap::new();
+        for (name, t) in raw {
+            if let Some(name) = canonical_name(&name) {
+                let t = t.to_dtype(DType::F32).map_err(|e| Error::Weights(e.to_string()))?;
+                tensors.insert(name, t);
+            }
+        }
+        if tensors.is_empty() {
+            return Err(Error::Weights(
+                "model.safetensors holds no BERT embeddings or encoder tensors".into(),
+            ));
+        }
+        let fingerprint = format!(
+            "st-{:08x}-{}",
+            crc32fast::hash(&files.safetensors),
+            files.safetensors.len()
+        );
+        Ok(Parts {
+            config,
+            tokenizer_json: files.tokenizer_json.clone(),
+            settings,
+            tensors,
+            fingerprint,
+        })
+    }
+}
+
+/// Maps a checkpoint's tensor name to the one candle's BERT loads, or None for tensors the
+/// sentence encoder does not use (pooler, heads). Checkpoints differ in prefix (`bert.`,
+/// `0.auto_model.`) and old ones name LayerNorm parameters gamma and beta.
+pub(crate) fn canonical_name(name: &str) -> Option<String> {
+    let start = ["embeddings.", "encoder."].iter().find_map(|root| {
+        if name.starts_with(root) {
+            Some(0)
+        } else {
+            name.find(&format!(".{root}")).map(|i| i + 1)
+        }
+    })?;
+    let name = &name[start..];
+    let name = if let Some(base) = name.strip_suffix(".gamma") {
+        format!("{base}.weight")
+    } else if let Some(base) = name.strip_suffix(".beta") {
+        format!("{base}.bias")
+    } else {
+        name.to_string()
+    };
+    Some(name)
+}

@@ -1,0 +1,122 @@
+//! Weight compression for the packed file: symmetric integer codes with a scale per row (int8)
+//! or per group of 32 values (int4). Written by hand because the formats are this file's own
+//! and the loops are a few lines; candle's GGUF quantisation keeps weights quantised at run
+//! time, which is slower on wasm32 than dequantising once at load into f32 for gemm.
+
+/// Values sharing one int4 scale. Small groups keep outliers from flattening their neighbours.
+pub(crate) const Q4_GROUP: usize = 32;
+
+/// int8 with one f32 scale per row: `rows * 4` bytes of scales, then `rows * cols` codes.
+pub(crate) fn q8_rows(data: &[f32], cols: usize) -> Vec<u8> {
+    let rows = data.len() / cols;
+    let mut out = Vec::with_capacity(rows * 4 + data.len());
+    let mut scales = Vec::with_capacity(rows);
+    for row in data.chunks_exact(cols) {
+        let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+        out.extend_from_slice(&scale.to_le_bytes());
+        scales.push(scale);
+    }
+    for (row, scale) in data.chunks_exact(cols).zip(scales) {
+        out.extend(row.iter().map(|v| (v / scale).round().clamp(-127.0, 127.0) as i8 as u8));
+    }
+    out
+}
+
+pub(crate) fn q8_rows_len(rows: usize, cols: usize) -> usize {
+    rows * 4 + rows * cols
+}
+
+/// Inverse of [`q8_rows`]; `bytes` must be exactly [`q8_rows_len`] long.
+pub(crate) fn dq8_rows(bytes: &[u8], rows: usize, cols: usize) -> Vec<f32> {
+    let (scales, codes) = bytes.split_at(rows * 4);
+    let mut out = Vec::with_capacity(rows * cols);
+    for (scale, row) in scales.chunks_exact(4).zip(codes.chunks_exact(cols)) {
+        let scale = f32::from_le_bytes(scale.try_into().expect("4 bytes"));
+        out.extend(row.iter().map(|&c| c as i8 as f32 * scale));
+    }
+    out
+}
+
+/// int4 in groups of [`Q4_GROUP`] with one f16 scale each: `groups * 2` bytes of scales, then
+/// two codes a byte (low nibble first), each code stored as value + 8.
+pub(crate) fn q4_groups(data: &[f32]) -> Vec<u8> {
+    assert_eq!(data.len() % Q4_GROUP, 0, "callers pick int4 only for whole groups");
+    let groups = data.len() / Q4_GROUP;
+    let mut out = Vec::with_capacity(q4_groups_len(data.len()));
+    let mut scales = Vec::with_capacity(groups);
+    for g in data.chunks_exact(Q4_GROUP) {
+        let max = g.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let scale = half::f16::from_f32(if max > 0.0 { max / 7.0 } else { 1.0 });
+        out.extend_from_slice(&scale.to_le_bytes());
+        scales.push(scale.to_f32());
+    }
+    for (g, scale) in data.chunks_exact(Q4_GROUP).zip(scales) {
+        let code = |v: f32| ((v / scale).round().clamp(-7.0, 7.0) as i8 + 8) as u8;
+        out.extend(g.chunks_exact(2).map(|p| code(p[0]) | (code(p[1]) << 4)));
+    }
+    out
+}
+
+pub(crate) fn q4_groups_len(n: usize) -> usize {
+    n / Q4_GROUP * 2 + n / 2
+}
+
+/// Inverse of [`q4_groups`]; `bytes` must be exactly [`q4_groups_len`] long.
+pub(crate) fn dq4_groups(bytes: &[u8], n: usize) -> Vec<f32> {
+    let groups = n / Q4_GROUP;
+    let (scales, codes) = bytes.split_at(groups * 2);
+    let mut out = Vec::with_capacity(n);
+    for (scale, g) in scales.chunks_exact(2).zip(codes.chunks_exact(Q4_GROUP / 2)) {
+        let scale = half::f16::from_le_bytes([scale[0], scale[1]]).to_f32();
+        for &b in g {
+            out.push(((b & 0x0f) as i8 - 8) as f32 * scale);
+            out.push(((b >> 4) as i8 - 8) as f32 * scale);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ramp(n: usize) -> Vec<f32> {
+        (0..n).map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0).collect()
+    }
+
+    #[test]
+    fn int8_rows_round_trip_within_half_a_step() {
+        let data = ramp(4 * 96);
+        let bytes = q8_rows(&data, 96);
+        assert_eq!(bytes.len(), q8_rows_len(4, 96));
+        let back = dq8_rows(&bytes, 4, 96);
+        for (row, brow) in data.chunks(96).zip(back.chunks(96)) {
+            let step = row.iter().fold(0f32, |m, v| m.max(v.abs())) / 127.0;
+            for (a, b) in row.iter().zip(brow) {
+                assert!((a - b).abs() <= step * 0.5 + 1e-6, "{a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn int4_groups_round_trip_within_half_a_step() {
+        let data = ramp(Q4_GROUP * 5);
+        let bytes = q4_groups(&data);
+        assert_eq!(bytes.len(), q4_groups_len(data.len()));
+        let back = dq4_groups(&bytes, data.len());
+        for (g, bg) in data.chunks(Q4_GROUP).zip(back.chunks(Q4_GROUP)) {
+            let step = g.iter().fold(0f32, |m, v| m.max(v.abs())) / 7.0;
+            for (a, b) in g.iter().zip(bg) {
+                assert!((a - b).abs() <= step * 0.51 + 1e-3, "{a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn all_zero_rows_stay_zero() {
+        let data = vec![0f32; 64];
+        assert!(dq8_rows(&q8_rows(&data, 32), 2, 32).iter().all(|&v| v == 0.0));
+        assert!(dq4_groups(&q4_groups(&data), 64).iter().all(|&v| v == 0.0));
+    }
+}

@@ -1,0 +1,66 @@
+//! The native filesystem edge: reads model directories and packed model files into the bytes
+//! the pure [`crate::model`] takes. Never used in the browser build.
+
+use std::path::{Path, PathBuf};
+
+use crate::model::{self, Encoder, ModelFiles};
+
+/// A model that could not be read from disk, with the path it was read from.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{path}: no such file or directory")]
+    NotFound { path: PathBuf },
+    #[error("{dir} is not a complete model directory: {file} is missing (a sentence-transformers directory needs {needs})")]
+    MissingFile { dir: PathBuf, file: &'static str, needs: String },
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {source}")]
+    Model { path: PathBuf, source: model::Error },
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, LoadError> {
+    std::fs::read(path).map_err(|source| LoadError::Io { path: path.to_owned(), source })
+}
+
+fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, LoadError> {
+    match std::fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(LoadError::Io { path: path.to_owned(), source }),
+    }
+}
+
+/// Reads a sentence-transformers model directory.
+pub fn read_model_dir(dir: &Path) -> Result<ModelFiles, LoadError> {
+    if !dir.exists() {
+        return Err(LoadError::NotFound { path: dir.to_owned() });
+    }
+    for file in ModelFiles::REQUIRED {
+        if !dir.join(file).is_file() {
+            return Err(LoadError::MissingFile {
+                dir: dir.to_owned(),
+                file,
+                needs: ModelFiles::REQUIRED.join(", "),
+            });
+        }
+    }
+    Ok(ModelFiles {
+        config_json: read(&dir.join("config.json"))?,
+        tokenizer_json: read(&dir.join("tokenizer.json"))?,
+        safetensors: read(&dir.join("model.safetensors"))?,
+        sentence_bert_config_json: read_optional(&dir.join("sentence_bert_config.json"))?,
+        pooling_config_json: read_optional(&dir.join("1_Pooling/config.json"))?,
+    })
+}
+
+/// Loads an encoder from a model directory (full precision) or a packed model file.
+pub fn load_encoder(path: &Path) -> Result<Encoder, LoadError> {
+    let wrap = |source| LoadError::Model { path: path.to_owned(), source };
+    if path.is_dir() {
+        Encoder::from_files(&read_model_dir(path)?).map_err(wrap)
+    } else if path.exists() {
+        Encoder::from_packed(&read(path)?).map_err(wrap)
+    } else {
+        Err(LoadError::NotFound { path: path.to_owned() })
+    }
+}

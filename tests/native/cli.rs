@@ -1,0 +1,117 @@
+//! The `ayuda` command line as a user runs it.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use crate::util::{cosine, model_dir, reference};
+
+fn ayuda(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ayuda"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ayuda runs");
+    let mut pipe = child.stdin.take().unwrap();
+    let input = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn lines(o: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8(o.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn pack_then_embed_text_lines() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("m.ayuda");
+    let dir = model_dir();
+    let out = ayuda(&["model", "pack", dir.to_str().unwrap(), "-o", file.to_str().unwrap()], b"");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("MB"));
+
+    let rows = &reference()[..3];
+    let input: String = rows.iter().map(|r| format!("{}\n", r.text)).collect();
+    let out = ayuda(&["embed", "--model", file.to_str().unwrap()], input.as_bytes());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let got = lines(&out);
+    assert_eq!(got.len(), 3);
+    for (row, line) in rows.iter().zip(&got) {
+        assert_eq!(line["text"], row.text.as_str());
+        assert_eq!(line["tokens"], row.tokens);
+        let v: Vec<f32> = serde_json::from_value(line["embedding"].clone()).unwrap();
+        assert!(cosine(&v, &row.embedding) > 0.98);
+    }
+}
+
+#[test]
+fn embed_reads_jsonl_and_keeps_empty_texts() {
+    let dir = model_dir();
+    let input = "{\"text\": \"Where is my card?\"}\n{\"text\": \"\"}\n";
+    let out = ayuda(&["embed", "--model", dir.to_str().unwrap()], input.as_bytes());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let got = lines(&out);
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0]["text"], "Where is my card?");
+    assert_eq!(got[1]["tokens"], 2);
+    assert_eq!(got[1]["embedding"].as_array().unwrap().len(), 384);
+}
+
+#[test]
+fn invalid_utf8_names_the_line_and_prints_nothing() {
+    let dir = model_dir();
+    let out = ayuda(&["embed", "--model", dir.to_str().unwrap()], b"fine\nbad \xff\xfe here\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = stderr(&out);
+    assert!(err.contains("line 2") && err.contains("UTF-8"), "{err}");
+}
+
+#[test]
+fn jsonl_without_text_names_the_line() {
+    let dir = model_dir();
+    let out = ayuda(&["embed", "--model", dir.to_str().unwrap(), "--format", "jsonl"], b"{\"text\": \"ok\"}\n{\"txt\": 1}\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("line 2"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_damaged_model_file_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("cut.ayuda");
+    let dir = model_dir();
+    let out = ayuda(&["model", "pack", dir.to_str().unwrap(), "-o", file.to_str().unwrap()], b"");
+    assert!(out.status.success());
+    let bytes = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+    let out = ayuda(&["embed", "--model", file.to_str().unwrap()], b"hello\n");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("truncated") && err.contains("cut.ayuda"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn packing_an_incomplete_directory_names_the_missing_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(model_dir().join("config.json"), tmp.path().join("config.json")).unwrap();
+    let out_file = tmp.path().join("m.ayuda");
+    let out = ayuda(&["model", "pack", tmp.path().to_str().unwrap(), "-o", out_file.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("tokenizer.json is missing"), "{}", stderr(&out));
+    assert!(!out_file.exists(), "no partial file left behind");
+}

@@ -1,0 +1,8 @@
+//! Native integration tests: one binary, a module per feature. They run on the real model,
+//! which `make test` fetches first (models/fetch.sh), and the reference embeddings in
+//! ../shared/reference.
+
+mod cli;
+mod encoder;
+mod packed;
+mod util;

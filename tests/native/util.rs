@@ -1,0 +1,78 @@
+//! Shared fixtures: the real model (loaded once per test binary) and the reference embeddings.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use ayuda::model::{self, Encoder, PackOptions};
+use ayuda::native::{load_encoder, read_model_dir};
+use serde::Deserialize;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn model_dir() -> PathBuf {
+    let dir = root().join("models/all-MiniLM-L6-v2");
+    assert!(
+        dir.join("model.safetensors").is_file(),
+        "the model is missing: run `bash models/fetch.sh` (make test does it)"
+    );
+    dir
+}
+
+#[derive(Deserialize)]
+pub struct Reference {
+    pub text: String,
+    pub tokens: usize,
+    pub embedding: Vec<f32>,
+}
+
+/// sentence-transformers' embeddings of 145 varied texts (../shared/reference).
+pub fn reference() -> &'static [Reference] {
+    static ROWS: OnceLock<Vec<Reference>> = OnceLock::new();
+    ROWS.get_or_init(|| {
+        let path = root().join("../shared/reference/all-MiniLM-L6-v2.jsonl");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (../shared must sit beside the repo)", path.display()));
+        text.lines().map(|l| serde_json::from_str(l).expect("reference row")).collect()
+    })
+}
+
+/// The full-precision model, straight from its directory.
+pub fn full() -> &'static Encoder {
+    static ENC: OnceLock<Encoder> = OnceLock::new();
+    ENC.get_or_init(|| load_encoder(&model_dir()).expect("full model loads"))
+}
+
+/// The model packed with the default options, as bytes.
+pub fn packed_bytes() -> &'static [u8] {
+    static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
+    BYTES.get_or_init(|| {
+        let files = read_model_dir(&model_dir()).expect("model dir reads");
+        model::pack(&files, PackOptions::default()).expect("model packs")
+    })
+}
+
+pub fn packed() -> &'static Encoder {
+    static ENC: OnceLock<Encoder> = OnceLock::new();
+    ENC.get_or_init(|| Encoder::from_packed(packed_bytes()).expect("packed model loads"))
+}
+
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    dot / (na * nb)
+}
+
+/// Mean and minimum cosine to the reference over every row, printing the worst rows.
+pub fn parity(embeddings: &[Vec<f32>]) -> (f32, f32) {
+    let rows = reference();
+    assert_eq!(embeddings.len(), rows.len());
+    let cos: Vec<f32> =
+        rows.iter().zip(embeddings).map(|(r, e)| cosine(&r.embedding, e)).collect();
+    let mean = cos.iter().sum::<f32>() / cos.len() as f32;
+    let min = cos.iter().cloned().fold(f32::INFINITY, f32::min);
+    (mean, min)
+}
