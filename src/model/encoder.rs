@@ -95,6 +95,11 @@ impl Encoder {
         Ok(Embedding { vector, tokens })
     }
 
+    /// Tokens the model sees for `text`, special tokens included, after truncation to the window.
+    pub fn count_tokens(&self, text: &str) -> Result<usize> {
+        Ok(self.tokenizer.ids(text)?.len())
+    }
+
     /// Embeds many texts, in order. Texts of similar length share a padded, masked batch, so
     /// each result equals what [`Encoder::embed`] gives for that text alone (to float rounding).
     pub fn embed_batch<S: AsRef<str>>(&self, texts: &[S]) -> Result<Vec<Embedding>> {

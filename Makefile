@@ -1,0 +1,41 @@
+# The two commands of the README: `make demo` and `make test`. Each installs what it needs first
+# (tools/ensure.sh: only what is missing), then builds only what changed.
+PORT ?= 8080
+MODEL := all-MiniLM-L6-v2
+PACKED := www/models/$(MODEL).ayuda
+AYUDA := target/debug/ayuda
+
+.NOTPARALLEL:
+.PHONY: demo test setup build native wasm pack bench clean
+
+demo: setup build
+	$(AYUDA) serve www --listen 127.0.0.1:$(PORT)
+
+test: setup build
+	cargo test --quiet
+	node --test --test-concurrency=1 tests/browser/
+
+setup:
+	bash tools/ensure.sh
+
+build: native wasm pack
+
+native:
+	cargo build --quiet
+
+wasm:
+	python3 tools/build_wasm.py
+
+# The packed model the browser loads; rebuilt when the model or the packer changes.
+pack: $(PACKED)
+$(PACKED): models/$(MODEL)/model.safetensors $(wildcard src/model/*.rs) | native
+	mkdir -p www/models
+	$(AYUDA) model pack models/$(MODEL) -o $@
+
+# Side by side with transformers.js in one Chromium (DESIGN.md, peer benchmark); prints one JSON
+# line per engine. Needs ../shared/bench/peer-transformersjs.
+bench: setup build
+	bash tools/bench.sh
+
+clean:
+	rm -rf www/pkg www/models

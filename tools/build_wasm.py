@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""Builds the browser module: cargo (wasm32) -> wasm-bindgen -> wasm-opt, with the settings in
+wasm-pack.toml. Steps after cargo are skipped when their output is newer than their input."""
+import os
+import subprocess
+import sys
+import tomllib
+
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+os.chdir(root)
+
+
+def run(cmd):
+    print("build_wasm:", " ".join(cmd), file=sys.stderr)
+    try:
+        subprocess.run(cmd, check=True)
+    except FileNotFoundError:
+        sys.exit(f"build_wasm: {cmd[0]} not found; run tools/ensure.sh first")
+    except subprocess.CalledProcessError as e:
+        sys.exit(f"build_wasm: {cmd[0]} failed with exit code {e.returncode}")
+
+
+with open("wasm-pack.toml", "rb") as f:
+    settings = tomllib.load(f)
+build = settings["build"]
+profile, out_dir, out_name = build["profile"], build["out-dir"], build["out-name"]
+opt_args = settings.get("profile", {}).get("release", {}).get("wasm-opt", [])
+
+run(["cargo", "build", "--quiet", "--lib", "--target", "wasm32-unknown-unknown", "--profile", profile])
+raw = f"target/wasm32-unknown-unknown/{profile}/ayuda.wasm"
+bindgen_out = f"{out_dir}/{out_name}_bg.wasm"
+stamp = f"{out_dir}/.built-from"
+
+current = f"{os.path.getmtime(raw)} {opt_args}"
+if os.path.exists(bindgen_out) and os.path.exists(stamp) and open(stamp).read() == current:
+    sys.exit(0)
+run(["target/tools/bin/wasm-bindgen", raw, "--target", build["target"], "--out-dir", out_dir,
+     "--out-name", out_name, "--no-typescript"])
+if opt_args:
+    run(["node_modules/.bin/wasm-opt", bindgen_out, *opt_args, "-o", bindgen_out])
+with open(stamp, "w") as f:
+    f.write(current)
+print(f"build_wasm: {bindgen_out} {os.path.getsize(bindgen_out) / 1e6:.2f} MB", file=sys.stderr)
