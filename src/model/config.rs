@@ -2,8 +2,51 @@
 //! sentence-transformers settings (window length, pooling) around them.
 
 use super::{Error, Result};
-use candle_transformers::models::bert;
 use serde::Deserialize;
+
+/// The BERT hyper-parameters the encoder needs, from config.json. Fields BERT checkpoints
+/// sometimes leave out take the values transformers assumes.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct BertConfig {
+    pub vocab_size: usize,
+    pub hidden_size: usize,
+    pub num_hidden_layers: usize,
+    pub num_attention_heads: usize,
+    pub intermediate_size: usize,
+    #[serde(default)]
+    pub hidden_act: Activation,
+    pub max_position_embeddings: usize,
+    #[serde(default = "two")]
+    pub type_vocab_size: usize,
+    #[serde(default = "default_eps")]
+    pub layer_norm_eps: f64,
+    #[serde(default)]
+    pub pad_token_id: u32,
+    #[serde(default)]
+    pub position_embedding_type: Option<String>,
+}
+
+fn two() -> usize {
+    2
+}
+
+fn default_eps() -> f64 {
+    1e-12
+}
+
+/// The feed-forward activation (config.json `hidden_act`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+pub(crate) enum Activation {
+    /// The exact, erf-based GELU.
+    #[default]
+    #[serde(rename = "gelu")]
+    Gelu,
+    /// The tanh approximation.
+    #[serde(alias = "gelu_new", alias = "gelu_pytorch_tanh", alias = "gelu_fast")]
+    GeluTanh,
+    #[serde(rename = "relu")]
+    Relu,
+}
 
 /// How token vectors become one sentence vector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,22 +88,29 @@ struct PoolingConfig {
     pooling_mode_mean_sqrt_len_tokens: bool,
 }
 
-#[derive(Deserialize)]
-struct ModelType {
-    model_type: Option<String>,
-}
-
-/// Parses config.json into candle's BERT configuration, refusing other architectures by name
-/// rather than failing later on a missing tensor.
-pub(crate) fn parse_bert_config(json: &[u8]) -> Result<bert::Config> {
+/// Parses config.json, refusing other architectures by name rather than failing later on a
+/// missing tensor.
+pub(crate) fn parse_bert_config(json: &[u8]) -> Result<BertConfig> {
     let err = |e: serde_json::Error| Error::Config { file: "config.json", reason: e.to_string() };
+    #[derive(Deserialize)]
+    struct ModelType {
+        model_type: Option<String>,
+    }
     let kind: ModelType = serde_json::from_slice(json).map_err(err)?;
     if let Some(t) = kind.model_type.as_deref() {
         if t != "bert" {
             return Err(Error::UnsupportedModel(t.to_string()));
         }
     }
-    let config: bert::Config = serde_json::from_slice(json).map_err(err)?;
+    let config: BertConfig = serde_json::from_slice(json).map_err(err)?;
+    if let Some(p) = config.position_embedding_type.as_deref() {
+        if p != "absolute" {
+            return Err(Error::Config {
+                file: "config.json",
+                reason: format!("position_embedding_type \"{p}\" is not supported (only \"absolute\")"),
+            });
+        }
+    }
     if config.hidden_size == 0
         || config.num_attention_heads == 0
         || config.hidden_size % config.num_attention_heads != 0

@@ -3,11 +3,11 @@
 use std::collections::HashMap;
 
 use candle_core::{DType, Device, IndexOp, Tensor};
-use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{self, BertModel};
 
-use super::config::{parse_bert_config, Pooling, Settings};
+use super::bert::Bert;
+use super::config::{parse_bert_config, BertConfig, Pooling, Settings};
 use super::tokenize::TextTokenizer;
+use super::weights::Weight;
 use super::{pack, Error, ModelFiles, Result};
 
 /// One text's sentence embedding.
@@ -21,7 +21,7 @@ pub struct Embedding {
 
 /// A loaded sentence encoder. Cheap to call repeatedly; loading is the expensive part.
 pub struct Encoder {
-    model: BertModel,
+    model: Bert,
     tokenizer: TextTokenizer,
     settings: Settings,
     pad_id: u32,
@@ -33,15 +33,13 @@ pub struct Encoder {
 /// stays small; larger batches stop paying off on two cores.
 const BATCH: usize = 32;
 
-/// Everything an [`Encoder`] is built from, whichever file it came from. Cloning shares the
-/// tensors.
-#[derive(Clone)]
+/// Everything an [`Encoder`] is built from, whichever file it came from.
 pub(crate) struct Parts {
-    pub config: bert::Config,
+    pub config: BertConfig,
     pub tokenizer_json: Vec<u8>,
     pub settings: Settings,
-    /// f32 tensors under canonical names (`embeddings.…`, `encoder.…`).
-    pub tensors: HashMap<String, Tensor>,
+    /// Weights under canonical names (`embeddings.…`, `encoder.…`).
+    pub tensors: HashMap<String, Weight>,
     pub fingerprint: String,
 }
 
@@ -59,13 +57,12 @@ impl Encoder {
     pub(crate) fn from_parts(parts: Parts) -> Result<Encoder> {
         let Parts { config, tokenizer_json, settings, tensors, fingerprint } = parts;
         let tokenizer = TextTokenizer::new(&tokenizer_json, settings.max_seq_length)?;
-        let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
-        let model = BertModel::load(vb, &config).map_err(|e| Error::Weights(e.to_string()))?;
+        let model = Bert::load(&config, tensors)?;
         Ok(Encoder {
             model,
             tokenizer,
             settings,
-            pad_id: config.pad_token_id as u32,
+            pad_id: config.pad_token_id,
             dim: config.hidden_size,
             fingerprint,
         })
@@ -132,10 +129,8 @@ impl Encoder {
             mask.extend(std::iter::repeat_n(1f32, ids.len()));
             mask.extend(std::iter::repeat_n(0f32, s - ids.len()));
         }
-        let input = Tensor::from_vec(input, (b, s), &device)?;
         let mask = Tensor::from_vec(mask, (b, s), &device)?;
-        let types = input.zeros_like()?;
-        let hidden = self.model.forward(&input, &types, Some(&mask))?;
+        let hidden = self.model.forward(&input, b, s, &mask)?;
         let pooled = match self.settings.pooling {
             Pooling::Mean => {
                 let m = mask.unsqueeze(2)?;
@@ -165,7 +160,7 @@ impl Parts {
         for (name, t) in raw {
             if let Some(name) = canonical_name(&name) {
                 let t = t.to_dtype(DType::F32).map_err(|e| Error::Weights(e.to_string()))?;
-                tensors.insert(name, t);
+                tensors.insert(name, Weight::F32(t));
             }
         }
         if tensors.is_empty() {

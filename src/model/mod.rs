@@ -6,12 +6,15 @@
 //! [`pack`]). Both give the vector sentence-transformers gives for the same text: a 256-token
 //! window (or the directory's `max_seq_length`), no padding for one text, a masked batch otherwise.
 
+mod bert;
 mod config;
 mod encoder;
 mod error;
+mod kernels;
 pub mod pack;
 mod quant;
 mod tokenize;
+mod weights;
 
 pub use config::{Pooling, Settings};
 pub use encoder::{Embedding, Encoder};

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::config::{parse_bert_config, Pooling, Settings};
 use super::encoder::Parts;
 use super::quant;
+use super::weights::Weight;
 use super::{Error, ModelFiles, Result};
 
 const MAGIC: &[u8; 8] = b"AYUDAMDL";
@@ -113,15 +114,19 @@ pub fn pack(files: &ModelFiles, options: PackOptions) -> Result<Vec<u8>> {
     // Loading through the encoder first proves the directory is complete and consistent, so a
     // packed file never holds a model that cannot run.
     let parts = Parts::from_files(files)?;
-    super::Encoder::from_parts(parts.clone())?;
+    let tensor_map: Vec<(String, Tensor)> = parts
+        .tensors
+        .iter()
+        .map(|(name, w)| Ok((name.clone(), w.to_f32()?)))
+        .collect::<Result<_>>()?;
+    super::Encoder::from_parts(parts)?;
 
     let mut data = files.tokenizer_json.clone();
     let tokenizer = Range { offset: 0, len: data.len() };
-    let mut names: Vec<&String> = parts.tensors.keys().collect();
-    names.sort();
-    let mut tensors = Vec::with_capacity(names.len());
-    for name in names {
-        let t = &parts.tensors[name];
+    let mut tensor_map = tensor_map;
+    tensor_map.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut tensors = Vec::with_capacity(tensor_map.len());
+    for (name, t) in &tensor_map {
         let shape = t.dims().to_vec();
         let values = t.flatten_all()?.to_vec1::<f32>()?;
         let wanted = if name == "embeddings.word_embeddings.weight" {
@@ -243,23 +248,26 @@ pub(crate) fn unpack(bytes: &[u8]) -> Result<Parts> {
         let raw = slice(&entry.name, entry.range)?;
         let n: usize = entry.shape.iter().product();
         let bad = || Error::Malformed(format!("tensor {} has the wrong size", entry.name));
-        let values = match (entry.encoding, entry.shape.as_slice()) {
-            (WeightEncoding::F32, _) if raw.len() == n * 4 => raw
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
-                .collect(),
+        let weight = match (entry.encoding, entry.shape.as_slice()) {
+            (WeightEncoding::F32, _) if raw.len() == n * 4 => {
+                let values = raw
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+                    .collect();
+                Weight::F32(Tensor::from_vec(values, entry.shape.as_slice(), &Device::Cpu)?)
+            }
             (WeightEncoding::Q8, &[rows, cols]) if raw.len() == quant::q8_rows_len(rows, cols) => {
-                quant::dq8_rows(raw, rows, cols)
+                let (scales, codes) = quant::split_q8_rows(raw, rows);
+                Weight::Q8 { rows, cols, codes, scales }
             }
             (WeightEncoding::Q4, _)
                 if n % quant::Q4_GROUP == 0 && raw.len() == quant::q4_groups_len(n) =>
             {
-                quant::dq4_groups(raw, n)
+                Weight::Q4 { dims: entry.shape.clone(), bytes: raw.to_vec() }
             }
             _ => return Err(bad()),
         };
-        let t = Tensor::from_vec(values, entry.shape.as_slice(), &Device::Cpu)?;
-        tensors.insert(entry.name.clone(), t);
+        tensors.insert(entry.name.clone(), weight);
     }
     Ok(Parts {
         config,

@@ -27,15 +27,13 @@ pub(crate) fn q8_rows_len(rows: usize, cols: usize) -> usize {
     rows * 4 + rows * cols
 }
 
-/// Inverse of [`q8_rows`]; `bytes` must be exactly [`q8_rows_len`] long.
-pub(crate) fn dq8_rows(bytes: &[u8], rows: usize, cols: usize) -> Vec<f32> {
+/// Splits what [`q8_rows`] wrote into the row scales and the codes; `bytes` must be exactly
+/// [`q8_rows_len`] long.
+pub(crate) fn split_q8_rows(bytes: &[u8], rows: usize) -> (Vec<f32>, Vec<i8>) {
     let (scales, codes) = bytes.split_at(rows * 4);
-    let mut out = Vec::with_capacity(rows * cols);
-    for (scale, row) in scales.chunks_exact(4).zip(codes.chunks_exact(cols)) {
-        let scale = f32::from_le_bytes(scale.try_into().expect("4 bytes"));
-        out.extend(row.iter().map(|&c| c as i8 as f32 * scale));
-    }
-    out
+    let scales =
+        scales.chunks_exact(4).map(|s| f32::from_le_bytes(s.try_into().expect("4 bytes"))).collect();
+    (scales, codes.iter().map(|&c| c as i8).collect())
 }
 
 /// int4 in groups of [`Q4_GROUP`] with one f16 scale each: `groups * 2` bytes of scales, then
@@ -77,6 +75,24 @@ pub(crate) fn dq4_groups(bytes: &[u8], n: usize) -> Vec<f32> {
     out
 }
 
+/// Row `row` of a `[rows, cols]` table written by [`q4_groups`], when `cols` is a whole number
+/// of groups; decodes only that row.
+pub(crate) fn dq4_row(bytes: &[u8], rows: usize, cols: usize, row: usize) -> Vec<f32> {
+    let groups = rows * cols / Q4_GROUP;
+    let first = row * cols / Q4_GROUP;
+    let scales = &bytes[first * 2..(first + cols / Q4_GROUP) * 2];
+    let codes = &bytes[groups * 2 + row * cols / 2..][..cols / 2];
+    let mut out = Vec::with_capacity(cols);
+    for (scale, g) in scales.chunks_exact(2).zip(codes.chunks_exact(Q4_GROUP / 2)) {
+        let scale = half::f16::from_le_bytes([scale[0], scale[1]]).to_f32();
+        for &b in g {
+            out.push(((b & 0x0f) as i8 - 8) as f32 * scale);
+            out.push(((b >> 4) as i8 - 8) as f32 * scale);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,7 +106,9 @@ mod tests {
         let data = ramp(4 * 96);
         let bytes = q8_rows(&data, 96);
         assert_eq!(bytes.len(), q8_rows_len(4, 96));
-        let back = dq8_rows(&bytes, 4, 96);
+        let (scales, codes) = split_q8_rows(&bytes, 4);
+        let back: Vec<f32> =
+            codes.iter().enumerate().map(|(i, &c)| c as f32 * scales[i / 96]).collect();
         for (row, brow) in data.chunks(96).zip(back.chunks(96)) {
             let step = row.iter().fold(0f32, |m, v| m.max(v.abs())) / 127.0;
             for (a, b) in row.iter().zip(brow) {
@@ -114,9 +132,20 @@ mod tests {
     }
 
     #[test]
+    fn one_int4_row_decodes_like_the_whole_table() {
+        let (rows, cols) = (5, Q4_GROUP * 3);
+        let data = ramp(rows * cols);
+        let bytes = q4_groups(&data);
+        let all = dq4_groups(&bytes, data.len());
+        for r in 0..rows {
+            assert_eq!(dq4_row(&bytes, rows, cols, r), &all[r * cols..(r + 1) * cols]);
+        }
+    }
+
+    #[test]
     fn all_zero_rows_stay_zero() {
         let data = vec![0f32; 64];
-        assert!(dq8_rows(&q8_rows(&data, 32), 2, 32).iter().all(|&v| v == 0.0));
+        assert!(split_q8_rows(&q8_rows(&data, 32), 2).1.iter().all(|&v| v == 0));
         assert!(dq4_groups(&q4_groups(&data), 64).iter().all(|&v| v == 0.0));
     }
 }

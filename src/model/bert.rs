@@ -1,0 +1,233 @@
+//! The BERT encoder's forward pass, on candle tensors: embeddings, then self-attention and
+//! feed-forward layers, returning one vector per token.
+//!
+//! Written here rather than taken from candle-transformers so that the packed model's int8
+//! matrices run through [`QLinear`] without being expanded to f32, query/key/value run as one
+//! product, and only the embedding rows a text uses are decoded. Full-precision weights take
+//! candle's f32 matmul through the same code.
+
+use std::collections::HashMap;
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::ops::{layer_norm, softmax_last_dim};
+
+use super::config::{Activation, BertConfig};
+use super::kernels::QLinear;
+use super::weights::Weight;
+use super::{Error, Result};
+
+pub(crate) struct Bert {
+    word: Table,
+    position: Tensor,
+    token_type: Tensor,
+    embed_norm: Norm,
+    layers: Vec<Layer>,
+    heads: usize,
+    head_dim: usize,
+    act: Activation,
+}
+
+struct Layer {
+    qkv: Linear,
+    attn_out: Linear,
+    attn_norm: Norm,
+    up: Linear,
+    down: Linear,
+    out_norm: Norm,
+}
+
+struct Norm {
+    weight: Tensor,
+    bias: Tensor,
+    eps: f32,
+}
+
+enum Linear {
+    /// `[out, in]` f32, with its bias.
+    Dense { weight: Tensor, bias: Tensor },
+    Quant(QLinear),
+}
+
+/// The word-embedding table; compressed tables are decoded a row at a time, so loading does not
+/// expand 30k rows nobody may ask for.
+enum Table {
+    Dense(Tensor),
+    Coded(Weight),
+}
+
+/// Takes tensors out of the loaded map by name, with the name in the error.
+struct Take<'a> {
+    map: &'a mut HashMap<String, Weight>,
+}
+
+impl Take<'_> {
+    fn weight(&mut self, name: &str) -> Result<Weight> {
+        self.map
+            .remove(name)
+            .ok_or_else(|| Error::Weights(format!("tensor {name} is missing")))
+    }
+
+    fn dense(&mut self, name: &str, dims: &[usize]) -> Result<Tensor> {
+        let w = self.weight(name)?;
+        if w.dims() != dims {
+            return Err(Error::Weights(format!(
+                "tensor {name} has shape {:?}, the configuration needs {dims:?}",
+                w.dims()
+            )));
+        }
+        w.to_f32()
+    }
+
+    fn norm(&mut self, prefix: &str, h: usize, eps: f64) -> Result<Norm> {
+        Ok(Norm {
+            weight: self.dense(&format!("{prefix}.weight"), &[h])?,
+            bias: self.dense(&format!("{prefix}.bias"), &[h])?,
+            eps: eps as f32,
+        })
+    }
+
+    /// One linear layer, or several with the same input stacked into one.
+    fn linear(&mut self, prefixes: &[String], out: usize, inp: usize) -> Result<Linear> {
+        let mut weights = Vec::new();
+        let mut biases = Vec::new();
+        for p in prefixes {
+            let w = self.weight(&format!("{p}.weight"))?;
+            if w.dims() != [out, inp] {
+                return Err(Error::Weights(format!(
+                    "tensor {p}.weight has shape {:?}, the configuration needs [{out}, {inp}]",
+                    w.dims()
+                )));
+            }
+            weights.push(w);
+            biases.push(self.dense(&format!("{p}.bias"), &[out])?);
+        }
+        if weights.iter().all(|w| matches!(w, Weight::Q8 { .. })) {
+            let parts = weights
+                .into_iter()
+                .zip(&biases)
+                .map(|(w, b)| match w {
+                    Weight::Q8 { rows, cols, codes, scales } => {
+                        Ok(QLinear::new(rows, cols, &codes, scales, b.to_vec1::<f32>()?))
+                    }
+                    _ => unreachable!("checked above"),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            return Ok(Linear::Quant(if parts.len() == 1 {
+                parts.into_iter().next().expect("one")
+            } else {
+                QLinear::stack(&parts)
+            }));
+        }
+        let dense = weights.iter().map(Weight::to_f32).collect::<Result<Vec<_>>>()?;
+        Ok(Linear::Dense { weight: Tensor::cat(&dense, 0)?, bias: Tensor::cat(&biases, 0)? })
+    }
+}
+
+impl Bert {
+    pub(crate) fn load(config: &BertConfig, mut weights: HashMap<String, Weight>) -> Result<Bert> {
+        let h = config.hidden_size;
+        let mut t = Take { map: &mut weights };
+        let word = t.weight("embeddings.word_embeddings.weight")?;
+        if word.dims() != [config.vocab_size, h] {
+            return Err(Error::Weights(format!(
+                "the word-embedding table has shape {:?}, the configuration needs [{}, {h}]",
+                word.dims(),
+                config.vocab_size
+            )));
+        }
+        let word = match word {
+            Weight::F32(t) => Table::Dense(t),
+            coded => Table::Coded(coded),
+        };
+        let position =
+            t.dense("embeddings.position_embeddings.weight", &[config.max_position_embeddings, h])?;
+        let token_type =
+            t.dense("embeddings.token_type_embeddings.weight", &[config.type_vocab_size, h])?;
+        let embed_norm = t.norm("embeddings.LayerNorm", h, config.layer_norm_eps)?;
+        let mut layers = Vec::with_capacity(config.num_hidden_layers);
+        for i in 0..config.num_hidden_layers {
+            let p = format!("encoder.layer.{i}");
+            let qkv = ["query", "key", "value"].map(|n| format!("{p}.attention.self.{n}"));
+            layers.push(Layer {
+                qkv: t.linear(&qkv, h, h)?,
+                attn_out: t.linear(&[format!("{p}.attention.output.dense")], h, h)?,
+                attn_norm: t.norm(&format!("{p}.attention.output.LayerNorm"), h, config.layer_norm_eps)?,
+                up: t.linear(&[format!("{p}.intermediate.dense")], config.intermediate_size, h)?,
+                down: t.linear(&[format!("{p}.output.dense")], h, config.intermediate_size)?,
+                out_norm: t.norm(&format!("{p}.output.LayerNorm"), h, config.layer_norm_eps)?,
+            });
+        }
+        Ok(Bert {
+            word,
+            position,
+            token_type,
+            embed_norm,
+            layers,
+            heads: config.num_attention_heads,
+            head_dim: h / config.num_attention_heads,
+            act: config.hidden_act,
+        })
+    }
+
+    /// Token vectors `[b, s, hidden]` for `b` sequences of `s` ids; `mask` is `[b, s]`, 1 for
+    /// a token and 0 for padding.
+    pub(crate) fn forward(&self, ids: &[u32], b: usize, s: usize, mask: &Tensor) -> Result<Tensor> {
+        let h = self.heads * self.head_dim;
+        let words = match &self.word {
+            Table::Dense(table) => {
+                table.index_select(&Tensor::from_slice(ids, ids.len(), &Device::Cpu)?, 0)?
+            }
+            Table::Coded(w) => w.rows(ids)?,
+        };
+        if s > self.position.dim(0)? {
+            return Err(Error::Weights(format!(
+                "{s} tokens exceed the model's {} positions",
+                self.position.dim(0)?
+            )));
+        }
+        let positions = self.position.narrow(0, 0, s)?;
+        let x = words
+            .reshape((b, s, h))?
+            .broadcast_add(&positions)?
+            .broadcast_add(&self.token_type.get(0)?)?
+            .reshape((b * s, h))?;
+        let mut x = self.embed_norm.forward(&x)?;
+        // Padding gets a large negative score before the softmax, as in transformers.
+        let mask_bias = ((mask.to_dtype(DType::F32)? - 1.0)? * 1e9)?.reshape((b, 1, 1, s))?;
+        let scale = 1.0 / (self.head_dim as f64).sqrt();
+        for layer in &self.layers {
+            let qkv = layer.qkv.forward(&x)?; // [b*s, 3h]
+            let qkv = qkv.reshape((b, s, 3, self.heads, self.head_dim))?.permute((2, 0, 3, 1, 4))?;
+            let q = qkv.get(0)?.contiguous()?; // [b, heads, s, d]
+            let k = qkv.get(1)?.contiguous()?;
+            let v = qkv.get(2)?.contiguous()?;
+            let scores = (q.matmul(&k.t()?)? * scale)?.broadcast_add(&mask_bias)?;
+            let probs = softmax_last_dim(&scores)?;
+            let ctx = probs.matmul(&v)?.transpose(1, 2)?.contiguous()?.reshape((b * s, h))?;
+            let a = layer.attn_norm.forward(&(layer.attn_out.forward(&ctx)? + &x)?)?;
+            let up = layer.up.forward(&a)?;
+            let up = match self.act {
+                Activation::Gelu => up.gelu_erf()?,
+                Activation::GeluTanh => up.gelu()?,
+                Activation::Relu => up.relu()?,
+            };
+            x = layer.out_norm.forward(&(layer.down.forward(&up)? + &a)?)?;
+        }
+        Ok(x.reshape((b, s, h))?)
+    }
+}
+
+impl Norm {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(layer_norm(x, &self.weight, &self.bias, self.eps)?)
+    }
+}
+
+impl Linear {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(match self {
+            Linear::Dense { weight, bias } => x.matmul(&weight.t()?)?.broadcast_add(bias)?,
+            Linear::Quant(q) => x.contiguous()?.apply_op1_no_bwd(q)?,
+        })
+    }
+}

@@ -1,0 +1,187 @@
+//! The int8 matrix product the packed model runs on, and the int4 embedding-row lookup.
+//!
+//! Written by hand on purpose: candle's f32 gemm is compute-bound in the browser (one thread,
+//! simd128, two instructions per four multiply-adds), while `i32x4.dot_i16x8_s` does eight
+//! multiply-adds in one. Weights stay int8 codes (widened to i16 once, at load) with one scale
+//! per output row, activations are quantised per row to 14-16 bits, and the products are exact
+//! integers, so the result is the same on every target and close to the f32 product of the
+//! dequantised weights (the activation step is below 1e-4 of the row's largest value).
+
+use candle_core::{CpuStorage, CustomOp1, Layout, Shape};
+
+/// A weight matrix `[rows (out), cols (in)]` as int8 codes with one f32 scale per row, plus the
+/// layer's bias. `codes` holds the int8 values widened to i16 for the dot-product instruction.
+pub(crate) struct QLinear {
+    rows: usize,
+    cols: usize,
+    codes: Vec<i16>,
+    scales: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+impl QLinear {
+    pub(crate) fn new(rows: usize, cols: usize, codes: &[i8], scales: Vec<f32>, bias: Vec<f32>) -> Self {
+        assert_eq!(codes.len(), rows * cols);
+        assert_eq!(scales.len(), rows);
+        assert_eq!(bias.len(), rows);
+        QLinear { rows, cols, codes: codes.iter().map(|&c| c as i16).collect(), scales, bias }
+    }
+
+    /// Stacks matrices with the same input width into one (query, key and value become one
+    /// product). Per-row scales make this a plain concatenation.
+    pub(crate) fn stack(parts: &[QLinear]) -> QLinear {
+        let cols = parts[0].cols;
+        assert!(parts.iter().all(|p| p.cols == cols));
+        QLinear {
+            rows: parts.iter().map(|p| p.rows).sum(),
+            cols,
+            codes: parts.iter().flat_map(|p| p.codes.iter().copied()).collect(),
+            scales: parts.iter().flat_map(|p| p.scales.iter().copied()).collect(),
+            bias: parts.iter().flat_map(|p| p.bias.iter().copied()).collect(),
+        }
+    }
+
+    /// `y = x · Wᵀ + b` for `x` of `n` rows of `cols` values; returns `n` rows of `rows` values.
+    pub(crate) fn forward_slice(&self, x: &[f32]) -> Vec<f32> {
+        let (k, m) = (self.cols, self.rows);
+        let n = x.len() / k;
+        // The largest code keeps the exact i32 sum in range: k products of at most 127 * limit.
+        let limit = ((i32::MAX as f64) / (k as f64 * 127.0)).min(32767.0).floor() as f32;
+        let mut xq = vec![0i16; n * k];
+        let mut xs = vec![0f32; n];
+        for ((row, q), s) in x.chunks_exact(k).zip(xq.chunks_exact_mut(k)).zip(xs.iter_mut()) {
+            let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
+            if max > 0.0 {
+                *s = max / limit;
+                let inv = limit / max;
+                for (q, v) in q.iter_mut().zip(row) {
+                    *q = (v * inv).round() as i16;
+                }
+            }
+        }
+        let mut out = vec![0f32; n * m];
+        // Four weight rows at a time, so each activation load serves four dot products.
+        let mut j = 0;
+        while j < m {
+            let take = (m - j).min(4);
+            let w: [&[i16]; 4] =
+                std::array::from_fn(|r| &self.codes[(j + r.min(take - 1)) * k..][..k]);
+            for i in 0..n {
+                let sums = dot4(&xq[i * k..][..k], w);
+                for r in 0..take {
+                    out[i * m + j + r] =
+                        sums[r] as f32 * (xs[i] * self.scales[j + r]) + self.bias[j + r];
+                }
+            }
+            j += take;
+        }
+        out
+    }
+}
+
+impl CustomOp1 for QLinear {
+    fn name(&self) -> &'static str {
+        "ayuda-qlinear"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (start, end) = layout
+            .contiguous_offsets()
+            .ok_or_else(|| candle_core::Error::Msg("qlinear needs a contiguous input".into()))?;
+        let x = &storage.as_slice::<f32>()?[start..end];
+        let dims = layout.shape().dims();
+        if dims.last() != Some(&self.cols) {
+            candle_core::bail!("qlinear: input {dims:?} does not end in {}", self.cols);
+        }
+        let mut out_dims = dims.to_vec();
+        *out_dims.last_mut().expect("non-empty") = self.rows;
+        Ok((CpuStorage::F32(self.forward_slice(x)), Shape::from(out_dims)))
+    }
+}
+
+/// Four dot products of `x` with the rows of `w`, exact in i32.
+#[cfg(target_arch = "wasm32")]
+#[inline]
+fn dot4(x: &[i16], w: [&[i16]; 4]) -> [i32; 4] {
+    use core::arch::wasm32::*;
+    let k = x.len();
+    let body = k - k % 8;
+    let mut acc = [i32x4_splat(0); 4];
+    let mut c = 0;
+    // SAFETY: every load reads 8 i16 at offset c, and c + 8 <= body <= len of x and of each w row.
+    unsafe {
+        while c < body {
+            let xv = v128_load(x.as_ptr().add(c) as *const v128);
+            for r in 0..4 {
+                let wv = v128_load(w[r].as_ptr().add(c) as *const v128);
+                acc[r] = i32x4_add(acc[r], i32x4_dot_i16x8(xv, wv));
+            }
+            c += 8;
+        }
+    }
+    let mut sums = acc.map(|a| {
+        i32x4_extract_lane::<0>(a)
+            + i32x4_extract_lane::<1>(a)
+            + i32x4_extract_lane::<2>(a)
+            + i32x4_extract_lane::<3>(a)
+    });
+    for c in body..k {
+        for r in 0..4 {
+            sums[r] += x[c] as i32 * w[r][c] as i32;
+        }
+    }
+    sums
+}
+
+/// Portable version; the compiler turns it into the platform's multiply-add of i16 pairs.
+#[cfg(not(target_arch = "wasm32"))]
+#[inline]
+fn dot4(x: &[i16], w: [&[i16]; 4]) -> [i32; 4] {
+    let mut sums = [0i32; 4];
+    for r in 0..4 {
+        sums[r] = x.iter().zip(w[r]).map(|(&a, &b)| a as i32 * b as i32).sum();
+    }
+    sums
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn int8_product_matches_the_f32_product_of_the_dequantised_weights() {
+        let (n, k, m) = (3, 40, 6);
+        let codes: Vec<i8> = (0..m * k).map(|i| ((i * 53 % 255) as i32 - 127) as i8).collect();
+        let scales: Vec<f32> = (0..m).map(|j| 0.01 + j as f32 * 0.003).collect();
+        let bias: Vec<f32> = (0..m).map(|j| j as f32 * 0.5 - 1.0).collect();
+        let x: Vec<f32> = (0..n * k).map(|i| ((i * 31 % 97) as f32 - 48.0) / 13.0).collect();
+        let q = QLinear::new(m, k, &codes, scales.clone(), bias.clone());
+        let y = q.forward_slice(&x);
+        for i in 0..n {
+            for j in 0..m {
+                let exact: f32 = (0..k)
+                    .map(|c| x[i * k + c] * codes[j * k + c] as f32 * scales[j])
+                    .sum::<f32>()
+                    + bias[j];
+                assert!((y[i * m + j] - exact).abs() < 1e-3 * (1.0 + exact.abs()), "{i},{j}");
+            }
+        }
+    }
+
+    #[test]
+    fn stacking_concatenates_outputs() {
+        let a = QLinear::new(2, 8, &[1; 16], vec![1.0; 2], vec![0.0; 2]);
+        let b = QLinear::new(3, 8, &[2; 24], vec![1.0; 3], vec![1.0; 3]);
+        let s = QLinear::stack(&[a, b]);
+        assert_eq!(s.rows, 5);
+        let y = s.forward_slice(&[1.0; 8]);
+        assert_eq!(y.len(), 5);
+        assert!((y[0] - 8.0).abs() < 1e-2 && (y[4] - 17.0).abs() < 1e-2, "{y:?}");
+    }
+
+    #[test]
+    fn zero_rows_give_the_bias() {
+        let q = QLinear::new(2, 8, &[5; 16], vec![0.5; 2], vec![0.25, -0.25]);
+        assert_eq!(q.forward_slice(&[0.0; 8]), vec![0.25, -0.25]);
+    }
+}

@@ -1,0 +1,76 @@
+//! A weight tensor as the model file stores it: f32, or compressed codes that are decoded only
+//! where the forward pass needs f32.
+
+use candle_core::{Device, Tensor};
+
+use super::{quant, Error, Result};
+
+pub(crate) enum Weight {
+    F32(Tensor),
+    /// int8 codes with one scale per row of `[rows, cols]`.
+    Q8 { rows: usize, cols: usize, codes: Vec<i8>, scales: Vec<f32> },
+    /// int4 codes in groups of [`quant::Q4_GROUP`], laid out as [`quant::q4_groups`] writes them.
+    Q4 { dims: Vec<usize>, bytes: Vec<u8> },
+}
+
+impl Weight {
+    pub(crate) fn dims(&self) -> Vec<usize> {
+        match self {
+            Weight::F32(t) => t.dims().to_vec(),
+            Weight::Q8 { rows, cols, .. } => vec![*rows, *cols],
+            Weight::Q4 { dims, .. } => dims.clone(),
+        }
+    }
+
+    /// The whole tensor in f32.
+    pub(crate) fn to_f32(&self) -> Result<Tensor> {
+        Ok(match self {
+            Weight::F32(t) => t.clone(),
+            Weight::Q8 { rows, cols, codes, scales } => {
+                let mut v = Vec::with_capacity(rows * cols);
+                for (row, scale) in codes.chunks_exact(*cols).zip(scales) {
+                    v.extend(row.iter().map(|&c| c as f32 * scale));
+                }
+                Tensor::from_vec(v, (*rows, *cols), &Device::Cpu)?
+            }
+            Weight::Q4 { dims, bytes } => {
+                let n = dims.iter().product();
+                Tensor::from_vec(quant::dq4_groups(bytes, n), dims.as_slice(), &Device::Cpu)?
+            }
+        })
+    }
+
+    /// Rows `ids` of a 2-D table, in f32: `[ids.len(), cols]`.
+    pub(crate) fn rows(&self, ids: &[u32]) -> Result<Tensor> {
+        let dims = self.dims();
+        let [rows, cols] = dims[..] else {
+            return Err(Error::Weights(format!("a table must be 2-D, not {dims:?}")));
+        };
+        if let Some(&bad) = ids.iter().find(|&&id| id as usize >= rows) {
+            return Err(Error::Weights(format!("token id {bad} is outside the {rows}-row table")));
+        }
+        let mut out = Vec::with_capacity(ids.len() * cols);
+        match self {
+            Weight::F32(t) => {
+                let idx = Tensor::from_slice(ids, ids.len(), &Device::Cpu)?;
+                return Ok(t.index_select(&idx, 0)?);
+            }
+            Weight::Q8 { codes, scales, .. } => {
+                for &id in ids {
+                    let (r, s) = (id as usize, scales[id as usize]);
+                    out.extend(codes[r * cols..(r + 1) * cols].iter().map(|&c| c as f32 * s));
+                }
+            }
+            Weight::Q4 { bytes, .. } if cols % quant::Q4_GROUP == 0 => {
+                for &id in ids {
+                    out.extend(quant::dq4_row(bytes, rows, cols, id as usize));
+                }
+            }
+            Weight::Q4 { .. } => {
+                let idx = Tensor::from_slice(ids, ids.len(), &Device::Cpu)?;
+                return Ok(self.to_f32()?.index_select(&idx, 0)?);
+            }
+        }
+        Ok(Tensor::from_vec(out, (ids.len(), cols), &Device::Cpu)?)
+    }
+}
