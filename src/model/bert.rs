@@ -152,7 +152,10 @@ impl Bert {
                 qkv: t.linear(&qkv, h, h)?,
                 attn_out: t.linear(&[format!("{p}.attention.output.dense")], h, h)?,
                 attn_norm: t.norm(&format!("{p}.attention.output.LayerNorm"), h, config.layer_norm_eps)?,
-                up: t.linear(&[format!("{p}.intermediate.dense")], config.intermediate_size, h)?,
+                up: match t.linear(&[format!("{p}.intermediate.dense")], config.intermediate_size, h)? {
+                    Linear::Quant(q) => Linear::Quant(q.with_activation(config.hidden_act)),
+                    dense => dense,
+                },
                 down: t.linear(&[format!("{p}.output.dense")], h, config.intermediate_size)?,
                 out_norm: t.norm(&format!("{p}.output.LayerNorm"), h, config.layer_norm_eps)?,
             });
@@ -205,11 +208,13 @@ impl Bert {
             let probs = softmax_last_dim(&scores)?;
             let ctx = probs.matmul(&v)?.transpose(1, 2)?.contiguous()?.reshape((b * s, h))?;
             let a = layer.attn_norm.forward(&(layer.attn_out.forward(&ctx)? + &x)?)?;
-            let up = layer.up.forward(&a)?;
-            let up = match self.act {
-                Activation::Gelu => up.gelu_erf()?,
-                Activation::GeluTanh => up.gelu()?,
-                Activation::Relu => up.relu()?,
+            let up = match &layer.up {
+                Linear::Quant(_) => layer.up.forward(&a)?, // the activation is fused in
+                dense => match self.act {
+                    Activation::Gelu => dense.forward(&a)?.gelu_erf()?,
+                    Activation::GeluTanh => dense.forward(&a)?.gelu()?,
+                    Activation::Relu => dense.forward(&a)?.relu()?,
+                },
             };
             x = layer.out_norm.forward(&(layer.down.forward(&up)? + &a)?)?;
         }

@@ -65,6 +65,12 @@ pub(crate) fn dq4_groups(bytes: &[u8], n: usize) -> Vec<f32> {
     let groups = n / Q4_GROUP;
     let (scales, codes) = bytes.split_at(groups * 2);
     let mut out = Vec::with_capacity(n);
+    decode_q4(scales, codes, &mut out);
+    out
+}
+
+/// Appends the values of whole groups: `scales` (f16, two bytes a group) and their `codes`.
+fn decode_q4(scales: &[u8], codes: &[u8], out: &mut Vec<f32>) {
     for (scale, g) in scales.chunks_exact(2).zip(codes.chunks_exact(Q4_GROUP / 2)) {
         let scale = half::f16::from_le_bytes([scale[0], scale[1]]).to_f32();
         for &b in g {
@@ -72,7 +78,6 @@ pub(crate) fn dq4_groups(bytes: &[u8], n: usize) -> Vec<f32> {
             out.push(((b >> 4) as i8 - 8) as f32 * scale);
         }
     }
-    out
 }
 
 /// Row `row` of a `[rows, cols]` table written by [`q4_groups`], when `cols` is a whole number
@@ -83,13 +88,7 @@ pub(crate) fn dq4_row(bytes: &[u8], rows: usize, cols: usize, row: usize) -> Vec
     let scales = &bytes[first * 2..(first + cols / Q4_GROUP) * 2];
     let codes = &bytes[groups * 2 + row * cols / 2..][..cols / 2];
     let mut out = Vec::with_capacity(cols);
-    for (scale, g) in scales.chunks_exact(2).zip(codes.chunks_exact(Q4_GROUP / 2)) {
-        let scale = half::f16::from_le_bytes([scale[0], scale[1]]).to_f32();
-        for &b in g {
-            out.push(((b & 0x0f) as i8 - 8) as f32 * scale);
-            out.push(((b >> 4) as i8 - 8) as f32 * scale);
-        }
-    }
+    decode_q4(scales, codes, &mut out);
     out
 }
 
