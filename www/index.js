@@ -14,7 +14,7 @@ const strings = {
   },
   es: {
     title: 'El codificador, en tu navegador',
-    intro: 'El codificador de ayuda (all-MiniLM-L6-v2 compilado a WebAssembly) convierte dos frases en vectores en este dispositivo. Nada de lo que escribes sale de la página.',
+    intro: 'El codificador de ayuda (all-MiniLM-L6-v2 compilado a WebAssembly) convierte dos frases en vectores en este dispositivo. Nada de lo que escribes sale de la página. Este modelo entiende sobre todo inglés.',
     loading: 'Cargando el modelo…',
     downloading: (mb, total) => `Descargando el modelo: ${mb} de ${total} MB`,
     ready: (ms) => `Modelo listo en ${ms} ms.`,
