@@ -2,7 +2,9 @@
 //! which `make test` fetches first (models/fetch.sh), and the reference embeddings in
 //! ../shared/reference.
 
+mod architectures;
 mod cli;
 mod encoder;
+mod fetch;
 mod packed;
 mod util;
