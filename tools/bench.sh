@@ -17,3 +17,17 @@ for _ in $(seq 50); do grep -q 'http://' "$log" && break; sleep 0.1; done
 url=$(grep -o 'http://[0-9.:]*' "$log" | head -n1)
 node "$peer/run.mjs" "$url/peer/peer.html?dtype=q8" "$url/bench.html?queries=/peer/queries.json" \
   | node tools/bench_summary.mjs
+
+# Native: the same encoder on the CLI, full model folder against the packed file, 1000 BANKING77
+# test questions in batches (what building a knowledge base does). Ratios, as the machine is noisy.
+data=../shared/data/banking77/test.csv
+if [ -f "$data" ]; then
+  cargo build --release --quiet
+  texts=$(mktemp)
+  trap 'kill $server 2>/dev/null; rm -f "$log" "$texts"' EXIT
+  python3 -c 'import csv,sys; rows=list(csv.DictReader(open(sys.argv[1]))); print("\n".join(r["text"].replace("\n"," ") for r in rows[:1000]))' "$data" > "$texts"
+  measure() { /usr/bin/time -f '%e %M' target/release/ayuda embed --model "$1" < "$texts" 2>&1 >/dev/null | tail -n1; }
+  read -r full_s full_kb < <(measure models/all-MiniLM-L6-v2)
+  read -r packed_s packed_kb < <(measure www/models/all-MiniLM-L6-v2.ayuda)
+  python3 -c 'import json,sys; fs,fk,ps,pk=map(float,sys.argv[1:]); print(json.dumps({"native_embed_1000": {"full_texts_per_s": round(1000/fs,1), "packed_texts_per_s": round(1000/ps,1), "packed_to_full_speed": round(fs/ps,3), "full_peak_rss_mb": round(fk/1024,1), "packed_peak_rss_mb": round(pk/1024,1)}}))' "$full_s" "$full_kb" "$packed_s" "$packed_kb"
+fi

@@ -6,7 +6,7 @@
 //               {id, op: 'load', modelDir: URL}                  a sentence-transformers folder (full precision)
 //               {id, op: 'embed', text}
 // Messages out: {id, type: 'progress', loaded, total}
-//               {id, type: 'ready', ms, dim, fingerprint, bytes}
+//               {id, type: 'ready', ms, dim, fingerprint, bytes, memory}   (bytes fetched, wasm heap)
 //               {id, type: 'result', vector: Float32Array, ms}
 //               {id, type: 'error', message}
 import init, { Encoder } from './pkg/ayuda.js';
@@ -14,6 +14,8 @@ import init, { Encoder } from './pkg/ayuda.js';
 const CACHE = 'ayuda-model-v1';
 let encoder = null;
 const wasmReady = init({ module_or_path: new URL('./pkg/ayuda_bg.wasm', import.meta.url) });
+let wasmMemory = null;
+wasmReady.then((exports) => { wasmMemory = exports.memory; }, () => {});
 
 // Reads a response body to bytes, reporting progress when the size is known.
 async function readBody(response, onProgress) {
@@ -91,7 +93,8 @@ async function load(msg) {
     throw new Error("load needs 'model' (a packed file URL) or 'modelDir'");
   }
   return { type: 'ready', ms: performance.now() - t0, dim: encoder.dim,
-           fingerprint: encoder.fingerprint, bytes: fetchedBytes() };
+           fingerprint: encoder.fingerprint, bytes: fetchedBytes(),
+           memory: wasmMemory ? wasmMemory.buffer.byteLength : 0 };
 }
 
 function embed(msg) {
