@@ -9,6 +9,7 @@
 //!
 //! Flow so far: model directory -> `ayuda model pack` -> packed file -> worker -> [`model::Encoder`].
 
+pub mod kb;
 pub mod model;
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::kb;
 use crate::model::{self, Encoder, ModelFiles};
 
 /// A model that could not be read from disk, with the path it was read from.
@@ -63,4 +64,31 @@ pub fn load_encoder(path: &Path) -> Result<Encoder, LoadError> {
     } else {
         Err(LoadError::NotFound { path: path.to_owned() })
     }
+}
+
+/// Reads FAQ source files and merges their rows into entries (rows sharing an id become one
+/// entry). Files over the size limit are refused before they are read.
+pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<kb::Entry>, SourceLoadError> {
+    let mut rows = Vec::new();
+    for path in paths {
+        let name = path.display().to_string();
+        let meta = std::fs::metadata(path)
+            .map_err(|source| SourceLoadError::Io { path: path.clone(), source })?;
+        if meta.len() > kb::sources::MAX_SOURCE_BYTES as u64 {
+            return Err(kb::sources::too_large(&name, meta.len()).into());
+        }
+        let bytes =
+            std::fs::read(path).map_err(|source| SourceLoadError::Io { path: path.clone(), source })?;
+        rows.extend(kb::sources::read(&name, &bytes)?);
+    }
+    Ok(kb::merge(rows)?)
+}
+
+/// A source file that could not be read or parsed.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceLoadError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Source(#[from] kb::SourceError),
 }

@@ -7,4 +7,5 @@ mod cli;
 mod encoder;
 mod fetch;
 mod packed;
+mod sources;
 mod util;

@@ -1,0 +1,183 @@
+//! One FAQ entry, and merging the rows of many sources into entries.
+
+use std::collections::HashMap;
+
+/// Where an entry (or its first row) was read: a file name and a 1-based line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub file: String,
+    pub line: usize,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// One answer of the owner's, with the ways visitors may ask for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// Stable identifier: given by the source, or derived from the first question.
+    pub id: String,
+    /// The questions this entry answers, first as written first; never empty.
+    pub phrasings: Vec<String>,
+    /// The owner's answer, verbatim (plain text or Markdown links); shown as written, never
+    /// generated. May be empty here: the linter reports it.
+    pub answer: String,
+    /// The page the answer comes from, shown as its source link.
+    pub url: Option<String>,
+    pub category: Option<String>,
+    /// BCP 47 language tag, when the source says.
+    pub lang: Option<String>,
+    /// The owner wants a person to handle this topic every time.
+    pub handoff: bool,
+    pub origin: Origin,
+}
+
+/// A source that cannot be read, with the file and, where there is one, the line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct SourceError {
+    pub file: String,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl SourceError {
+    pub fn at(origin: &Origin, message: impl Into<String>) -> Self {
+        SourceError { file: origin.file.clone(), line: Some(origin.line), message: message.into() }
+    }
+
+    pub fn file(file: &str, message: impl Into<String>) -> Self {
+        SourceError { file: file.to_string(), line: None, message: message.into() }
+    }
+}
+
+/// Joins rows that share an id into one entry, in order of first appearance. Later rows add
+/// phrasings; their answer, url, category and language may repeat the first row's or be empty,
+/// but may not contradict it, since one of the two would be silently lost.
+pub fn merge(rows: Vec<Entry>) -> Result<Vec<Entry>, SourceError> {
+    let mut out: Vec<Entry> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for row in rows {
+        let Some(&i) = index.get(&row.id) else {
+            index.insert(row.id.clone(), out.len());
+            out.push(row);
+            continue;
+        };
+        let first = &mut out[i];
+        let conflict = |what: &str| {
+            SourceError::at(
+                &row.origin,
+                format!(
+                    "entry \"{}\" has a different {what} here than at {}; rows sharing an id must agree (or leave it empty)",
+                    row.id, first.origin
+                ),
+            )
+        };
+        if !row.answer.is_empty() {
+            if first.answer.is_empty() {
+                first.answer = row.answer.clone();
+            } else if first.answer.trim() != row.answer.trim() {
+                return Err(conflict("answer"));
+            }
+        }
+        for (mine, theirs, what) in [
+            (&mut first.url, &row.url, "url"),
+            (&mut first.category, &row.category, "category"),
+            (&mut first.lang, &row.lang, "lang"),
+        ] {
+            match (mine.as_deref(), theirs.as_deref()) {
+                (_, None) => {}
+                (None, Some(t)) => *mine = Some(t.to_string()),
+                (Some(m), Some(t)) if m == t => {}
+                _ => return Err(conflict(what)),
+            }
+        }
+        first.handoff |= row.handoff;
+        for p in row.phrasings {
+            if !first.phrasings.contains(&p) {
+                first.phrasings.push(p);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// An id from a question: lower-case ASCII letters and digits joined by '-', at most 64
+/// characters, accents dropped (¿Cuánto cuesta? -> cuanto-cuesta).
+pub(crate) fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars().flat_map(fold_accent) {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+        if out.len() >= 64 {
+            break;
+        }
+    }
+    let out = out.trim_matches('-').to_string();
+    if out.is_empty() {
+        "entry".to_string()
+    } else {
+        out
+    }
+}
+
+/// The base letter of the Latin letters with diacritics common in Spanish, French, German and
+/// Portuguese FAQ headings; other characters pass through.
+fn fold_accent(c: char) -> Option<char> {
+    const FROM: &str = "áàâäãåçéèêëíìîïñóòôöõúùûüýÿÁÀÂÄÃÅÇÉÈÊËÍÌÎÏÑÓÒÔÖÕÚÙÛÜÝ";
+    const TO: &str = "aaaaaaceeeeiiiinooooouuuuyyAAAAAACEEEEIIIINOOOOOUUUUY";
+    Some(FROM.chars().position(|f| f == c).and_then(|i| TO.chars().nth(i)).unwrap_or(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, q: &str, a: &str, line: usize) -> Entry {
+        Entry {
+            id: id.into(),
+            phrasings: vec![q.into()],
+            answer: a.into(),
+            url: None,
+            category: None,
+            lang: None,
+            handoff: false,
+            origin: Origin { file: "faq.csv".into(), line },
+        }
+    }
+
+    #[test]
+    fn rows_sharing_an_id_become_phrasings_of_one_entry() {
+        let merged = merge(vec![
+            row("ship", "How long is shipping?", "3 days.", 2),
+            row("pay", "Can I pay by card?", "Yes.", 3),
+            row("ship", "When will my order arrive?", "", 4),
+            row("ship", "How long is shipping?", "3 days.", 5),
+        ])
+        .unwrap();
+        assert_eq!(merged.len(), 2);
+        assert_eq!(merged[0].phrasings, ["How long is shipping?", "When will my order arrive?"]);
+        assert_eq!(merged[0].answer, "3 days.");
+    }
+
+    #[test]
+    fn contradicting_answers_name_both_lines() {
+        let err = merge(vec![row("ship", "a?", "3 days.", 2), row("ship", "b?", "5 days.", 9)])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("faq.csv:9:") && err.contains("faq.csv:2"), "{err}");
+    }
+
+    #[test]
+    fn slugs_are_ascii_and_stable() {
+        assert_eq!(slug("¿Cuánto cuesta el envío?"), "cuanto-cuesta-el-envio");
+        assert_eq!(slug("  What's your refund policy?  "), "what-s-your-refund-policy");
+        assert_eq!(slug("¿?"), "entry");
+    }
+}

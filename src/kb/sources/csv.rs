@@ -1,0 +1,123 @@
+//! CSV: a header with question, answer and id (any order, any case), optionally url,
+//! category, lang and handoff. Rows sharing an id are phrasings of one entry.
+
+use crate::kb::entry::slug;
+use crate::kb::{Entry, Origin, SourceError};
+
+use super::{flag, line_of, non_empty};
+
+pub(super) fn read(name: &str, text: &str) -> Result<Vec<Entry>, SourceError> {
+    let mut reader = ::csv::ReaderBuilder::new().flexible(false).from_reader(text.as_bytes());
+    let at = |line: usize, message: String| SourceError {
+        file: name.to_string(),
+        line: Some(line),
+        message,
+    };
+    // The csv crate's positions point just past the previous record, before any blank lines,
+    // and its line count skips them; the record starts at the next non-blank byte.
+    let line = |p: Option<&::csv::Position>| {
+        p.map_or(1, |p| {
+            let from = p.byte() as usize;
+            let skip = text.as_bytes()[from.min(text.len())..]
+                .iter()
+                .take_while(|b| matches!(b, b'\n' | b'\r'))
+                .count();
+            line_of(text, from + skip)
+        })
+    };
+    let headers = reader.headers().map_err(|e| at(1, format!("unreadable header: {e}")))?.clone();
+    let column = |want: &str| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(want));
+    let (Some(q), Some(a), Some(i)) = (column("question"), column("answer"), column("id")) else {
+        let found: Vec<&str> = headers.iter().collect();
+        return Err(at(
+            1,
+            format!(
+                "the header needs question, answer and id columns; found: {}",
+                found.join(", ")
+            ),
+        ));
+    };
+    let (url, category, lang, handoff) =
+        (column("url"), column("category"), column("lang"), column("handoff"));
+
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            let line = line(e.position());
+            match e.kind() {
+                ::csv::ErrorKind::UnequalLengths { expected_len, len, .. } => at(
+                    line,
+                    format!(
+                        "this row has {len} fields but the header has {expected_len} (a comma or line break inside a field needs \"quotes\")"
+                    ),
+                ),
+                _ => at(line, e.to_string()),
+            }
+        })?;
+        let line = line(record.position());
+        let cell = |i: Option<usize>| i.and_then(|i| record.get(i)).and_then(non_empty);
+        let Some(question) = cell(Some(q)) else {
+            if record.iter().all(|c| c.trim().is_empty()) {
+                continue; // a blank line
+            }
+            return Err(at(line, "the question is empty".into()));
+        };
+        let handoff = match handoff.and_then(|i| record.get(i)) {
+            None => false,
+            Some(v) => flag(v).ok_or_else(|| {
+                at(line, format!("handoff must be yes or no (or true/false, 1/0), not \"{v}\""))
+            })?,
+        };
+        rows.push(Entry {
+            id: cell(Some(i)).unwrap_or_else(|| slug(&question)),
+            answer: cell(Some(a)).unwrap_or_default(),
+            phrasings: vec![question],
+            url: cell(url),
+            category: cell(category),
+            lang: cell(lang),
+            handoff,
+            origin: Origin { file: name.to_string(), line },
+        });
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_in_any_order_with_optional_fields() {
+        let text = "ID,Question,Answer,URL,handoff\n\
+                    ship,How long is shipping?,\"Three days, or five to the islands.\",https://shop.example/envios,no\n\
+                    \n\
+                    legal,I want to file a complaint,,,yes\n";
+        let rows = read("faq.csv", text).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].answer, "Three days, or five to the islands.");
+        assert_eq!(rows[0].url.as_deref(), Some("https://shop.example/envios"));
+        assert_eq!(rows[0].origin.line, 2);
+        assert!(rows[1].handoff && rows[1].answer.is_empty());
+        assert_eq!(rows[1].origin.line, 4);
+    }
+
+    #[test]
+    fn a_row_with_an_unquoted_comma_names_its_line() {
+        let text = "question,answer,id\nok?,fine,1\nHow much?,10 EUR, or 12 USD,2\n";
+        let err = read("faq.csv", text).unwrap_err();
+        assert_eq!(err.line, Some(3));
+        assert!(err.message.contains("has 4 fields but the header has 3"), "{err}");
+    }
+
+    #[test]
+    fn a_header_without_the_needed_columns_lists_what_it_has() {
+        let err = read("train.csv", "text,category\nhi,greeting\n").unwrap_err();
+        assert_eq!(err.to_string(), "train.csv:1: the header needs question, answer and id columns; found: text, category");
+    }
+
+    #[test]
+    fn missing_ids_come_from_the_question() {
+        let rows = read("faq.csv", "question,answer,id\n¿Hacéis envíos?,Sí,\n").unwrap();
+        assert_eq!(rows[0].id, "haceis-envios");
+    }
+}

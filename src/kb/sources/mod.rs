@@ -1,0 +1,152 @@
+//! Reading the owner's existing content into entries: CSV, JSON (entry lists and schema.org
+//! FAQPage JSON-LD), JSONL and Markdown. Each reader takes a file name (for messages and to
+//! pick the format) and its bytes; none touches the filesystem.
+
+mod csv;
+mod faqpage;
+mod json;
+mod markdown;
+
+use super::{Entry, SourceError};
+
+/// Sources larger than this are refused: an FAQ is rarely over a megabyte, and a file this
+/// large is almost always the wrong file (a database dump, a whole site export).
+pub const MAX_SOURCE_BYTES: usize = 16 * 1024 * 1024;
+
+/// The formats, by file extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Json,
+    Jsonl,
+    Markdown,
+}
+
+impl Format {
+    pub fn from_name(name: &str) -> Option<Format> {
+        let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
+        Some(match ext.as_str() {
+            "csv" => Format::Csv,
+            "json" | "jsonld" => Format::Json,
+            "jsonl" | "ndjson" => Format::Jsonl,
+            "md" | "markdown" => Format::Markdown,
+            _ => return None,
+        })
+    }
+}
+
+/// Reads one source file's rows (not yet merged: see [`super::merge`]).
+pub fn read(name: &str, bytes: &[u8]) -> Result<Vec<Entry>, SourceError> {
+    let format = Format::from_name(name).ok_or_else(|| {
+        SourceError::file(name, "unknown source type: use .csv, .json, .jsonl or .md")
+    })?;
+    if bytes.len() > MAX_SOURCE_BYTES {
+        return Err(too_large(name, bytes.len() as u64));
+    }
+    let text = decode(name, bytes)?;
+    let rows = match format {
+        Format::Csv => csv::read(name, &text)?,
+        Format::Json => json::read(name, &text)?,
+        Format::Jsonl => json::read_lines(name, &text)?,
+        Format::Markdown => markdown::read(name, &text),
+    };
+    if rows.is_empty() {
+        return Err(SourceError::file(name, "no FAQ entries found"));
+    }
+    Ok(rows)
+}
+
+/// The error for a source of `len` bytes, over [`MAX_SOURCE_BYTES`].
+pub fn too_large(name: &str, len: u64) -> SourceError {
+    SourceError::file(
+        name,
+        format!(
+            "the file is {:.1} MB; sources may be at most {} MB (split it, or keep only the FAQ content)",
+            len as f64 / 1e6,
+            MAX_SOURCE_BYTES / (1024 * 1024)
+        ),
+    )
+}
+
+/// The text of a source: UTF-8 (a byte-order mark is dropped) or UTF-16 with its mark.
+/// Anything else is refused with the line of the first bad byte, since guessing an encoding
+/// would put wrong characters in front of visitors.
+pub(crate) fn decode(name: &str, bytes: &[u8]) -> Result<String, SourceError> {
+    let utf16 = |bytes: &[u8], from: fn([u8; 2]) -> u16| {
+        let units = bytes.chunks(2).map(|c| from([c[0], *c.get(1).unwrap_or(&0)]));
+        char::decode_utf16(units)
+            .collect::<Result<String, _>>()
+            .map_err(|_| SourceError::file(name, "invalid UTF-16 text; save the file as UTF-8"))
+    };
+    match bytes {
+        [0xEF, 0xBB, 0xBF, rest @ ..] => utf8(name, rest),
+        [0xFF, 0xFE, rest @ ..] => utf16(rest, u16::from_le_bytes),
+        [0xFE, 0xFF, rest @ ..] => utf16(rest, u16::from_be_bytes),
+        _ => utf8(name, bytes),
+    }
+}
+
+fn utf8(name: &str, bytes: &[u8]) -> Result<String, SourceError> {
+    std::str::from_utf8(bytes).map(str::to_string).map_err(|e| {
+        let at = e.valid_up_to();
+        let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+        SourceError {
+            file: name.to_string(),
+            line: Some(line),
+            message: format!(
+                "not valid UTF-8 (byte 0x{:02X}; the file may be Latin-1 or Windows-1252): save it as UTF-8",
+                bytes[at]
+            ),
+        }
+    })
+}
+
+/// "yes"/"no" style flags in CSV cells and JSON strings, in English and Spanish.
+pub(crate) fn flag(value: &str) -> Option<bool> {
+    match value.trim().to_lowercase().as_str() {
+        "" | "0" | "false" | "no" | "n" => Some(false),
+        "1" | "true" | "yes" | "y" | "x" | "si" | "sí" | "s" => Some(true),
+        _ => None,
+    }
+}
+
+/// A trimmed cell, or None when blank.
+pub(crate) fn non_empty(value: &str) -> Option<String> {
+    let v = value.trim();
+    (!v.is_empty()).then(|| v.to_string())
+}
+
+/// The 1-based line of byte `offset` in `text`.
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latin1_is_refused_with_its_line() {
+        let err = read("faq.csv", b"question,answer,id\nCaf\xe9?,Yes,1\n").unwrap_err();
+        assert_eq!(err.line, Some(2));
+        assert!(err.to_string().contains("save it as UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn utf16_and_bom_are_read() {
+        let text = "question,answer,id\n¿Envío?,Sí,1\n";
+        let mut le = vec![0xFF, 0xFE];
+        le.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+        assert_eq!(read("faq.csv", &le).unwrap()[0].answer, "Sí");
+        let mut bom = vec![0xEF, 0xBB, 0xBF];
+        bom.extend_from_slice(text.as_bytes());
+        assert_eq!(read("faq.csv", &bom).unwrap()[0].phrasings, ["¿Envío?"]);
+    }
+
+    #[test]
+    fn oversized_and_unknown_sources_are_refused() {
+        let big = vec![b'a'; MAX_SOURCE_BYTES + 1];
+        assert!(read("faq.csv", &big).unwrap_err().to_string().contains("at most 16 MB"));
+        assert!(read("faq.xlsx", b"").unwrap_err().to_string().contains("unknown source type"));
+    }
+}

@@ -1,0 +1,76 @@
+//! Reading the owner's FAQ files (tests/fixtures/kb: a small bakery's FAQ in CSV, Markdown and
+//! JSON, Spanish and English) into merged entries.
+
+use std::path::PathBuf;
+
+use ayuda::native::read_sources;
+
+use crate::util::root;
+
+fn fixture(name: &str) -> PathBuf {
+    root().join("tests/fixtures/kb").join(name)
+}
+
+#[test]
+fn csv_markdown_and_json_merge_into_entries() {
+    let entries =
+        read_sources(&[fixture("faq.csv"), fixture("faq.md"), fixture("faq.json")]).unwrap();
+    let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "envio-plazo",
+            "shipping-time",
+            "alergenos",
+            "reclamacion",
+            "puedo-cambiar-mi-pedido",
+            "haceis-tartas-por-encargo",
+            "can-i-change-my-order",
+            "horario"
+        ]
+    );
+    let envio = &entries[0];
+    // Two CSV rows and one JSON object share the id: three ways to ask one thing.
+    assert_eq!(
+        envio.phrasings,
+        ["¿Cuánto tarda el envío?", "¿Cuándo llega mi pedido?", "¿Cuántos días tarda un pedido?"]
+    );
+    assert!(envio.answer.contains("[envíos](https://panaderia-luna.example/envios)"));
+    assert_eq!(envio.lang.as_deref(), Some("es"));
+    assert!(entries.iter().find(|e| e.id == "reclamacion").unwrap().handoff);
+    let change = entries.iter().find(|e| e.id == "puedo-cambiar-mi-pedido").unwrap();
+    assert_eq!(change.category.as_deref(), Some("Pedidos"));
+    assert!(change.answer.contains("[tu cuenta](https://panaderia-luna.example/cuenta)"));
+    assert!(change.origin.to_string().ends_with("faq.md:5"), "{}", change.origin);
+}
+
+#[test]
+fn a_50_mb_source_is_refused_before_it_is_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("dump.csv");
+    std::fs::File::create(&path).unwrap().set_len(50_000_000).unwrap();
+    let err = read_sources(&[path]).unwrap_err().to_string();
+    assert!(err.contains("dump.csv") && err.contains("50.0 MB") && err.contains("at most 16 MB"), "{err}");
+}
+
+#[test]
+fn a_missing_file_and_a_bad_row_name_the_file_and_line() {
+    let err = read_sources(&[fixture("nope.csv")]).unwrap_err().to_string();
+    assert!(err.contains("nope.csv"), "{err}");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("faq.csv");
+    std::fs::write(&path, "question,answer,id\nok?,yes,1\n\nbad?,a, b,2\n").unwrap();
+    let err = read_sources(&[path]).unwrap_err().to_string();
+    assert!(err.contains("faq.csv:4:") && err.contains("4 fields"), "{err}");
+}
+
+#[test]
+fn conflicting_answers_across_files_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("other.json");
+    std::fs::write(&path, r#"[{"id": "horario", "question": "¿Abrís los domingos?", "answer": "No."}]"#)
+        .unwrap();
+    let err = read_sources(&[fixture("faq.json"), path]).unwrap_err().to_string();
+    assert!(err.contains("other.json:1") && err.contains("different answer"), "{err}");
+}
