@@ -12,29 +12,44 @@ pub enum LoadError {
     #[error("{path}: no such file or directory")]
     NotFound { path: PathBuf },
     #[error("{dir} is not a complete model directory: {file} is missing (a sentence-transformers directory needs {needs})")]
-    MissingFile { dir: PathBuf, file: &'static str, needs: String },
+    MissingFile {
+        dir: PathBuf,
+        file: &'static str,
+        needs: String,
+    },
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {source}")]
     Model { path: PathBuf, source: model::Error },
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, LoadError> {
-    std::fs::read(path).map_err(|source| LoadError::Io { path: path.to_owned(), source })
+    std::fs::read(path).map_err(|source| LoadError::Io {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, LoadError> {
     match std::fs::read(path) {
         Ok(b) => Ok(Some(b)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(LoadError::Io { path: path.to_owned(), source }),
+        Err(source) => Err(LoadError::Io {
+            path: path.to_owned(),
+            source,
+        }),
     }
 }
 
 /// Reads a sentence-transformers model directory.
 pub fn read_model_dir(dir: &Path) -> Result<ModelFiles, LoadError> {
     if !dir.exists() {
-        return Err(LoadError::NotFound { path: dir.to_owned() });
+        return Err(LoadError::NotFound {
+            path: dir.to_owned(),
+        });
     }
     for file in ModelFiles::REQUIRED {
         if !dir.join(file).is_file() {
@@ -56,39 +71,105 @@ pub fn read_model_dir(dir: &Path) -> Result<ModelFiles, LoadError> {
 
 /// Loads an encoder from a model directory (full precision) or a packed model file.
 pub fn load_encoder(path: &Path) -> Result<Encoder, LoadError> {
-    let wrap = |source| LoadError::Model { path: path.to_owned(), source };
+    let wrap = |source| LoadError::Model {
+        path: path.to_owned(),
+        source,
+    };
     if path.is_dir() {
         Encoder::from_files(&read_model_dir(path)?).map_err(wrap)
     } else if path.exists() {
         Encoder::from_packed(&read(path)?).map_err(wrap)
     } else {
-        Err(LoadError::NotFound { path: path.to_owned() })
+        Err(LoadError::NotFound {
+            path: path.to_owned(),
+        })
     }
 }
 
-/// Reads FAQ source files and merges their rows into entries (rows sharing an id become one
-/// entry). Files over the size limit are refused before they are read.
+/// Reads FAQ sources and merges their rows into entries (rows sharing an id become one entry).
+/// A path is a file (its extension names the format) or the folder of a built static site,
+/// whose HTML pages contribute their FAQ data, each with its path on the site as source link.
+/// Files over the size limit are refused before they are read.
 pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<kb::Entry>, SourceLoadError> {
     let mut rows = Vec::new();
     for path in paths {
-        let name = path.display().to_string();
-        let meta = std::fs::metadata(path)
-            .map_err(|source| SourceLoadError::Io { path: path.clone(), source })?;
-        if meta.len() > kb::sources::MAX_SOURCE_BYTES as u64 {
-            return Err(kb::sources::too_large(&name, meta.len()).into());
+        if path.is_dir() {
+            rows.extend(read_site(path)?);
+        } else {
+            let name = path.display().to_string();
+            rows.extend(kb::sources::read(&name, &read_limited(path)?)?);
         }
-        let bytes =
-            std::fs::read(path).map_err(|source| SourceLoadError::Io { path: path.clone(), source })?;
-        rows.extend(kb::sources::read(&name, &bytes)?);
     }
     Ok(kb::merge(rows)?)
+}
+
+fn read_limited(path: &Path) -> Result<Vec<u8>, SourceLoadError> {
+    let io = |source| SourceLoadError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let len = std::fs::metadata(path).map_err(io)?.len();
+    if len > kb::sources::MAX_SOURCE_BYTES as u64 {
+        return Err(kb::sources::too_large(&path.display().to_string(), len).into());
+    }
+    std::fs::read(path).map_err(io)
+}
+
+fn read_site(root: &Path) -> Result<Vec<kb::Entry>, SourceLoadError> {
+    let mut rows = Vec::new();
+    let mut pages = 0;
+    let walk = walkdir::WalkDir::new(root).sort_by_file_name().into_iter();
+    for item in
+        walk.filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
+    {
+        let item = item.map_err(|e| SourceLoadError::Io {
+            path: e.path().unwrap_or(root).to_owned(),
+            source: e.into(),
+        })?;
+        let path = item.path();
+        let is_html = path
+            .extension()
+            .is_some_and(|x| x.eq_ignore_ascii_case("html") || x.eq_ignore_ascii_case("htm"));
+        if !item.file_type().is_file() || !is_html {
+            continue;
+        }
+        pages += 1;
+        let rel = path
+            .strip_prefix(root)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .replace('\\', "/");
+        let url = match rel.strip_suffix("index.html") {
+            Some(dir) => format!("/{dir}"),
+            None => format!("/{rel}"),
+        };
+        let name = path.display().to_string();
+        rows.extend(kb::sources::read_site_page(
+            &name,
+            &read_limited(path)?,
+            &url,
+        )?);
+    }
+    if rows.is_empty() {
+        return Err(kb::SourceError::file(
+            &root.display().to_string(),
+            format!(
+                "no FAQ data in its {pages} HTML pages: mark FAQ sections with data-ayuda-faq or add schema.org FAQPage data"
+            ),
+        )
+        .into());
+    }
+    Ok(rows)
 }
 
 /// A source file that could not be read or parsed.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceLoadError {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Source(#[from] kb::SourceError),
 }

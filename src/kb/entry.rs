@@ -46,11 +46,19 @@ pub struct SourceError {
 
 impl SourceError {
     pub fn at(origin: &Origin, message: impl Into<String>) -> Self {
-        SourceError { file: origin.file.clone(), line: Some(origin.line), message: message.into() }
+        SourceError {
+            file: origin.file.clone(),
+            line: Some(origin.line),
+            message: message.into(),
+        }
     }
 
     pub fn file(file: &str, message: impl Into<String>) -> Self {
-        SourceError { file: file.to_string(), line: None, message: message.into() }
+        SourceError {
+            file: file.to_string(),
+            line: None,
+            message: message.into(),
+        }
     }
 }
 
@@ -132,7 +140,12 @@ pub(crate) fn slug(text: &str) -> String {
 fn fold_accent(c: char) -> Option<char> {
     const FROM: &str = "áàâäãåçéèêëíìîïñóòôöõúùûüýÿÁÀÂÄÃÅÇÉÈÊËÍÌÎÏÑÓÒÔÖÕÚÙÛÜÝ";
     const TO: &str = "aaaaaaceeeeiiiinooooouuuuyyAAAAAACEEEEIIIINOOOOOUUUUY";
-    Some(FROM.chars().position(|f| f == c).and_then(|i| TO.chars().nth(i)).unwrap_or(c))
+    Some(
+        FROM.chars()
+            .position(|f| f == c)
+            .and_then(|i| TO.chars().nth(i))
+            .unwrap_or(c),
+    )
 }
 
 #[cfg(test)]
@@ -148,7 +161,10 @@ mod tests {
             category: None,
             lang: None,
             handoff: false,
-            origin: Origin { file: "faq.csv".into(), line },
+            origin: Origin {
+                file: "faq.csv".into(),
+                line,
+            },
         }
     }
 
@@ -162,22 +178,34 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(merged.len(), 2);
-        assert_eq!(merged[0].phrasings, ["How long is shipping?", "When will my order arrive?"]);
+        assert_eq!(
+            merged[0].phrasings,
+            ["How long is shipping?", "When will my order arrive?"]
+        );
         assert_eq!(merged[0].answer, "3 days.");
     }
 
     #[test]
     fn contradicting_answers_name_both_lines() {
-        let err = merge(vec![row("ship", "a?", "3 days.", 2), row("ship", "b?", "5 days.", 9)])
-            .unwrap_err()
-            .to_string();
-        assert!(err.starts_with("faq.csv:9:") && err.contains("faq.csv:2"), "{err}");
+        let err = merge(vec![
+            row("ship", "a?", "3 days.", 2),
+            row("ship", "b?", "5 days.", 9),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("faq.csv:9:") && err.contains("faq.csv:2"),
+            "{err}"
+        );
     }
 
     #[test]
     fn slugs_are_ascii_and_stable() {
         assert_eq!(slug("¿Cuánto cuesta el envío?"), "cuanto-cuesta-el-envio");
-        assert_eq!(slug("  What's your refund policy?  "), "what-s-your-refund-policy");
+        assert_eq!(
+            slug("  What's your refund policy?  "),
+            "what-s-your-refund-policy"
+        );
         assert_eq!(slug("¿?"), "entry");
     }
 }

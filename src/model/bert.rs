@@ -44,7 +44,10 @@ struct Norm {
 
 enum Linear {
     /// `[out, in]` f32, with its bias.
-    Dense { weight: Tensor, bias: Tensor },
+    Dense {
+        weight: Tensor,
+        bias: Tensor,
+    },
     Quant(QLinear),
 }
 
@@ -106,9 +109,18 @@ impl Take<'_> {
                 .into_iter()
                 .zip(&biases)
                 .map(|(w, b)| match w {
-                    Weight::Q8 { rows, cols, codes, scales } => {
-                        Ok(QLinear::new(rows, cols, &codes, scales, b.to_vec1::<f32>()?))
-                    }
+                    Weight::Q8 {
+                        rows,
+                        cols,
+                        codes,
+                        scales,
+                    } => Ok(QLinear::new(
+                        rows,
+                        cols,
+                        &codes,
+                        scales,
+                        b.to_vec1::<f32>()?,
+                    )),
                     _ => unreachable!("checked above"),
                 })
                 .collect::<Result<Vec<_>>>()?;
@@ -118,8 +130,14 @@ impl Take<'_> {
                 QLinear::stack(&parts)
             }));
         }
-        let dense = weights.iter().map(Weight::to_f32).collect::<Result<Vec<_>>>()?;
-        Ok(Linear::Dense { weight: Tensor::cat(&dense, 0)?, bias: Tensor::cat(&biases, 0)? })
+        let dense = weights
+            .iter()
+            .map(Weight::to_f32)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Linear::Dense {
+            weight: Tensor::cat(&dense, 0)?,
+            bias: Tensor::cat(&biases, 0)?,
+        })
     }
 }
 
@@ -139,10 +157,14 @@ impl Bert {
             Weight::F32(t) => Table::Dense(t),
             coded => Table::Coded(coded),
         };
-        let position =
-            t.dense("embeddings.position_embeddings.weight", &[config.max_position_embeddings, h])?;
-        let token_type =
-            t.dense("embeddings.token_type_embeddings.weight", &[config.type_vocab_size, h])?;
+        let position = t.dense(
+            "embeddings.position_embeddings.weight",
+            &[config.max_position_embeddings, h],
+        )?;
+        let token_type = t.dense(
+            "embeddings.token_type_embeddings.weight",
+            &[config.type_vocab_size, h],
+        )?;
         let embed_norm = t.norm("embeddings.LayerNorm", h, config.layer_norm_eps)?;
         let mut layers = Vec::with_capacity(config.num_hidden_layers);
         for i in 0..config.num_hidden_layers {
@@ -151,8 +173,16 @@ impl Bert {
             layers.push(Layer {
                 qkv: t.linear(&qkv, h, h)?,
                 attn_out: t.linear(&[format!("{p}.attention.output.dense")], h, h)?,
-                attn_norm: t.norm(&format!("{p}.attention.output.LayerNorm"), h, config.layer_norm_eps)?,
-                up: match t.linear(&[format!("{p}.intermediate.dense")], config.intermediate_size, h)? {
+                attn_norm: t.norm(
+                    &format!("{p}.attention.output.LayerNorm"),
+                    h,
+                    config.layer_norm_eps,
+                )?,
+                up: match t.linear(
+                    &[format!("{p}.intermediate.dense")],
+                    config.intermediate_size,
+                    h,
+                )? {
                     Linear::Quant(q) => Linear::Quant(q.with_activation(config.hidden_act)),
                     dense => dense,
                 },
@@ -200,14 +230,22 @@ impl Bert {
         let scale = 1.0 / (self.head_dim as f64).sqrt();
         for layer in &self.layers {
             let qkv = layer.qkv.forward(&x)?; // [b*s, 3h]
-            let qkv = qkv.reshape((b, s, 3, self.heads, self.head_dim))?.permute((2, 0, 3, 1, 4))?;
+            let qkv = qkv
+                .reshape((b, s, 3, self.heads, self.head_dim))?
+                .permute((2, 0, 3, 1, 4))?;
             let q = qkv.get(0)?.contiguous()?; // [b, heads, s, d]
             let k = qkv.get(1)?.contiguous()?;
             let v = qkv.get(2)?.contiguous()?;
             let scores = (q.matmul(&k.t()?)? * scale)?.broadcast_add(&mask_bias)?;
             let probs = softmax_last_dim(&scores)?;
-            let ctx = probs.matmul(&v)?.transpose(1, 2)?.contiguous()?.reshape((b * s, h))?;
-            let a = layer.attn_norm.forward(&(layer.attn_out.forward(&ctx)? + &x)?)?;
+            let ctx = probs
+                .matmul(&v)?
+                .transpose(1, 2)?
+                .contiguous()?
+                .reshape((b * s, h))?;
+            let a = layer
+                .attn_norm
+                .forward(&(layer.attn_out.forward(&ctx)? + &x)?)?;
             let up = match &layer.up {
                 Linear::Quant(_) => layer.up.forward(&a)?, // the activation is fused in
                 dense => match self.act {

@@ -91,7 +91,10 @@ struct PoolingConfig {
 /// Parses config.json, refusing other architectures by name rather than failing later on a
 /// missing tensor.
 pub(crate) fn parse_bert_config(json: &[u8]) -> Result<BertConfig> {
-    let err = |e: serde_json::Error| Error::Config { file: "config.json", reason: e.to_string() };
+    let err = |e: serde_json::Error| Error::Config {
+        file: "config.json",
+        reason: e.to_string(),
+    };
     #[derive(Deserialize)]
     struct ModelType {
         model_type: Option<String>,
@@ -107,7 +110,9 @@ pub(crate) fn parse_bert_config(json: &[u8]) -> Result<BertConfig> {
         if p != "absolute" {
             return Err(Error::Config {
                 file: "config.json",
-                reason: format!("position_embedding_type \"{p}\" is not supported (only \"absolute\")"),
+                reason: format!(
+                    "position_embedding_type \"{p}\" is not supported (only \"absolute\")"
+                ),
             });
         }
     }
@@ -135,10 +140,11 @@ impl Settings {
     ) -> Result<Settings> {
         let mut max_seq_length = DEFAULT_MAX_SEQ_LENGTH;
         if let Some(json) = sentence_bert_config {
-            let c: SentenceBertConfig = serde_json::from_slice(json).map_err(|e| Error::Config {
-                file: "sentence_bert_config.json",
-                reason: e.to_string(),
-            })?;
+            let c: SentenceBertConfig =
+                serde_json::from_slice(json).map_err(|e| Error::Config {
+                    file: "sentence_bert_config.json",
+                    reason: e.to_string(),
+                })?;
             if let Some(n) = c.max_seq_length {
                 max_seq_length = n;
             }
@@ -147,8 +153,10 @@ impl Settings {
         let mut pooling = Pooling::Mean;
         if let Some(json) = pooling_config {
             let file = "1_Pooling/config.json";
-            let c: PoolingConfig = serde_json::from_slice(json)
-                .map_err(|e| Error::Config { file, reason: e.to_string() })?;
+            let c: PoolingConfig = serde_json::from_slice(json).map_err(|e| Error::Config {
+                file,
+                reason: e.to_string(),
+            })?;
             pooling = match (c.pooling_mode_mean_tokens, c.pooling_mode_cls_token) {
                 (true, false) => Pooling::Mean,
                 (false, true) => Pooling::Cls,
@@ -166,6 +174,9 @@ impl Settings {
                 });
             }
         }
-        Ok(Settings { max_seq_length, pooling })
+        Ok(Settings {
+            max_seq_length,
+            pooling,
+        })
     }
 }

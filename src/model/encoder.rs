@@ -55,7 +55,13 @@ impl Encoder {
     }
 
     pub(crate) fn from_parts(parts: Parts) -> Result<Encoder> {
-        let Parts { config, tokenizer_json, settings, tensors, fingerprint } = parts;
+        let Parts {
+            config,
+            tokenizer_json,
+            settings,
+            tensors,
+            fingerprint,
+        } = parts;
         let tokenizer = TextTokenizer::new(&tokenizer_json, settings.max_seq_length)?;
         let model = Bert::load(&config, tensors)?;
         Ok(Encoder {
@@ -110,10 +116,16 @@ impl Encoder {
         for chunk in order.chunks(BATCH) {
             let batch: Vec<&[u32]> = chunk.iter().map(|&i| ids[i].as_slice()).collect();
             for (&i, vector) in chunk.iter().zip(self.forward(&batch)?) {
-                out[i] = Some(Embedding { vector, tokens: ids[i].len() });
+                out[i] = Some(Embedding {
+                    vector,
+                    tokens: ids[i].len(),
+                });
             }
         }
-        Ok(out.into_iter().map(|e| e.expect("every text embedded")).collect())
+        Ok(out
+            .into_iter()
+            .map(|e| e.expect("every text embedded"))
+            .collect())
     }
 
     /// Runs the model on a batch of id sequences, padding to the longest with a mask.
@@ -141,7 +153,11 @@ impl Encoder {
             Pooling::Cls => hidden.i((.., 0, ..))?.contiguous()?,
         };
         // F.normalize's epsilon, so an all-zero vector stays zero instead of becoming NaN.
-        let norm = pooled.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12f32, f32::MAX)?;
+        let norm = pooled
+            .sqr()?
+            .sum_keepdim(1)?
+            .sqrt()?
+            .clamp(1e-12f32, f32::MAX)?;
         Ok(pooled.broadcast_div(&norm)?.to_vec2::<f32>()?)
     }
 }
@@ -159,7 +175,9 @@ impl Parts {
         let mut tensors = HashMap::new();
         for (name, t) in raw {
             if let Some(name) = canonical_name(&name) {
-                let t = t.to_dtype(DType::F32).map_err(|e| Error::Weights(e.to_string()))?;
+                let t = t
+                    .to_dtype(DType::F32)
+                    .map_err(|e| Error::Weights(e.to_string()))?;
                 tensors.insert(name, Weight::F32(t));
             }
         }

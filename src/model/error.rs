@@ -37,7 +37,11 @@ pub enum Error {
 
     /// The packed file was written by a newer or much older ayuda.
     #[error("model file format version {found} is not supported: this build reads versions {oldest} to {current}; repack the model with this build (`ayuda model pack`)")]
-    Version { found: u32, oldest: u32, current: u32 },
+    Version {
+        found: u32,
+        oldest: u32,
+        current: u32,
+    },
 
     /// The checksum holds but the contents are inconsistent: a bug in the writer, or a file
     /// forged to pass the checksum.

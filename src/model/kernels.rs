@@ -25,7 +25,13 @@ pub(crate) struct QLinear {
 }
 
 impl QLinear {
-    pub(crate) fn new(rows: usize, cols: usize, codes: &[i8], scales: Vec<f32>, bias: Vec<f32>) -> Self {
+    pub(crate) fn new(
+        rows: usize,
+        cols: usize,
+        codes: &[i8],
+        scales: Vec<f32>,
+        bias: Vec<f32>,
+    ) -> Self {
         assert_eq!(codes.len(), rows * cols);
         assert_eq!(scales.len(), rows);
         assert_eq!(bias.len(), rows);
@@ -53,7 +59,10 @@ impl QLinear {
             rows: parts.iter().map(|p| p.rows).sum(),
             cols,
             codes: parts.iter().flat_map(|p| p.codes.iter().copied()).collect(),
-            scales: parts.iter().flat_map(|p| p.scales.iter().copied()).collect(),
+            scales: parts
+                .iter()
+                .flat_map(|p| p.scales.iter().copied())
+                .collect(),
             bias: parts.iter().flat_map(|p| p.bias.iter().copied()).collect(),
             activation: None,
         }
@@ -64,10 +73,16 @@ impl QLinear {
         let (k, m) = (self.cols, self.rows);
         let n = x.len() / k;
         // The largest code keeps the exact i32 sum in range: k products of at most 127 * limit.
-        let limit = ((i32::MAX as f64) / (k as f64 * 127.0)).min(32767.0).floor() as f32;
+        let limit = ((i32::MAX as f64) / (k as f64 * 127.0))
+            .min(32767.0)
+            .floor() as f32;
         let mut xq = vec![0i16; n * k];
         let mut xs = vec![0f32; n];
-        for ((row, q), s) in x.chunks_exact(k).zip(xq.chunks_exact_mut(k)).zip(xs.iter_mut()) {
+        for ((row, q), s) in x
+            .chunks_exact(k)
+            .zip(xq.chunks_exact_mut(k))
+            .zip(xs.iter_mut())
+        {
             let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
             if max > 0.0 {
                 *s = max / limit;
@@ -85,8 +100,10 @@ impl QLinear {
             // Native batches (building a knowledge base) split the activation rows over cores.
             let per = n.div_ceil(threads);
             std::thread::scope(|scope| {
-                for ((xq, xs), out) in
-                    xq.chunks(per * k).zip(xs.chunks(per)).zip(out.chunks_mut(per * m))
+                for ((xq, xs), out) in xq
+                    .chunks(per * k)
+                    .zip(xs.chunks(per))
+                    .zip(out.chunks_mut(per * m))
                 {
                     scope.spawn(move || self.rows_into(xq, xs, out));
                 }
@@ -141,7 +158,8 @@ fn gelu_erf(x: f32) -> f32 {
     let z = (x * std::f32::consts::FRAC_1_SQRT_2).abs();
     let t = 1.0 / (1.0 + 0.327_591_1 * z);
     let poly = t
-        * (0.254_829_6 + t * (-0.284_496_74 + t * (1.421_413_7 + t * (-1.453_152_1 + t * 1.061_405_4))));
+        * (0.254_829_6
+            + t * (-0.284_496_74 + t * (1.421_413_7 + t * (-1.453_152_1 + t * 1.061_405_4))));
     let erf = 1.0 - poly * (-z * z).exp();
     0.5 * x * (1.0 + erf.copysign(x))
 }
@@ -170,7 +188,11 @@ impl CustomOp1 for QLinear {
         "ayuda-qlinear"
     }
 
-    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        storage: &CpuStorage,
+        layout: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (start, end) = layout
             .contiguous_offsets()
             .ok_or_else(|| candle_core::Error::Msg("qlinear needs a contiguous input".into()))?;
@@ -181,7 +203,10 @@ impl CustomOp1 for QLinear {
         }
         let mut out_dims = dims.to_vec();
         *out_dims.last_mut().expect("non-empty") = self.rows;
-        Ok((CpuStorage::F32(self.forward_slice(x)), Shape::from(out_dims)))
+        Ok((
+            CpuStorage::F32(self.forward_slice(x)),
+            Shape::from(out_dims),
+        ))
     }
 }
 
@@ -320,10 +345,14 @@ mod tests {
     #[test]
     fn int8_product_matches_the_f32_product_of_the_dequantised_weights() {
         let (n, k, m) = (3, 40, 6);
-        let codes: Vec<i8> = (0..m * k).map(|i| ((i * 53 % 255) as i32 - 127) as i8).collect();
+        let codes: Vec<i8> = (0..m * k)
+            .map(|i| ((i * 53 % 255) as i32 - 127) as i8)
+            .collect();
         let scales: Vec<f32> = (0..m).map(|j| 0.01 + j as f32 * 0.003).collect();
         let bias: Vec<f32> = (0..m).map(|j| j as f32 * 0.5 - 1.0).collect();
-        let x: Vec<f32> = (0..n * k).map(|i| ((i * 31 % 97) as f32 - 48.0) / 13.0).collect();
+        let x: Vec<f32> = (0..n * k)
+            .map(|i| ((i * 31 % 97) as f32 - 48.0) / 13.0)
+            .collect();
         let q = QLinear::new(m, k, &codes, scales.clone(), bias.clone());
         let y = q.forward_slice(&x);
         for i in 0..n {
@@ -332,7 +361,10 @@ mod tests {
                     .map(|c| x[i * k + c] * codes[j * k + c] as f32 * scales[j])
                     .sum::<f32>()
                     + bias[j];
-                assert!((y[i * m + j] - exact).abs() < 1e-3 * (1.0 + exact.abs()), "{i},{j}");
+                assert!(
+                    (y[i * m + j] - exact).abs() < 1e-3 * (1.0 + exact.abs()),
+                    "{i},{j}"
+                );
             }
         }
     }
@@ -340,8 +372,18 @@ mod tests {
     #[test]
     fn fast_gelu_matches_the_erf_definition() {
         // Reference values of 0.5 x (1 + erf(x / sqrt 2)).
-        for (x, want) in [(-3.0f32, -0.004_049_7), (-1.0, -0.158_655_3), (0.0, 0.0), (0.5, 0.345_731_4), (2.0, 1.954_499_7)] {
-            assert!((gelu_erf(x) - want).abs() < 1e-6, "gelu({x}) = {} not {want}", gelu_erf(x));
+        for (x, want) in [
+            (-3.0f32, -0.004_049_7),
+            (-1.0, -0.158_655_3),
+            (0.0, 0.0),
+            (0.5, 0.345_731_4),
+            (2.0, 1.954_499_7),
+        ] {
+            assert!(
+                (gelu_erf(x) - want).abs() < 1e-6,
+                "gelu({x}) = {} not {want}",
+                gelu_erf(x)
+            );
         }
     }
 
@@ -353,7 +395,10 @@ mod tests {
         assert_eq!(s.rows, 5);
         let y = s.forward_slice(&[1.0; 8]);
         assert_eq!(y.len(), 5);
-        assert!((y[0] - 8.0).abs() < 1e-2 && (y[4] - 17.0).abs() < 1e-2, "{y:?}");
+        assert!(
+            (y[0] - 8.0).abs() < 1e-2 && (y[4] - 17.0).abs() < 1e-2,
+            "{y:?}"
+        );
     }
 
     #[test]

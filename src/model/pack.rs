@@ -60,7 +60,10 @@ pub struct PackOptions {
 
 impl Default for PackOptions {
     fn default() -> Self {
-        PackOptions { word_embeddings: WeightEncoding::Q4, matrices: WeightEncoding::Q8 }
+        PackOptions {
+            word_embeddings: WeightEncoding::Q4,
+            matrices: WeightEncoding::Q8,
+        }
     }
 }
 
@@ -117,7 +120,10 @@ pub fn pack(files: &ModelFiles, options: PackOptions) -> Result<Vec<u8>> {
     super::Encoder::from_parts(parts)?;
 
     let mut data = files.tokenizer_json.clone();
-    let tokenizer = Range { offset: 0, len: data.len() };
+    let tokenizer = Range {
+        offset: 0,
+        len: data.len(),
+    };
     tensor_map.sort_by(|a, b| a.0.cmp(&b.0));
     let mut tensors = Vec::with_capacity(tensor_map.len());
     for (name, t) in &tensor_map {
@@ -148,7 +154,10 @@ pub fn pack(files: &ModelFiles, options: PackOptions) -> Result<Vec<u8>> {
             name: name.clone(),
             shape,
             encoding,
-            range: Range { offset: data.len(), len: bytes.len() },
+            range: Range {
+                offset: data.len(),
+                len: bytes.len(),
+            },
         });
         data.extend_from_slice(&bytes);
     }
@@ -200,7 +209,10 @@ pub(crate) fn unpack(bytes: &[u8]) -> Result<Parts> {
     let total = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes"));
     let found = bytes.len() as u64;
     if found < total {
-        return Err(Error::Truncated { expected: total, found });
+        return Err(Error::Truncated {
+            expected: total,
+            found,
+        });
     }
     if found > total {
         return Err(Error::Malformed(format!(
@@ -212,7 +224,10 @@ pub(crate) fn unpack(bytes: &[u8]) -> Result<Parts> {
     let expected = u32_at(bytes.len() - CRC_LEN);
     let crc = crc32fast::hash(body);
     if crc != expected {
-        return Err(Error::Checksum { expected, found: crc });
+        return Err(Error::Checksum {
+            expected,
+            found: crc,
+        });
     }
     let manifest_len = u32_at(20) as usize;
     let manifest_bytes = body
@@ -248,16 +263,28 @@ pub(crate) fn unpack(bytes: &[u8]) -> Result<Parts> {
                     .chunks_exact(4)
                     .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
                     .collect();
-                Weight::F32(Tensor::from_vec(values, entry.shape.as_slice(), &Device::Cpu)?)
+                Weight::F32(Tensor::from_vec(
+                    values,
+                    entry.shape.as_slice(),
+                    &Device::Cpu,
+                )?)
             }
             (WeightEncoding::Q8, &[rows, cols]) if raw.len() == quant::q8_rows_len(rows, cols) => {
                 let (scales, codes) = quant::split_q8_rows(raw, rows);
-                Weight::Q8 { rows, cols, codes, scales }
+                Weight::Q8 {
+                    rows,
+                    cols,
+                    codes,
+                    scales,
+                }
             }
             (WeightEncoding::Q4, _)
                 if n % quant::Q4_GROUP == 0 && raw.len() == quant::q4_groups_len(n) =>
             {
-                Weight::Q4 { dims: entry.shape.clone(), bytes: raw.to_vec() }
+                Weight::Q4 {
+                    dims: entry.shape.clone(),
+                    bytes: raw.to_vec(),
+                }
             }
             _ => return Err(bad()),
         };

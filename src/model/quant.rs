@@ -18,7 +18,10 @@ pub(crate) fn q8_rows(data: &[f32], cols: usize) -> Vec<u8> {
         scales.push(scale);
     }
     for (row, scale) in data.chunks_exact(cols).zip(scales) {
-        out.extend(row.iter().map(|v| (v / scale).round().clamp(-127.0, 127.0) as i8 as u8));
+        out.extend(
+            row.iter()
+                .map(|v| (v / scale).round().clamp(-127.0, 127.0) as i8 as u8),
+        );
     }
     out
 }
@@ -31,15 +34,21 @@ pub(crate) fn q8_rows_len(rows: usize, cols: usize) -> usize {
 /// [`q8_rows_len`] long.
 pub(crate) fn split_q8_rows(bytes: &[u8], rows: usize) -> (Vec<f32>, Vec<i8>) {
     let (scales, codes) = bytes.split_at(rows * 4);
-    let scales =
-        scales.chunks_exact(4).map(|s| f32::from_le_bytes(s.try_into().expect("4 bytes"))).collect();
+    let scales = scales
+        .chunks_exact(4)
+        .map(|s| f32::from_le_bytes(s.try_into().expect("4 bytes")))
+        .collect();
     (scales, codes.iter().map(|&c| c as i8).collect())
 }
 
 /// int4 in groups of [`Q4_GROUP`] with one f16 scale each: `groups * 2` bytes of scales, then
 /// two codes a byte (low nibble first), each code stored as value + 8.
 pub(crate) fn q4_groups(data: &[f32]) -> Vec<u8> {
-    assert_eq!(data.len() % Q4_GROUP, 0, "callers pick int4 only for whole groups");
+    assert_eq!(
+        data.len() % Q4_GROUP,
+        0,
+        "callers pick int4 only for whole groups"
+    );
     let groups = data.len() / Q4_GROUP;
     let mut out = Vec::with_capacity(q4_groups_len(data.len()));
     let mut scales = Vec::with_capacity(groups);
@@ -97,7 +106,9 @@ mod tests {
     use super::*;
 
     fn ramp(n: usize) -> Vec<f32> {
-        (0..n).map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0).collect()
+        (0..n)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0)
+            .collect()
     }
 
     #[test]
@@ -106,8 +117,11 @@ mod tests {
         let bytes = q8_rows(&data, 96);
         assert_eq!(bytes.len(), q8_rows_len(4, 96));
         let (scales, codes) = split_q8_rows(&bytes, 4);
-        let back: Vec<f32> =
-            codes.iter().enumerate().map(|(i, &c)| c as f32 * scales[i / 96]).collect();
+        let back: Vec<f32> = codes
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| c as f32 * scales[i / 96])
+            .collect();
         for (row, brow) in data.chunks(96).zip(back.chunks(96)) {
             let step = row.iter().fold(0f32, |m, v| m.max(v.abs())) / 127.0;
             for (a, b) in row.iter().zip(brow) {
@@ -137,14 +151,20 @@ mod tests {
         let bytes = q4_groups(&data);
         let all = dq4_groups(&bytes, data.len());
         for r in 0..rows {
-            assert_eq!(dq4_row(&bytes, rows, cols, r), &all[r * cols..(r + 1) * cols]);
+            assert_eq!(
+                dq4_row(&bytes, rows, cols, r),
+                &all[r * cols..(r + 1) * cols]
+            );
         }
     }
 
     #[test]
     fn all_zero_rows_stay_zero() {
         let data = vec![0f32; 64];
-        assert!(split_q8_rows(&q8_rows(&data, 32), 2).1.iter().all(|&v| v == 0));
+        assert!(split_q8_rows(&q8_rows(&data, 32), 2)
+            .1
+            .iter()
+            .all(|&v| v == 0));
         assert!(dq4_groups(&q4_groups(&data), 64).iter().all(|&v| v == 0.0));
     }
 }

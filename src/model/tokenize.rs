@@ -14,8 +14,7 @@ const FIRST_PREFIX: usize = 4096;
 
 impl TextTokenizer {
     pub(crate) fn new(json: &[u8], max_len: usize) -> Result<Self> {
-        let mut inner =
-            Tokenizer::from_bytes(json).map_err(|e| Error::Tokenizer(e.to_string()))?;
+        let mut inner = Tokenizer::from_bytes(json).map_err(|e| Error::Tokenizer(e.to_string()))?;
         // tokenizer.json files are often saved padding to a fixed length (128 for
         // all-MiniLM-L6-v2): that would change the embedding of a single text and make it
         // several times slower. Padding is done per batch by the encoder instead.
@@ -40,7 +39,10 @@ impl TextTokenizer {
     pub(crate) fn ids(&self, text: &str) -> Result<Vec<u32>> {
         let mut want = FIRST_PREFIX;
         while want < text.len() {
-            let Some(cut) = text.as_bytes()[want..].iter().position(u8::is_ascii_whitespace) else {
+            let Some(cut) = text.as_bytes()[want..]
+                .iter()
+                .position(u8::is_ascii_whitespace)
+            else {
                 break;
             };
             let ids = self.encode(&text[..want + cut])?;
@@ -67,7 +69,10 @@ mod tests {
 
     /// The tokenizer of the model models/fetch.sh downloads (make test fetches it first).
     fn tokenizer(max_len: usize) -> TextTokenizer {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/models/all-MiniLM-L6-v2/tokenizer.json");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/models/all-MiniLM-L6-v2/tokenizer.json"
+        );
         let json = std::fs::read(path).expect("run models/fetch.sh first");
         TextTokenizer::new(&json, max_len).unwrap()
     }
@@ -75,18 +80,39 @@ mod tests {
     #[test]
     fn long_texts_give_the_same_ids_as_tokenising_them_whole() {
         let t = tokenizer(256);
-        let words = ["refund", "¿dónde", "está", "mi", "pedido?", "card,", "declined!", "naïve", "😀", "x"];
+        let words = [
+            "refund",
+            "¿dónde",
+            "está",
+            "mi",
+            "pedido?",
+            "card,",
+            "declined!",
+            "naïve",
+            "😀",
+            "x",
+        ];
         let mut text = String::new();
         for i in 0..40_000 {
             text.push_str(words[i * 7 % words.len()]);
             text.push(if i % 11 == 0 { '\n' } else { ' ' });
         }
-        let whole = t.inner.encode_fast(text.as_str(), true).unwrap().get_ids().to_vec();
+        let whole = t
+            .inner
+            .encode_fast(text.as_str(), true)
+            .unwrap()
+            .get_ids()
+            .to_vec();
         assert_eq!(t.ids(&text).unwrap(), whole);
         assert_eq!(whole.len(), 256);
         // A text that is one long word, then ordinary ones: no early cut fills the window.
         let odd = format!("{} {}", "a".repeat(10_000), "where is my card ".repeat(400));
-        let whole = t.inner.encode_fast(odd.as_str(), true).unwrap().get_ids().to_vec();
+        let whole = t
+            .inner
+            .encode_fast(odd.as_str(), true)
+            .unwrap()
+            .get_ids()
+            .to_vec();
         assert_eq!(t.ids(&odd).unwrap(), whole);
     }
 

@@ -8,9 +8,17 @@ use super::{quant, Error, Result};
 pub(crate) enum Weight {
     F32(Tensor),
     /// int8 codes with one scale per row of `[rows, cols]`.
-    Q8 { rows: usize, cols: usize, codes: Vec<i8>, scales: Vec<f32> },
+    Q8 {
+        rows: usize,
+        cols: usize,
+        codes: Vec<i8>,
+        scales: Vec<f32>,
+    },
     /// int4 codes in groups of [`quant::Q4_GROUP`], laid out as [`quant::q4_groups`] writes them.
-    Q4 { dims: Vec<usize>, bytes: Vec<u8> },
+    Q4 {
+        dims: Vec<usize>,
+        bytes: Vec<u8>,
+    },
 }
 
 impl Weight {
@@ -26,7 +34,12 @@ impl Weight {
     pub(crate) fn to_f32(&self) -> Result<Tensor> {
         Ok(match self {
             Weight::F32(t) => t.clone(),
-            Weight::Q8 { rows, cols, codes, scales } => {
+            Weight::Q8 {
+                rows,
+                cols,
+                codes,
+                scales,
+            } => {
                 let mut v = Vec::with_capacity(rows * cols);
                 for (row, scale) in codes.chunks_exact(*cols).zip(scales) {
                     v.extend(row.iter().map(|&c| c as f32 * scale));
@@ -47,7 +60,9 @@ impl Weight {
             return Err(Error::Weights(format!("a table must be 2-D, not {dims:?}")));
         };
         if let Some(&bad) = ids.iter().find(|&&id| id as usize >= rows) {
-            return Err(Error::Weights(format!("token id {bad} is outside the {rows}-row table")));
+            return Err(Error::Weights(format!(
+                "token id {bad} is outside the {rows}-row table"
+            )));
         }
         let mut out = Vec::with_capacity(ids.len() * cols);
         match self {
@@ -58,7 +73,11 @@ impl Weight {
             Weight::Q8 { codes, scales, .. } => {
                 for &id in ids {
                     let (r, s) = (id as usize, scales[id as usize]);
-                    out.extend(codes[r * cols..(r + 1) * cols].iter().map(|&c| c as f32 * s));
+                    out.extend(
+                        codes[r * cols..(r + 1) * cols]
+                            .iter()
+                            .map(|&c| c as f32 * s),
+                    );
                 }
             }
             Weight::Q4 { bytes, .. } if cols % quant::Q4_GROUP == 0 => {

@@ -22,7 +22,9 @@ impl Encoder {
     /// Loads a packed model file (`ayuda model pack`).
     #[wasm_bindgen(constructor)]
     pub fn new(packed: &[u8]) -> Result<Encoder, JsError> {
-        Ok(Encoder { inner: model::Encoder::from_packed(packed)? })
+        Ok(Encoder {
+            inner: model::Encoder::from_packed(packed)?,
+        })
     }
 
     /// Loads a sentence-transformers directory's files at full precision.
@@ -41,7 +43,9 @@ impl Encoder {
             sentence_bert_config_json,
             pooling_config_json,
         };
-        Ok(Encoder { inner: model::Encoder::from_files(&files)? })
+        Ok(Encoder {
+            inner: model::Encoder::from_files(&files)?,
+        })
     }
 
     /// The unit-length embedding of `text` (a Float32Array).

@@ -15,7 +15,11 @@ const LAYERS: usize = 2;
 const INTER: usize = 128;
 
 fn small_bert(dir: &std::path::Path) {
-    std::fs::copy(model_dir().join("tokenizer.json"), dir.join("tokenizer.json")).unwrap();
+    std::fs::copy(
+        model_dir().join("tokenizer.json"),
+        dir.join("tokenizer.json"),
+    )
+    .unwrap();
     std::fs::write(
         dir.join("config.json"),
         format!(
@@ -25,7 +29,11 @@ fn small_bert(dir: &std::path::Path) {
         ),
     )
     .unwrap();
-    std::fs::write(dir.join("sentence_bert_config.json"), r#"{"max_seq_length": 64}"#).unwrap();
+    std::fs::write(
+        dir.join("sentence_bert_config.json"),
+        r#"{"max_seq_length": 64}"#,
+    )
+    .unwrap();
     std::fs::create_dir(dir.join("1_Pooling")).unwrap();
     std::fs::write(
         dir.join("1_Pooling/config.json"),
@@ -36,11 +44,26 @@ fn small_bert(dir: &std::path::Path) {
     let dev = Device::Cpu;
     let randn = |dims: &[usize]| (Tensor::randn(0f32, 1f32, dims, &dev).unwrap() * 0.05).unwrap();
     let mut t: HashMap<String, Tensor> = HashMap::new();
-    t.insert("bert.embeddings.word_embeddings.weight".into(), randn(&[30522, H]));
-    t.insert("bert.embeddings.position_embeddings.weight".into(), randn(&[128, H]));
-    t.insert("bert.embeddings.token_type_embeddings.weight".into(), randn(&[2, H]));
-    t.insert("bert.embeddings.LayerNorm.gamma".into(), Tensor::ones(H, DType::F32, &dev).unwrap());
-    t.insert("bert.embeddings.LayerNorm.beta".into(), Tensor::zeros(H, DType::F32, &dev).unwrap());
+    t.insert(
+        "bert.embeddings.word_embeddings.weight".into(),
+        randn(&[30522, H]),
+    );
+    t.insert(
+        "bert.embeddings.position_embeddings.weight".into(),
+        randn(&[128, H]),
+    );
+    t.insert(
+        "bert.embeddings.token_type_embeddings.weight".into(),
+        randn(&[2, H]),
+    );
+    t.insert(
+        "bert.embeddings.LayerNorm.gamma".into(),
+        Tensor::ones(H, DType::F32, &dev).unwrap(),
+    );
+    t.insert(
+        "bert.embeddings.LayerNorm.beta".into(),
+        Tensor::zeros(H, DType::F32, &dev).unwrap(),
+    );
     for i in 0..LAYERS {
         let p = format!("bert.encoder.layer.{i}");
         for (name, out, inp) in [
@@ -55,7 +78,10 @@ fn small_bert(dir: &std::path::Path) {
             t.insert(format!("{p}.{name}.bias"), randn(&[out]));
         }
         for ln in ["attention.output.LayerNorm", "output.LayerNorm"] {
-            t.insert(format!("{p}.{ln}.weight"), Tensor::ones(H, DType::F32, &dev).unwrap());
+            t.insert(
+                format!("{p}.{ln}.weight"),
+                Tensor::ones(H, DType::F32, &dev).unwrap(),
+            );
             t.insert(format!("{p}.{ln}.bias"), randn(&[H]));
         }
     }
@@ -76,16 +102,28 @@ fn another_bert_with_cls_pooling_and_a_short_window_loads_packs_and_embeds() {
     let long = full.embed(&"where is my parcel ".repeat(100)).unwrap();
     assert_eq!(long.tokens, 64);
 
-    let texts = ["Where is my parcel?", "Can I pay by card?", "", "a much longer question about refunds and returns"];
+    let texts = [
+        "Where is my parcel?",
+        "Can I pay by card?",
+        "",
+        "a much longer question about refunds and returns",
+    ];
     let batch = full.embed_batch(&texts).unwrap();
     for (text, b) in texts.iter().zip(&batch) {
         let one = full.embed(text).unwrap();
-        assert!(cosine(&one.vector, &b.vector) > 0.9999, "batch differs for {text:?}");
+        assert!(
+            cosine(&one.vector, &b.vector) > 0.9999,
+            "batch differs for {text:?}"
+        );
     }
 
-    let packed = Encoder::from_packed(&model::pack(&files, PackOptions::default()).unwrap()).unwrap();
+    let packed =
+        Encoder::from_packed(&model::pack(&files, PackOptions::default()).unwrap()).unwrap();
     for text in texts {
-        let c = cosine(&packed.embed(text).unwrap().vector, &full.embed(text).unwrap().vector);
+        let c = cosine(
+            &packed.embed(text).unwrap().vector,
+            &full.embed(text).unwrap().vector,
+        );
         assert!(c > 0.99, "packed cosine {c} for {text:?}");
     }
 }
@@ -96,7 +134,15 @@ fn a_config_that_does_not_match_the_weights_names_the_tensor() {
     small_bert(tmp.path());
     let mut files = read_model_dir(tmp.path()).unwrap();
     let config = String::from_utf8(files.config_json.clone()).unwrap();
-    files.config_json = config.replace("\"intermediate_size\": 128", "\"intermediate_size\": 256").into_bytes();
-    let err = Encoder::from_files(&files).err().expect("refused").to_string();
-    assert!(err.contains("intermediate.dense.weight") && err.contains("256"), "{err}");
+    files.config_json = config
+        .replace("\"intermediate_size\": 128", "\"intermediate_size\": 256")
+        .into_bytes();
+    let err = Encoder::from_files(&files)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        err.contains("intermediate.dense.weight") && err.contains("256"),
+        "{err}"
+    );
 }

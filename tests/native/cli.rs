@@ -40,13 +40,25 @@ fn pack_then_embed_text_lines() {
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("m.ayuda");
     let dir = model_dir();
-    let out = ayuda(&["model", "pack", dir.to_str().unwrap(), "-o", file.to_str().unwrap()], b"");
+    let out = ayuda(
+        &[
+            "model",
+            "pack",
+            dir.to_str().unwrap(),
+            "-o",
+            file.to_str().unwrap(),
+        ],
+        b"",
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("MB"));
 
     let rows = &reference()[..3];
     let input: String = rows.iter().map(|r| format!("{}\n", r.text)).collect();
-    let out = ayuda(&["embed", "--model", file.to_str().unwrap()], input.as_bytes());
+    let out = ayuda(
+        &["embed", "--model", file.to_str().unwrap()],
+        input.as_bytes(),
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let got = lines(&out);
     assert_eq!(got.len(), 3);
@@ -62,7 +74,10 @@ fn pack_then_embed_text_lines() {
 fn embed_reads_jsonl_and_keeps_empty_texts() {
     let dir = model_dir();
     let input = "{\"text\": \"Where is my card?\"}\n{\"text\": \"\"}\n";
-    let out = ayuda(&["embed", "--model", dir.to_str().unwrap()], input.as_bytes());
+    let out = ayuda(
+        &["embed", "--model", dir.to_str().unwrap()],
+        input.as_bytes(),
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let got = lines(&out);
     assert_eq!(got.len(), 2);
@@ -74,7 +89,10 @@ fn embed_reads_jsonl_and_keeps_empty_texts() {
 #[test]
 fn invalid_utf8_names_the_line_and_prints_nothing() {
     let dir = model_dir();
-    let out = ayuda(&["embed", "--model", dir.to_str().unwrap()], b"fine\nbad \xff\xfe here\n");
+    let out = ayuda(
+        &["embed", "--model", dir.to_str().unwrap()],
+        b"fine\nbad \xff\xfe here\n",
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     let err = stderr(&out);
@@ -84,7 +102,16 @@ fn invalid_utf8_names_the_line_and_prints_nothing() {
 #[test]
 fn jsonl_without_text_names_the_line() {
     let dir = model_dir();
-    let out = ayuda(&["embed", "--model", dir.to_str().unwrap(), "--format", "jsonl"], b"{\"text\": \"ok\"}\n{\"txt\": 1}\n");
+    let out = ayuda(
+        &[
+            "embed",
+            "--model",
+            dir.to_str().unwrap(),
+            "--format",
+            "jsonl",
+        ],
+        b"{\"text\": \"ok\"}\n{\"txt\": 1}\n",
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("line 2"), "{}", stderr(&out));
 }
@@ -94,24 +121,53 @@ fn a_damaged_model_file_is_a_clear_error() {
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("cut.ayuda");
     let dir = model_dir();
-    let out = ayuda(&["model", "pack", dir.to_str().unwrap(), "-o", file.to_str().unwrap()], b"");
+    let out = ayuda(
+        &[
+            "model",
+            "pack",
+            dir.to_str().unwrap(),
+            "-o",
+            file.to_str().unwrap(),
+        ],
+        b"",
+    );
     assert!(out.status.success());
     let bytes = std::fs::read(&file).unwrap();
     std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
     let out = ayuda(&["embed", "--model", file.to_str().unwrap()], b"hello\n");
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("truncated") && err.contains("cut.ayuda"), "{err}");
+    assert!(
+        err.contains("truncated") && err.contains("cut.ayuda"),
+        "{err}"
+    );
     assert!(!err.contains("panicked"), "{err}");
 }
 
 #[test]
 fn packing_an_incomplete_directory_names_the_missing_file() {
     let tmp = tempfile::tempdir().unwrap();
-    std::fs::copy(model_dir().join("config.json"), tmp.path().join("config.json")).unwrap();
+    std::fs::copy(
+        model_dir().join("config.json"),
+        tmp.path().join("config.json"),
+    )
+    .unwrap();
     let out_file = tmp.path().join("m.ayuda");
-    let out = ayuda(&["model", "pack", tmp.path().to_str().unwrap(), "-o", out_file.to_str().unwrap()], b"");
+    let out = ayuda(
+        &[
+            "model",
+            "pack",
+            tmp.path().to_str().unwrap(),
+            "-o",
+            out_file.to_str().unwrap(),
+        ],
+        b"",
+    );
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("tokenizer.json is missing"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("tokenizer.json is missing"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!out_file.exists(), "no partial file left behind");
 }

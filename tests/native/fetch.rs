@@ -18,11 +18,17 @@ fn a_checksum_mismatch_is_a_clear_error_and_leaves_no_model_folder() {
     let wrong = sums.replacen(&sums[..8], "00000000", 1);
     std::fs::write(models.join("all-MiniLM-L6-v2.sha256"), wrong).unwrap();
 
-    let out = Command::new("bash").arg(models.join("fetch.sh")).output().unwrap();
+    let out = Command::new("bash")
+        .arg(models.join("fetch.sh"))
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("does not match its pinned sha256"), "{err}");
-    assert!(!models.join("all-MiniLM-L6-v2").exists(), "no half-checked model folder");
+    assert!(
+        !models.join("all-MiniLM-L6-v2").exists(),
+        "no half-checked model folder"
+    );
     let leftovers: Vec<_> = std::fs::read_dir(&models)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())

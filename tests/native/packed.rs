@@ -8,7 +8,10 @@ use crate::util::{model_dir, packed, packed_bytes, parity, reference};
 #[test]
 fn packed_model_is_at_most_25_mb() {
     let len = packed_bytes().len();
-    println!("packed all-MiniLM-L6-v2: {len} bytes ({:.2} MB)", len as f64 / 1e6);
+    println!(
+        "packed all-MiniLM-L6-v2: {len} bytes ({:.2} MB)",
+        len as f64 / 1e6
+    );
     assert!(len <= 25_000_000, "{len} bytes");
 }
 
@@ -32,7 +35,10 @@ fn packed_model_stays_close_to_sentence_transformers() {
 #[test]
 fn packing_with_f32_everywhere_is_lossless() {
     let files = read_model_dir(&model_dir()).unwrap();
-    let options = PackOptions { word_embeddings: WeightEncoding::F32, matrices: WeightEncoding::F32 };
+    let options = PackOptions {
+        word_embeddings: WeightEncoding::F32,
+        matrices: WeightEncoding::F32,
+    };
     let enc = Encoder::from_packed(&model::pack(&files, options).unwrap()).unwrap();
     let full = Encoder::from_files(&files).unwrap();
     let text = "Can I get a refund on a card payment?";
@@ -96,9 +102,20 @@ fn a_model_directory_missing_a_file_names_it() {
         std::fs::copy(model_dir().join(file), tmp.path().join(file)).unwrap();
     }
     let err = read_model_dir(tmp.path()).err().expect("refused");
-    assert!(matches!(err, LoadError::MissingFile { file: "model.safetensors", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            LoadError::MissingFile {
+                file: "model.safetensors",
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(err.to_string().contains("model.safetensors is missing"));
-    let err = load_encoder(&tmp.path().join("nope")).err().expect("refused");
+    let err = load_encoder(&tmp.path().join("nope"))
+        .err()
+        .expect("refused");
     assert!(matches!(err, LoadError::NotFound { .. }), "{err}");
 }
 
@@ -106,9 +123,17 @@ fn a_model_directory_missing_a_file_names_it() {
 fn unsupported_architectures_are_refused_by_name() {
     let mut files: ModelFiles = read_model_dir(&model_dir()).unwrap();
     let config = String::from_utf8(files.config_json.clone()).unwrap();
-    files.config_json = config.replace("\"model_type\": \"bert\"", "\"model_type\": \"xlm-roberta\"").into_bytes();
+    files.config_json = config
+        .replace(
+            "\"model_type\": \"bert\"",
+            "\"model_type\": \"xlm-roberta\"",
+        )
+        .into_bytes();
     let err = Encoder::from_files(&files).err().expect("refused");
-    assert!(matches!(err, Error::UnsupportedModel(ref t) if t == "xlm-roberta"), "{err}");
+    assert!(
+        matches!(err, Error::UnsupportedModel(ref t) if t == "xlm-roberta"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -33,44 +33,142 @@ fn csv_markdown_and_json_merge_into_entries() {
     // Two CSV rows and one JSON object share the id: three ways to ask one thing.
     assert_eq!(
         envio.phrasings,
-        ["¿Cuánto tarda el envío?", "¿Cuándo llega mi pedido?", "¿Cuántos días tarda un pedido?"]
+        [
+            "¿Cuánto tarda el envío?",
+            "¿Cuándo llega mi pedido?",
+            "¿Cuántos días tarda un pedido?"
+        ]
     );
-    assert!(envio.answer.contains("[envíos](https://panaderia-luna.example/envios)"));
+    assert!(envio
+        .answer
+        .contains("[envíos](https://panaderia-luna.example/envios)"));
     assert_eq!(envio.lang.as_deref(), Some("es"));
-    assert!(entries.iter().find(|e| e.id == "reclamacion").unwrap().handoff);
-    let change = entries.iter().find(|e| e.id == "puedo-cambiar-mi-pedido").unwrap();
+    assert!(
+        entries
+            .iter()
+            .find(|e| e.id == "reclamacion")
+            .unwrap()
+            .handoff
+    );
+    let change = entries
+        .iter()
+        .find(|e| e.id == "puedo-cambiar-mi-pedido")
+        .unwrap();
     assert_eq!(change.category.as_deref(), Some("Pedidos"));
-    assert!(change.answer.contains("[tu cuenta](https://panaderia-luna.example/cuenta)"));
-    assert!(change.origin.to_string().ends_with("faq.md:5"), "{}", change.origin);
+    assert!(change
+        .answer
+        .contains("[tu cuenta](https://panaderia-luna.example/cuenta)"));
+    assert!(
+        change.origin.to_string().ends_with("faq.md:5"),
+        "{}",
+        change.origin
+    );
 }
 
 #[test]
 fn a_50_mb_source_is_refused_before_it_is_read() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("dump.csv");
-    std::fs::File::create(&path).unwrap().set_len(50_000_000).unwrap();
+    std::fs::File::create(&path)
+        .unwrap()
+        .set_len(50_000_000)
+        .unwrap();
     let err = read_sources(&[path]).unwrap_err().to_string();
-    assert!(err.contains("dump.csv") && err.contains("50.0 MB") && err.contains("at most 16 MB"), "{err}");
+    assert!(
+        err.contains("dump.csv") && err.contains("50.0 MB") && err.contains("at most 16 MB"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_missing_file_and_a_bad_row_name_the_file_and_line() {
-    let err = read_sources(&[fixture("nope.csv")]).unwrap_err().to_string();
+    let err = read_sources(&[fixture("nope.csv")])
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("nope.csv"), "{err}");
 
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("faq.csv");
     std::fs::write(&path, "question,answer,id\nok?,yes,1\n\nbad?,a, b,2\n").unwrap();
     let err = read_sources(&[path]).unwrap_err().to_string();
-    assert!(err.contains("faq.csv:4:") && err.contains("4 fields"), "{err}");
+    assert!(
+        err.contains("faq.csv:4:") && err.contains("4 fields"),
+        "{err}"
+    );
 }
 
 #[test]
 fn conflicting_answers_across_files_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("other.json");
-    std::fs::write(&path, r#"[{"id": "horario", "question": "¿Abrís los domingos?", "answer": "No."}]"#)
-        .unwrap();
-    let err = read_sources(&[fixture("faq.json"), path]).unwrap_err().to_string();
-    assert!(err.contains("other.json:1") && err.contains("different answer"), "{err}");
+    std::fs::write(
+        &path,
+        r#"[{"id": "horario", "question": "¿Abrís los domingos?", "answer": "No."}]"#,
+    )
+    .unwrap();
+    let err = read_sources(&[fixture("faq.json"), path])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("other.json:1") && err.contains("different answer"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_saved_faqpage_page_is_read_with_its_canonical_link() {
+    let entries = read_sources(&[fixture("site/envios/index.html")]).unwrap();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0].phrasings, ["¿Cuánto tarda el envío?"]);
+    assert_eq!(entries[1].answer, "<p>4,90 €, gratis a partir de 40 €.</p>");
+    assert_eq!(
+        entries[0].url.as_deref(),
+        Some("https://panaderia-luna.example/envios/")
+    );
+    assert_eq!(entries[0].lang.as_deref(), Some("es"));
+    assert_eq!(entries[0].origin.line, 8, "where the JSON-LD data starts");
+}
+
+#[test]
+fn a_built_site_folder_gives_every_page_s_faq_with_its_path() {
+    let entries = read_sources(&[fixture("site")]).unwrap();
+    let found: Vec<(&str, Option<&str>)> = entries
+        .iter()
+        .map(|e| (e.phrasings[0].as_str(), e.url.as_deref()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                "¿Cuánto tarda el envío?",
+                Some("https://panaderia-luna.example/envios/")
+            ),
+            (
+                "¿Cuánto cuesta el envío?",
+                Some("https://panaderia-luna.example/envios/")
+            ),
+            ("¿Tenéis pan sin gluten?", Some("/")),
+            ("¿Abrís los domingos?", Some("/")),
+        ]
+    );
+}
+
+#[test]
+fn html_without_faq_data_says_what_is_missing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let page = tmp.path().join("about.html");
+    std::fs::write(
+        &page,
+        "<html><body><h1>About us</h1><p>Since 1987.</p></body></html>",
+    )
+    .unwrap();
+    let err = read_sources(&[page]).unwrap_err().to_string();
+    assert!(
+        err.contains("about.html") && err.contains("no FAQ data"),
+        "{err}"
+    );
+    let err = read_sources(&[tmp.path().to_path_buf()])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no FAQ data in its 1 HTML pages"), "{err}");
 }

@@ -32,9 +32,15 @@ pub fn reference() -> &'static [Reference] {
     static ROWS: OnceLock<Vec<Reference>> = OnceLock::new();
     ROWS.get_or_init(|| {
         let path = root().join("../shared/reference/all-MiniLM-L6-v2.jsonl");
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e} (../shared must sit beside the repo)", path.display()));
-        text.lines().map(|l| serde_json::from_str(l).expect("reference row")).collect()
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (../shared must sit beside the repo)",
+                path.display()
+            )
+        });
+        text.lines()
+            .map(|l| serde_json::from_str(l).expect("reference row"))
+            .collect()
     })
 }
 
@@ -70,8 +76,11 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
 pub fn parity(embeddings: &[Vec<f32>]) -> (f32, f32) {
     let rows = reference();
     assert_eq!(embeddings.len(), rows.len());
-    let cos: Vec<f32> =
-        rows.iter().zip(embeddings).map(|(r, e)| cosine(&r.embedding, e)).collect();
+    let cos: Vec<f32> = rows
+        .iter()
+        .zip(embeddings)
+        .map(|(r, e)| cosine(&r.embedding, e))
+        .collect();
     let mean = cos.iter().sum::<f32>() / cos.len() as f32;
     let min = cos.iter().cloned().fold(f32::INFINITY, f32::min);
     (mean, min)

@@ -48,7 +48,10 @@ const CHUNK: usize = 256;
 
 pub fn run(args: EmbedArgs) -> Result<()> {
     let mut raw = Vec::new();
-    std::io::stdin().lock().read_to_end(&mut raw).context("reading stdin")?;
+    std::io::stdin()
+        .lock()
+        .read_to_end(&mut raw)
+        .context("reading stdin")?;
     let texts = parse_input(&raw, args.format)?;
     let encoder = load_encoder(&args.model)?;
 
@@ -66,7 +69,11 @@ pub fn run(args: EmbedArgs) -> Result<()> {
     for chunk in texts.chunks(CHUNK) {
         let embeddings = encoder.embed_batch(chunk).context("embedding")?;
         for (text, e) in chunk.iter().zip(&embeddings) {
-            let line = OutputLine { text, tokens: e.tokens, embedding: &e.vector };
+            let line = OutputLine {
+                text,
+                tokens: e.tokens,
+                embedding: &e.vector,
+            };
             serde_json::to_writer(&mut out, &line)?;
             out.write_all(b"\n")?;
         }
@@ -102,7 +109,10 @@ fn parse_input(raw: &[u8], format: Format) -> Result<Vec<String>> {
                 continue;
             }
             let parsed: InputLine = serde_json::from_str(line).with_context(|| {
-                format!("stdin line {}: expected a JSON object with a \"text\" string", i + 1)
+                format!(
+                    "stdin line {}: expected a JSON object with a \"text\" string",
+                    i + 1
+                )
             })?;
             texts.push(parsed.text);
         } else {

@@ -10,7 +10,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "ayuda", version, about = "Answers from a business's own FAQ, inside the visitor's browser")]
+#[command(
+    name = "ayuda",
+    version,
+    about = "Answers from a business's own FAQ, inside the visitor's browser"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

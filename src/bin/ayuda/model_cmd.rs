@@ -45,10 +45,17 @@ impl From<Encoding> for WeightEncoding {
 
 pub fn run(cmd: ModelCommand) -> Result<()> {
     match cmd {
-        ModelCommand::Pack { model_dir, out, word_embeddings, matrices } => {
+        ModelCommand::Pack {
+            model_dir,
+            out,
+            word_embeddings,
+            matrices,
+        } => {
             let files = read_model_dir(&model_dir)?;
-            let options =
-                PackOptions { word_embeddings: word_embeddings.into(), matrices: matrices.into() };
+            let options = PackOptions {
+                word_embeddings: word_embeddings.into(),
+                matrices: matrices.into(),
+            };
             let bytes = model::pack(&files, options)
                 .with_context(|| format!("packing {}", model_dir.display()))?;
             // Write beside the target and rename, so an interrupted pack never leaves a

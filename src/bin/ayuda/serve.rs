@@ -56,7 +56,11 @@ pub fn run(args: ServeArgs) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("listening on {}", args.listen))?;
-        eprintln!("ayuda: serving {} on http://{}", args.dir.display(), listener.local_addr()?);
+        eprintln!(
+            "ayuda: serving {} on http://{}",
+            args.dir.display(),
+            listener.local_addr()?
+        );
         axum::serve(listener, app)
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;

@@ -7,7 +7,9 @@ use crate::kb::{Entry, Origin, SourceError};
 use super::{flag, line_of, non_empty};
 
 pub(super) fn read(name: &str, text: &str) -> Result<Vec<Entry>, SourceError> {
-    let mut reader = ::csv::ReaderBuilder::new().flexible(false).from_reader(text.as_bytes());
+    let mut reader = ::csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(text.as_bytes());
     let at = |line: usize, message: String| SourceError {
         file: name.to_string(),
         line: Some(line),
@@ -25,8 +27,15 @@ pub(super) fn read(name: &str, text: &str) -> Result<Vec<Entry>, SourceError> {
             line_of(text, from + skip)
         })
     };
-    let headers = reader.headers().map_err(|e| at(1, format!("unreadable header: {e}")))?.clone();
-    let column = |want: &str| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(want));
+    let headers = reader
+        .headers()
+        .map_err(|e| at(1, format!("unreadable header: {e}")))?
+        .clone();
+    let column = |want: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(want))
+    };
     let (Some(q), Some(a), Some(i)) = (column("question"), column("answer"), column("id")) else {
         let found: Vec<&str> = headers.iter().collect();
         return Err(at(
@@ -37,8 +46,12 @@ pub(super) fn read(name: &str, text: &str) -> Result<Vec<Entry>, SourceError> {
             ),
         ));
     };
-    let (url, category, lang, handoff) =
-        (column("url"), column("category"), column("lang"), column("handoff"));
+    let (url, category, lang, handoff) = (
+        column("url"),
+        column("category"),
+        column("lang"),
+        column("handoff"),
+    );
 
     let mut rows = Vec::new();
     for record in reader.records() {
@@ -65,7 +78,10 @@ pub(super) fn read(name: &str, text: &str) -> Result<Vec<Entry>, SourceError> {
         let handoff = match handoff.and_then(|i| record.get(i)) {
             None => false,
             Some(v) => flag(v).ok_or_else(|| {
-                at(line, format!("handoff must be yes or no (or true/false, 1/0), not \"{v}\""))
+                at(
+                    line,
+                    format!("handoff must be yes or no (or true/false, 1/0), not \"{v}\""),
+                )
             })?,
         };
         rows.push(Entry {
@@ -76,7 +92,10 @@ pub(super) fn read(name: &str, text: &str) -> Result<Vec<Entry>, SourceError> {
             category: cell(category),
             lang: cell(lang),
             handoff,
-            origin: Origin { file: name.to_string(), line },
+            origin: Origin {
+                file: name.to_string(),
+                line,
+            },
         });
     }
     Ok(rows)
@@ -106,13 +125,19 @@ mod tests {
         let text = "question,answer,id\nok?,fine,1\nHow much?,10 EUR, or 12 USD,2\n";
         let err = read("faq.csv", text).unwrap_err();
         assert_eq!(err.line, Some(3));
-        assert!(err.message.contains("has 4 fields but the header has 3"), "{err}");
+        assert!(
+            err.message.contains("has 4 fields but the header has 3"),
+            "{err}"
+        );
     }
 
     #[test]
     fn a_header_without_the_needed_columns_lists_what_it_has() {
         let err = read("train.csv", "text,category\nhi,greeting\n").unwrap_err();
-        assert_eq!(err.to_string(), "train.csv:1: the header needs question, answer and id columns; found: text, category");
+        assert_eq!(
+            err.to_string(),
+            "train.csv:1: the header needs question, answer and id columns; found: text, category"
+        );
     }
 
     #[test]

@@ -23,7 +23,10 @@ fn as_list(v: Option<&Value>) -> Vec<&Value> {
 }
 
 fn text(v: Option<&Value>) -> Option<String> {
-    v.and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+    v.and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 /// True when `v` holds FAQPage data anywhere (top level, a list, or an @graph).
@@ -48,8 +51,13 @@ fn collect(v: &Value, origin: &Origin, out: &mut Vec<Entry>) {
         Value::Object(_) if has_type(v, "FAQPage") => {
             let page_url = text(v.get("url"));
             let lang = text(v.get("inLanguage"));
-            for q in as_list(v.get("mainEntity")).into_iter().filter(|q| has_type(q, "Question")) {
-                let Some(name) = text(q.get("name")) else { continue };
+            for q in as_list(v.get("mainEntity"))
+                .into_iter()
+                .filter(|q| has_type(q, "Question"))
+            {
+                let Some(name) = text(q.get("name")) else {
+                    continue;
+                };
                 let answer = as_list(q.get("acceptedAnswer"))
                     .into_iter()
                     .find_map(|a| text(a.get("text")))

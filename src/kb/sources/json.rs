@@ -43,10 +43,21 @@ enum Flag {
 }
 
 pub(super) fn read(name: &str, text: &str) -> Result<Vec<Entry>, SourceError> {
-    let at = |line: usize, message: String| SourceError { file: name.to_string(), line: Some(line), message };
-    let value: Value = serde_json::from_str(text).map_err(|e| at(e.line(), format!("invalid JSON: {e}")))?;
+    let at = |line: usize, message: String| SourceError {
+        file: name.to_string(),
+        line: Some(line),
+        message,
+    };
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| at(e.line(), format!("invalid JSON: {e}")))?;
     if faqpage::is_faqpage(&value) {
-        return Ok(faqpage::entries(&value, &Origin { file: name.to_string(), line: 1 }));
+        return Ok(faqpage::entries(
+            &value,
+            &Origin {
+                file: name.to_string(),
+                line: 1,
+            },
+        ));
     }
     // Parse again keeping each element's text, to give every entry its line.
     #[derive(Deserialize)]
@@ -57,7 +68,9 @@ pub(super) fn read(name: &str, text: &str) -> Result<Vec<Entry>, SourceError> {
     let items: Vec<&RawValue> = if value.is_array() {
         serde_json::from_str(text).map_err(|e| at(e.line(), e.to_string()))?
     } else if value.get("entries").is_some_and(Value::is_array) {
-        serde_json::from_str::<Wrapped>(text).map_err(|e| at(e.line(), e.to_string()))?.entries
+        serde_json::from_str::<Wrapped>(text)
+            .map_err(|e| at(e.line(), e.to_string()))?
+            .entries
     } else {
         return Err(SourceError::file(
             name,
@@ -82,11 +95,22 @@ pub(super) fn read_lines(name: &str, text: &str) -> Result<Vec<Entry>, SourceErr
 }
 
 fn entry(name: &str, line: usize, json: &str) -> Result<Entry, SourceError> {
-    let origin = Origin { file: name.to_string(), line };
+    let origin = Origin {
+        file: name.to_string(),
+        line,
+    };
     let o: EntryObject = serde_json::from_str(json).map_err(|e| {
-        SourceError::at(&origin, format!("not an entry object ({e}); an entry has \"question\" and \"answer\""))
+        SourceError::at(
+            &origin,
+            format!("not an entry object ({e}); an entry has \"question\" and \"answer\""),
+        )
     })?;
-    let mut phrasings: Vec<String> = o.question.into_iter().chain(o.questions).filter_map(|q| non_empty(&q)).collect();
+    let mut phrasings: Vec<String> = o
+        .question
+        .into_iter()
+        .chain(o.questions)
+        .filter_map(|q| non_empty(&q))
+        .collect();
     phrasings.dedup();
     let Some(first) = phrasings.first() else {
         return Err(SourceError::at(&origin, "the entry has no question"));
@@ -94,8 +118,12 @@ fn entry(name: &str, line: usize, json: &str) -> Result<Entry, SourceError> {
     let handoff = match o.handoff {
         None => false,
         Some(Flag::Bool(b)) => b,
-        Some(Flag::Text(t)) => flag(&t)
-            .ok_or_else(|| SourceError::at(&origin, format!("handoff must be true or false, not \"{t}\"")))?,
+        Some(Flag::Text(t)) => flag(&t).ok_or_else(|| {
+            SourceError::at(
+                &origin,
+                format!("handoff must be true or false, not \"{t}\""),
+            )
+        })?,
     };
     Ok(Entry {
         id: match o.id {

@@ -27,7 +27,13 @@ pub(super) fn read(name: &str, text: &str) -> Vec<Entry> {
                 if let Some(prev) = headings.last_mut() {
                     prev.body_end = range.start;
                 }
-                open = Some(Heading { level, title: String::new(), start: range.start, end: range.end, body_end: text.len() });
+                open = Some(Heading {
+                    level,
+                    title: String::new(),
+                    start: range.start,
+                    end: range.end,
+                    body_end: text.len(),
+                });
             }
             Event::Text(t) | Event::Code(t) => {
                 if let Some(h) = open.as_mut() {
@@ -67,7 +73,10 @@ pub(super) fn read(name: &str, text: &str) -> Vec<Entry> {
             category: sections.last().map(|(_, t)| t.clone()),
             lang: None,
             handoff: false,
-            origin: Origin { file: name.to_string(), line: line_of(text, h.start) },
+            origin: Origin {
+                file: name.to_string(),
+                line: line_of(text, h.start),
+            },
         });
     }
     entries
@@ -102,7 +111,14 @@ Sí.\n";
     fn headings_are_questions_and_sections_are_categories() {
         let rows = read("faq.md", FAQ);
         let titles: Vec<&str> = rows.iter().map(|r| r.phrasings[0].as_str()).collect();
-        assert_eq!(titles, ["¿Cuánto tarda el envío?", "¿Enviáis fuera de España?", "¿Puedo pagar con tarjeta?"]);
+        assert_eq!(
+            titles,
+            [
+                "¿Cuánto tarda el envío?",
+                "¿Enviáis fuera de España?",
+                "¿Puedo pagar con tarjeta?"
+            ]
+        );
         assert!(rows[0].answer.starts_with("De 2 a 3 días laborables. Consulta [la tabla de envíos](https://tienda.example/envios)."));
         assert!(rows[0].answer.ends_with("- Islas: 5 días"));
         assert_eq!(rows[0].category.as_deref(), Some("Envíos"));
@@ -113,7 +129,10 @@ Sí.\n";
 
     #[test]
     fn a_question_with_no_text_is_kept_with_an_empty_answer_for_the_linter() {
-        let rows = read("faq.md", "## Where are you?\n\n## Opening hours?\n\n9 to 5.\n");
+        let rows = read(
+            "faq.md",
+            "## Where are you?\n\n## Opening hours?\n\n9 to 5.\n",
+        );
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].answer, "");
         assert_eq!(rows[1].answer, "9 to 5.");

@@ -1,9 +1,11 @@
 //! Reading the owner's existing content into entries: CSV, JSON (entry lists and schema.org
-//! FAQPage JSON-LD), JSONL and Markdown. Each reader takes a file name (for messages and to
+//! FAQPage JSON-LD), JSONL, Markdown, and HTML pages (FAQPage JSON-LD or microdata, and
+//! sections marked `data-ayuda-faq`). Each reader takes a file name (for messages and to
 //! pick the format) and its bytes; none touches the filesystem.
 
 mod csv;
 mod faqpage;
+mod html;
 mod json;
 mod markdown;
 
@@ -20,6 +22,7 @@ pub enum Format {
     Json,
     Jsonl,
     Markdown,
+    Html,
 }
 
 impl Format {
@@ -30,6 +33,7 @@ impl Format {
             "json" | "jsonld" => Format::Json,
             "jsonl" | "ndjson" => Format::Jsonl,
             "md" | "markdown" => Format::Markdown,
+            "html" | "htm" => Format::Html,
             _ => return None,
         })
     }
@@ -38,7 +42,10 @@ impl Format {
 /// Reads one source file's rows (not yet merged: see [`super::merge`]).
 pub fn read(name: &str, bytes: &[u8]) -> Result<Vec<Entry>, SourceError> {
     let format = Format::from_name(name).ok_or_else(|| {
-        SourceError::file(name, "unknown source type: use .csv, .json, .jsonl or .md")
+        SourceError::file(
+            name,
+            "unknown source type: use .csv, .json, .jsonl, .md or .html (or a folder)",
+        )
     })?;
     if bytes.len() > MAX_SOURCE_BYTES {
         return Err(too_large(name, bytes.len() as u64));
@@ -49,11 +56,27 @@ pub fn read(name: &str, bytes: &[u8]) -> Result<Vec<Entry>, SourceError> {
         Format::Json => json::read(name, &text)?,
         Format::Jsonl => json::read_lines(name, &text)?,
         Format::Markdown => markdown::read(name, &text),
+        Format::Html => html::read_page(name, &text, None)?,
     };
     if rows.is_empty() {
-        return Err(SourceError::file(name, "no FAQ entries found"));
+        return Err(SourceError::file(
+            name,
+            match format {
+                Format::Html => "no FAQ data: the page has no schema.org FAQPage (JSON-LD or microdata) and no section marked data-ayuda-faq",
+                Format::Markdown => "no FAQ entries: write each question as a heading with its answer below",
+                _ => "no FAQ entries found",
+            },
+        ));
     }
     Ok(rows)
+}
+
+/// One page of a built site: its entries, possibly none. `url` is the page's path on the site.
+pub fn read_site_page(name: &str, bytes: &[u8], url: &str) -> Result<Vec<Entry>, SourceError> {
+    if bytes.len() > MAX_SOURCE_BYTES {
+        return Err(too_large(name, bytes.len() as u64));
+    }
+    html::read_page(name, &decode(name, bytes)?, Some(url))
 }
 
 /// The error for a source of `len` bytes, over [`MAX_SOURCE_BYTES`].
@@ -73,7 +96,9 @@ pub fn too_large(name: &str, len: u64) -> SourceError {
 /// would put wrong characters in front of visitors.
 pub(crate) fn decode(name: &str, bytes: &[u8]) -> Result<String, SourceError> {
     let utf16 = |bytes: &[u8], from: fn([u8; 2]) -> u16| {
-        let units = bytes.chunks(2).map(|c| from([c[0], *c.get(1).unwrap_or(&0)]));
+        let units = bytes
+            .chunks(2)
+            .map(|c| from([c[0], *c.get(1).unwrap_or(&0)]));
         char::decode_utf16(units)
             .collect::<Result<String, _>>()
             .map_err(|_| SourceError::file(name, "invalid UTF-16 text; save the file as UTF-8"))
@@ -118,7 +143,11 @@ pub(crate) fn non_empty(value: &str) -> Option<String> {
 
 /// The 1-based line of byte `offset` in `text`.
 pub(crate) fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 #[cfg(test)]
@@ -146,7 +175,13 @@ mod tests {
     #[test]
     fn oversized_and_unknown_sources_are_refused() {
         let big = vec![b'a'; MAX_SOURCE_BYTES + 1];
-        assert!(read("faq.csv", &big).unwrap_err().to_string().contains("at most 16 MB"));
-        assert!(read("faq.xlsx", b"").unwrap_err().to_string().contains("unknown source type"));
+        assert!(read("faq.csv", &big)
+            .unwrap_err()
+            .to_string()
+            .contains("at most 16 MB"));
+        assert!(read("faq.xlsx", b"")
+            .unwrap_err()
+            .to_string()
+            .contains("unknown source type"));
     }
 }
