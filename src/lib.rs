@@ -4,6 +4,8 @@
 //! Core concepts, one module each:
 //! - [`model`]: text in, the sentence embedding sentence-transformers would give out; the packed
 //!   model file format. Pure: bytes in, vectors out, no IO.
+//! - [`kb`]: the owner's FAQ entries and the sources they are read from.
+//! - [`retrieve`]: finding the entries a question is about (so far: lexical BM25 scoring).
 //! - `web` (wasm32 only): the wasm-bindgen surface the browser worker calls.
 //! - `native` (native only): the filesystem edge that reads model directories and files.
 //!
@@ -11,6 +13,8 @@
 
 pub mod kb;
 pub mod model;
+pub mod retrieve;
+mod text;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;

@@ -117,7 +117,7 @@ pub fn merge(rows: Vec<Entry>) -> Result<Vec<Entry>, SourceError> {
 /// characters, accents dropped (¿Cuánto cuesta? -> cuanto-cuesta).
 pub(crate) fn slug(text: &str) -> String {
     let mut out = String::new();
-    for c in text.chars().flat_map(fold_accent) {
+    for c in text.chars().map(crate::text::fold_char) {
         if c.is_ascii_alphanumeric() {
             out.push(c.to_ascii_lowercase());
         } else if !out.is_empty() && !out.ends_with('-') {
@@ -133,19 +133,6 @@ pub(crate) fn slug(text: &str) -> String {
     } else {
         out
     }
-}
-
-/// The base letter of the Latin letters with diacritics common in Spanish, French, German and
-/// Portuguese FAQ headings; other characters pass through.
-fn fold_accent(c: char) -> Option<char> {
-    const FROM: &str = "áàâäãåçéèêëíìîïñóòôöõúùûüýÿÁÀÂÄÃÅÇÉÈÊËÍÌÎÏÑÓÒÔÖÕÚÙÛÜÝ";
-    const TO: &str = "aaaaaaceeeeiiiinooooouuuuyyAAAAAACEEEEIIIINOOOOOUUUUY";
-    Some(
-        FROM.chars()
-            .position(|f| f == c)
-            .and_then(|i| TO.chars().nth(i))
-            .unwrap_or(c),
-    )
 }
 
 #[cfg(test)]

@@ -1,0 +1,233 @@
+//! Lexical scoring: BM25 over stemmed terms, for English and Spanish.
+//!
+//! Entries are indexed with their own language's stemmer. A visitor's language is not known
+//! (and short questions hide it), so each query word is looked up under its English and its
+//! Spanish stem, and the better match counts: "envíos" and "shipping" both find their entries.
+
+use std::collections::HashMap;
+
+use rust_stemmers::{Algorithm, Stemmer};
+
+use crate::text::fold;
+
+/// The languages with a stemmer and stopword list here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Es,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::En, Lang::Es];
+
+    /// From a BCP 47 tag ("es", "es-ES", "en-GB"); None for other languages.
+    pub fn from_tag(tag: &str) -> Option<Lang> {
+        match tag.split(['-', '_']).next()?.to_ascii_lowercase().as_str() {
+            "en" => Some(Lang::En),
+            "es" => Some(Lang::Es),
+            _ => None,
+        }
+    }
+
+    fn stemmer(self) -> Stemmer {
+        Stemmer::create(match self {
+            Lang::En => Algorithm::English,
+            Lang::Es => Algorithm::Spanish,
+        })
+    }
+
+    /// Function words that say nothing about the topic. Short, hand-picked lists (accents
+    /// folded): the usual stopword lists also drop words like "not" or "cuando" that matter in
+    /// support questions ("my card does not work", "¿cuándo llega?").
+    fn is_stopword(self, folded: &str) -> bool {
+        const EN: &[&str] = &[
+            "a", "an", "and", "are", "as", "at", "be", "by", "do", "does", "for", "from", "i",
+            "im", "in", "is", "it", "its", "me", "my", "of", "on", "or", "our", "so", "that",
+            "the", "this", "to", "was", "we", "with", "you", "your",
+        ];
+        const ES: &[&str] = &[
+            "a", "al", "de", "del", "el", "en", "es", "la", "las", "le", "lo", "los", "me", "mi",
+            "mis", "nos", "o", "para", "por", "que", "se", "su", "sus", "te", "tu", "un", "una",
+            "y", "yo",
+        ];
+        match self {
+            Lang::En => EN.contains(&folded),
+            Lang::Es => ES.contains(&folded),
+        }
+    }
+}
+
+/// Lower-cased words of `text`: runs of letters and digits.
+fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+}
+
+/// The index terms of `text` in `lang`: stopwords dropped, each word stemmed, accents folded.
+pub fn terms(text: &str, lang: Lang) -> Vec<String> {
+    let stemmer = lang.stemmer();
+    words(text)
+        .filter(|w| !lang.is_stopword(&fold(w)))
+        .map(|w| fold(&stemmer.stem(&w)))
+        .collect()
+}
+
+/// A query's words, each as its alternative terms (one per language, deduplicated). A word
+/// that is a stopword in any language is dropped.
+pub fn query_terms(text: &str) -> Vec<Vec<String>> {
+    let stemmers: Vec<(Lang, Stemmer)> = Lang::ALL.iter().map(|&l| (l, l.stemmer())).collect();
+    words(text)
+        .filter(|w| {
+            let f = fold(w);
+            !Lang::ALL.iter().any(|l| l.is_stopword(&f))
+        })
+        .map(|w| {
+            let mut alts: Vec<String> = stemmers.iter().map(|(_, s)| fold(&s.stem(&w))).collect();
+            alts.dedup();
+            alts
+        })
+        .collect()
+}
+
+/// BM25 parameters: the usual k1 and b.
+const K1: f32 = 1.2;
+const B: f32 = 0.75;
+
+/// A BM25 index over documents given as terms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bm25 {
+    doc_len: Vec<f32>,
+    avg_len: f32,
+    /// term -> (document, term frequency)
+    postings: HashMap<String, Vec<(u32, u32)>>,
+}
+
+impl Bm25 {
+    pub fn new<I: IntoIterator<Item = Vec<String>>>(docs: I) -> Bm25 {
+        let mut doc_len = Vec::new();
+        let mut postings: HashMap<String, Vec<(u32, u32)>> = HashMap::new();
+        for (d, terms) in docs.into_iter().enumerate() {
+            doc_len.push(terms.len() as f32);
+            let mut tf: HashMap<String, u32> = HashMap::new();
+            for t in terms {
+                *tf.entry(t).or_default() += 1;
+            }
+            for (t, n) in tf {
+                postings.entry(t).or_default().push((d as u32, n));
+            }
+        }
+        let avg_len = if doc_len.is_empty() {
+            0.0
+        } else {
+            doc_len.iter().sum::<f32>() / doc_len.len() as f32
+        };
+        Bm25 {
+            doc_len,
+            avg_len,
+            postings,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.doc_len.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.doc_len.is_empty()
+    }
+
+    fn idf(&self, df: usize) -> f32 {
+        let n = self.doc_len.len() as f32;
+        ((n - df as f32 + 0.5) / (df as f32 + 0.5) + 1.0).ln()
+    }
+
+    /// BM25 score of every document for `query` (from [`query_terms`]). For each query word
+    /// the alternative that scores higher in a document counts there.
+    pub fn scores(&self, query: &[Vec<String>]) -> Vec<f32> {
+        let mut total = vec![0f32; self.doc_len.len()];
+        let mut word = vec![0f32; self.doc_len.len()];
+        for alternatives in query {
+            word.iter_mut().for_each(|w| *w = 0.0);
+            for term in alternatives {
+                let Some(posting) = self.postings.get(term) else {
+                    continue;
+                };
+                let idf = self.idf(posting.len());
+                for &(d, tf) in posting {
+                    let (d, tf) = (d as usize, tf as f32);
+                    let norm = 1.0 - B + B * self.doc_len[d] / self.avg_len.max(1e-6);
+                    let s = idf * tf * (K1 + 1.0) / (tf + K1 * norm);
+                    word[d] = word[d].max(s);
+                }
+            }
+            total.iter_mut().zip(&word).for_each(|(t, w)| *t += w);
+        }
+        total
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index(docs: &[(&str, Lang)]) -> Bm25 {
+        Bm25::new(docs.iter().map(|(t, l)| terms(t, *l)))
+    }
+
+    fn best(index: &Bm25, q: &str) -> usize {
+        let s = index.scores(&query_terms(q));
+        (0..s.len()).max_by(|&a, &b| s[a].total_cmp(&s[b])).unwrap()
+    }
+
+    #[test]
+    fn stems_match_across_inflections_in_both_languages() {
+        assert_eq!(
+            terms("Shipping and shipped orders", Lang::En),
+            ["ship", "ship", "order"]
+        );
+        assert_eq!(
+            terms("¿Cuánto tardan los envíos?", Lang::Es),
+            ["cuant", "tard", "envi"]
+        );
+    }
+
+    #[test]
+    fn the_right_entry_scores_highest_whatever_the_query_language() {
+        let idx = index(&[
+            ("¿Cuánto tarda el envío? Envíos a la Península", Lang::Es),
+            ("How long does shipping take? Shipping times", Lang::En),
+            ("¿Puedo pagar con tarjeta?", Lang::Es),
+            ("Can I pay by card?", Lang::En),
+        ]);
+        assert_eq!(best(&idx, "envio tarda"), 0);
+        assert_eq!(best(&idx, "shipping time"), 1);
+        assert_eq!(best(&idx, "pagos con tarjetas"), 2);
+        assert_eq!(best(&idx, "paying with a card"), 3);
+    }
+
+    #[test]
+    fn unknown_words_score_nothing() {
+        let idx = index(&[("Can I pay by card?", Lang::En)]);
+        assert_eq!(idx.scores(&query_terms("xyzzy plugh")), [0.0]);
+        assert_eq!(idx.scores(&query_terms("")), [0.0]);
+    }
+
+    #[test]
+    fn rare_terms_weigh_more_than_common_ones() {
+        let idx = index(&[
+            ("card delivery", Lang::En),
+            ("card pin", Lang::En),
+            ("card limits", Lang::En),
+        ]);
+        let s = idx.scores(&query_terms("card pin"));
+        assert!(s[1] > s[0] && s[0] == s[2] && s[0] > 0.0, "{s:?}");
+    }
+
+    #[test]
+    fn language_tags_map_to_stemmers() {
+        assert_eq!(Lang::from_tag("es-ES"), Some(Lang::Es));
+        assert_eq!(Lang::from_tag("en"), Some(Lang::En));
+        assert_eq!(Lang::from_tag("fr"), None);
+    }
+}
