@@ -23,6 +23,21 @@ fn ayuda(args: &[&str], stdin: &[u8]) -> Output {
     out
 }
 
+/// `ayuda model pack` of the real model into `file`.
+fn pack_into(file: &std::path::Path) -> Output {
+    let dir = model_dir();
+    ayuda(
+        &[
+            "model",
+            "pack",
+            dir.to_str().unwrap(),
+            "-o",
+            file.to_str().unwrap(),
+        ],
+        b"",
+    )
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -39,17 +54,7 @@ fn lines(o: &Output) -> Vec<serde_json::Value> {
 fn pack_then_embed_text_lines() {
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("m.ayuda");
-    let dir = model_dir();
-    let out = ayuda(
-        &[
-            "model",
-            "pack",
-            dir.to_str().unwrap(),
-            "-o",
-            file.to_str().unwrap(),
-        ],
-        b"",
-    );
+    let out = pack_into(&file);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("MB"));
 
@@ -120,17 +125,7 @@ fn jsonl_without_text_names_the_line() {
 fn a_damaged_model_file_is_a_clear_error() {
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("cut.ayuda");
-    let dir = model_dir();
-    let out = ayuda(
-        &[
-            "model",
-            "pack",
-            dir.to_str().unwrap(),
-            "-o",
-            file.to_str().unwrap(),
-        ],
-        b"",
-    );
+    let out = pack_into(&file);
     assert!(out.status.success());
     let bytes = std::fs::read(&file).unwrap();
     std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
