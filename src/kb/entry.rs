@@ -113,28 +113,6 @@ pub fn merge(rows: Vec<Entry>) -> Result<Vec<Entry>, SourceError> {
     Ok(out)
 }
 
-/// An id from a question: lower-case ASCII letters and digits joined by '-', at most 64
-/// characters, accents dropped (¿Cuánto cuesta? -> cuanto-cuesta).
-pub(crate) fn slug(text: &str) -> String {
-    let mut out = String::new();
-    for c in text.chars().map(crate::text::fold_char) {
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.is_empty() && !out.ends_with('-') {
-            out.push('-');
-        }
-        if out.len() >= 64 {
-            break;
-        }
-    }
-    let out = out.trim_matches('-').to_string();
-    if out.is_empty() {
-        "entry".to_string()
-    } else {
-        out
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,15 +162,5 @@ mod tests {
             err.starts_with("faq.csv:9:") && err.contains("faq.csv:2"),
             "{err}"
         );
-    }
-
-    #[test]
-    fn slugs_are_ascii_and_stable() {
-        assert_eq!(slug("¿Cuánto cuesta el envío?"), "cuanto-cuesta-el-envio");
-        assert_eq!(
-            slug("  What's your refund policy?  "),
-            "what-s-your-refund-policy"
-        );
-        assert_eq!(slug("¿?"), "entry");
     }
 }

@@ -1,10 +1,9 @@
 //! CSV: a header with question, answer and id (any order, any case), optionally url,
 //! category, lang and handoff. Rows sharing an id are phrasings of one entry.
 
-use crate::kb::entry::slug;
 use crate::kb::{Entry, Origin, SourceError};
 
-use super::{flag, line_of, non_empty};
+use super::{flag, line_of, non_empty, slug};
 
 pub(super) fn read(name: &str, text: &str) -> Result<Vec<Entry>, SourceError> {
     let mut reader = ::csv::ReaderBuilder::new()

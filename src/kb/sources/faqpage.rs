@@ -3,8 +3,9 @@
 
 use serde_json::Value;
 
-use crate::kb::entry::slug;
 use crate::kb::{Entry, Origin};
+
+use super::slug;
 
 fn has_type(v: &Value, wanted: &str) -> bool {
     match v.get("@type") {

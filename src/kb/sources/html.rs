@@ -7,10 +7,9 @@
 
 use scraper::{ElementRef, Html, Node, Selector};
 
-use crate::kb::entry::slug;
 use crate::kb::{Entry, Origin, SourceError};
 
-use super::{faqpage, line_of};
+use super::{faqpage, line_of, slug};
 
 fn selector(css: &str) -> Selector {
     Selector::parse(css).expect("selectors in this file are valid")

@@ -8,10 +8,9 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::kb::entry::slug;
 use crate::kb::{Entry, Origin, SourceError};
 
-use super::{faqpage, flag, line_of, non_empty};
+use super::{faqpage, flag, line_of, non_empty, slug};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -4,10 +4,9 @@
 
 use pulldown_cmark::{Event, HeadingLevel, Parser, Tag, TagEnd};
 
-use crate::kb::entry::slug;
 use crate::kb::{Entry, Origin};
 
-use super::line_of;
+use super::{line_of, slug};
 
 struct Heading {
     level: HeadingLevel,

@@ -126,6 +126,28 @@ fn utf8(name: &str, bytes: &[u8]) -> Result<String, SourceError> {
     })
 }
 
+/// An id from a question: lower-case ASCII letters and digits joined by '-', at most 64
+/// characters, accents dropped (¿Cuánto cuesta? -> cuanto-cuesta).
+pub(crate) fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars().map(crate::text::fold_char) {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+        if out.len() >= 64 {
+            break;
+        }
+    }
+    let out = out.trim_matches('-').to_string();
+    if out.is_empty() {
+        "entry".to_string()
+    } else {
+        out
+    }
+}
+
 /// "yes"/"no" style flags in CSV cells and JSON strings, in English and Spanish.
 pub(crate) fn flag(value: &str) -> Option<bool> {
     match value.trim().to_lowercase().as_str() {
@@ -153,6 +175,16 @@ pub(crate) fn line_of(text: &str, offset: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slugs_are_ascii_and_stable() {
+        assert_eq!(slug("¿Cuánto cuesta el envío?"), "cuanto-cuesta-el-envio");
+        assert_eq!(
+            slug("  What's your refund policy?  "),
+            "what-s-your-refund-policy"
+        );
+        assert_eq!(slug("¿?"), "entry");
+    }
 
     #[test]
     fn latin1_is_refused_with_its_line() {
