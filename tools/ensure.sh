@@ -17,7 +17,7 @@ as_root() {
 apt_install() {
   command -v apt-get >/dev/null || fail "apt-get not found: install $* by hand"
   say "installing $* (apt)"
-  if [ ! -f /tmp/.ayuda-apt-updated ]; then as_root apt-get update -qq && touch /tmp/.ayuda-apt-updated; fi
+  as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
