@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Tensor};
 use candle_nn::ops::{layer_norm, softmax_last_dim};
 
 use super::config::{Activation, BertConfig};
@@ -17,7 +17,9 @@ use super::weights::Weight;
 use super::{Error, Result};
 
 pub(crate) struct Bert {
-    word: Table,
+    /// The word-embedding table, kept as stored: compressed tables are decoded a row at a
+    /// time, so loading does not expand 30k rows nobody may ask for.
+    word: Weight,
     position: Tensor,
     token_type: Tensor,
     embed_norm: Norm,
@@ -49,13 +51,6 @@ enum Linear {
         bias: Tensor,
     },
     Quant(QLinear),
-}
-
-/// The word-embedding table; compressed tables are decoded a row at a time, so loading does not
-/// expand 30k rows nobody may ask for.
-enum Table {
-    Dense(Tensor),
-    Coded(Weight),
 }
 
 /// Takes tensors out of the loaded map by name, with the name in the error.
@@ -153,10 +148,7 @@ impl Bert {
                 config.vocab_size
             )));
         }
-        let word = match word {
-            Weight::F32(t) => Table::Dense(t),
-            coded => Table::Coded(coded),
-        };
+        let word = word.into_row_table()?;
         let position = t.dense(
             "embeddings.position_embeddings.weight",
             &[config.max_position_embeddings, h],
@@ -206,12 +198,7 @@ impl Bert {
     /// a token and 0 for padding.
     pub(crate) fn forward(&self, ids: &[u32], b: usize, s: usize, mask: &Tensor) -> Result<Tensor> {
         let h = self.heads * self.head_dim;
-        let words = match &self.word {
-            Table::Dense(table) => {
-                table.index_select(&Tensor::from_slice(ids, ids.len(), &Device::Cpu)?, 0)?
-            }
-            Table::Coded(w) => w.rows(ids)?,
-        };
+        let words = self.word.rows(ids)?;
         if s > self.position.dim(0)? {
             return Err(Error::Weights(format!(
                 "{s} tokens exceed the model's {} positions",

@@ -53,7 +53,18 @@ impl Weight {
         })
     }
 
-    /// Rows `ids` of a 2-D table, in f32: `[ids.len(), cols]`.
+    /// This weight as a table [`Weight::rows`] can read a row at a time: int4 tables whose rows
+    /// do not fill whole groups are decoded here, once, instead of on every lookup.
+    pub(crate) fn into_row_table(self) -> Result<Weight> {
+        Ok(match self {
+            Weight::Q4 { ref dims, .. } if dims.len() != 2 || dims[1] % quant::Q4_GROUP != 0 => {
+                Weight::F32(self.to_f32()?)
+            }
+            other => other,
+        })
+    }
+
+    /// Rows `ids` of a 2-D table (see [`Weight::into_row_table`]), in f32: `[ids.len(), cols]`.
     pub(crate) fn rows(&self, ids: &[u32]) -> Result<Tensor> {
         let dims = self.dims();
         let [rows, cols] = dims[..] else {
@@ -64,32 +75,30 @@ impl Weight {
                 "token id {bad} is outside the {rows}-row table"
             )));
         }
-        let mut out = Vec::with_capacity(ids.len() * cols);
-        match self {
+        let values: Vec<f32> = match self {
             Weight::F32(t) => {
                 let idx = Tensor::from_slice(ids, ids.len(), &Device::Cpu)?;
                 return Ok(t.index_select(&idx, 0)?);
             }
-            Weight::Q8 { codes, scales, .. } => {
-                for &id in ids {
+            Weight::Q8 { codes, scales, .. } => ids
+                .iter()
+                .flat_map(|&id| {
                     let (r, s) = (id as usize, scales[id as usize]);
-                    out.extend(
-                        codes[r * cols..(r + 1) * cols]
-                            .iter()
-                            .map(|&c| c as f32 * s),
-                    );
-                }
+                    codes[r * cols..(r + 1) * cols]
+                        .iter()
+                        .map(move |&c| c as f32 * s)
+                })
+                .collect(),
+            Weight::Q4 { .. } if cols % quant::Q4_GROUP != 0 => {
+                return Err(Error::Weights(
+                    "an int4 table must go through into_row_table before row lookups".into(),
+                ));
             }
-            Weight::Q4 { bytes, .. } if cols % quant::Q4_GROUP == 0 => {
-                for &id in ids {
-                    out.extend(quant::dq4_row(bytes, rows, cols, id as usize));
-                }
-            }
-            Weight::Q4 { .. } => {
-                let idx = Tensor::from_slice(ids, ids.len(), &Device::Cpu)?;
-                return Ok(self.to_f32()?.index_select(&idx, 0)?);
-            }
-        }
-        Ok(Tensor::from_vec(out, (ids.len(), cols), &Device::Cpu)?)
+            Weight::Q4 { bytes, .. } => ids
+                .iter()
+                .flat_map(|&id| quant::dq4_row(bytes, rows, cols, id as usize))
+                .collect(),
+        };
+        Ok(Tensor::from_vec(values, (ids.len(), cols), &Device::Cpu)?)
     }
 }
