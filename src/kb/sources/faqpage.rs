@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::kb::{Entry, Origin};
 
-use super::slug;
+use super::{question_entry, slug};
 
 fn has_type(v: &Value, wanted: &str) -> bool {
     match v.get("@type") {
@@ -65,13 +65,9 @@ fn collect(v: &Value, origin: &Origin, out: &mut Vec<Entry>) {
                     .unwrap_or_default();
                 out.push(Entry {
                     id: text(q.get("@id")).unwrap_or_else(|| slug(&name)),
-                    phrasings: vec![name],
-                    answer,
                     url: text(q.get("url")).or_else(|| page_url.clone()),
-                    category: None,
                     lang: text(q.get("inLanguage")).or_else(|| lang.clone()),
-                    handoff: false,
-                    origin: origin.clone(),
+                    ..question_entry(name, answer, origin.clone())
                 });
             }
         }

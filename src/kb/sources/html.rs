@@ -9,7 +9,7 @@ use scraper::{ElementRef, Html, Node, Selector};
 
 use crate::kb::{Entry, Origin, SourceError};
 
-use super::{faqpage, line_of, slug};
+use super::{faqpage, line_of, question_entry as entry};
 
 fn selector(css: &str) -> Selector {
     Selector::parse(css).expect("selectors in this file are valid")
@@ -144,19 +144,6 @@ fn node_html(node: ego_tree::NodeRef<'_, Node>) -> String {
             .replace('<', "&lt;")
             .replace('>', "&gt;"),
         _ => String::new(),
-    }
-}
-
-fn entry(question: String, answer: String, origin: Origin) -> Entry {
-    Entry {
-        id: slug(&question),
-        phrasings: vec![question],
-        answer,
-        url: None,
-        category: None,
-        lang: None,
-        handoff: false,
-        origin,
     }
 }
 

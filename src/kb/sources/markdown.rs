@@ -6,7 +6,7 @@ use pulldown_cmark::{Event, HeadingLevel, Parser, Tag, TagEnd};
 
 use crate::kb::{Entry, Origin};
 
-use super::{line_of, slug};
+use super::{line_of, question_entry};
 
 struct Heading {
     level: HeadingLevel,
@@ -64,18 +64,13 @@ pub(super) fn read(name: &str, text: &str) -> Vec<Entry> {
         if h.title.is_empty() {
             continue;
         }
+        let origin = Origin {
+            file: name.to_string(),
+            line: line_of(text, h.start),
+        };
         entries.push(Entry {
-            id: slug(&h.title),
-            phrasings: vec![h.title.clone()],
-            answer: body.to_string(),
-            url: None,
             category: sections.last().map(|(_, t)| t.clone()),
-            lang: None,
-            handoff: false,
-            origin: Origin {
-                file: name.to_string(),
-                line: line_of(text, h.start),
-            },
+            ..question_entry(h.title.clone(), body.to_string(), origin)
         });
     }
     entries

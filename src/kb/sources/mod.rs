@@ -9,7 +9,7 @@ mod html;
 mod json;
 mod markdown;
 
-use super::{Entry, SourceError};
+use super::{Entry, Origin, SourceError};
 
 /// Sources larger than this are refused: an FAQ is rarely over a megabyte, and a file this
 /// large is almost always the wrong file (a database dump, a whole site export).
@@ -145,6 +145,21 @@ pub(crate) fn slug(text: &str) -> String {
         "entry".to_string()
     } else {
         out
+    }
+}
+
+/// An entry for one question read from a page: its id from the question, no link, language,
+/// category or flags until the reader sets them.
+pub(crate) fn question_entry(question: String, answer: String, origin: Origin) -> Entry {
+    Entry {
+        id: slug(&question),
+        phrasings: vec![question],
+        answer,
+        url: None,
+        category: None,
+        lang: None,
+        handoff: false,
+        origin,
     }
 }
 
