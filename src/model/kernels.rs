@@ -230,18 +230,20 @@ fn dot4(x: &[i16], w: [&[i16]; 4]) -> [i32; 4] {
             c += 8;
         }
     }
-    let mut sums = acc.map(|a| {
-        i32x4_extract_lane::<0>(a)
-            + i32x4_extract_lane::<1>(a)
-            + i32x4_extract_lane::<2>(a)
-            + i32x4_extract_lane::<3>(a)
-    });
-    for c in body..k {
-        for r in 0..4 {
-            sums[r] += x[c] as i32 * w[r][c] as i32;
-        }
-    }
+    let mut sums = acc.map(hsum);
+    add_tail(&mut sums, x, w, body);
     sums
+}
+
+/// The sum of a vector's four i32 lanes.
+#[cfg(target_arch = "wasm32")]
+#[inline]
+fn hsum(a: core::arch::wasm32::v128) -> i32 {
+    use core::arch::wasm32::i32x4_extract_lane;
+    i32x4_extract_lane::<0>(a)
+        + i32x4_extract_lane::<1>(a)
+        + i32x4_extract_lane::<2>(a)
+        + i32x4_extract_lane::<3>(a)
 }
 
 /// Eight dot products: two activation rows with four weight rows.
@@ -266,20 +268,9 @@ fn dot2x4(x: [&[i16]; 2], w: [&[i16]; 4]) -> [[i32; 4]; 2] {
             c += 8;
         }
     }
-    let mut sums = acc.map(|row| {
-        row.map(|a| {
-            i32x4_extract_lane::<0>(a)
-                + i32x4_extract_lane::<1>(a)
-                + i32x4_extract_lane::<2>(a)
-                + i32x4_extract_lane::<3>(a)
-        })
-    });
-    for c in body..k {
-        for (row, xr) in sums.iter_mut().zip(x) {
-            for r in 0..4 {
-                row[r] += xr[c] as i32 * w[r][c] as i32;
-            }
-        }
+    let mut sums = acc.map(|row| row.map(hsum));
+    for (row, xr) in sums.iter_mut().zip(x) {
+        add_tail(row, xr, w, body);
     }
     sums
 }
@@ -319,12 +310,20 @@ fn dot4(x: &[i16], w: [&[i16]; 4]) -> [i32; 4] {
             sums[r] = lanes.iter().sum();
         }
     }
-    for c in body..k {
+    add_tail(&mut sums, x, w, body);
+    sums
+}
+
+/// Adds the products from `from` to the end of the rows, past the last whole vector. Models'
+/// widths are multiples of 8, so this is usually empty.
+#[cfg(any(target_arch = "wasm32", target_arch = "x86_64"))]
+#[inline]
+fn add_tail(sums: &mut [i32; 4], x: &[i16], w: [&[i16]; 4], from: usize) {
+    for c in from..x.len() {
         for r in 0..4 {
             sums[r] += x[c] as i32 * w[r][c] as i32;
         }
     }
-    sums
 }
 
 /// Portable version for other targets.
