@@ -127,9 +127,8 @@ fn read_site(root: &Path) -> Result<Vec<kb::Entry>, SourceLoadError> {
             source: e.into(),
         })?;
         let path = item.path();
-        let is_html = path
-            .extension()
-            .is_some_and(|x| x.eq_ignore_ascii_case("html") || x.eq_ignore_ascii_case("htm"));
+        let is_html = kb::sources::Format::from_name(&path.to_string_lossy())
+            == Some(kb::sources::Format::Html);
         if !item.file_type().is_file() || !is_html {
             continue;
         }
