@@ -11,6 +11,7 @@
 //!
 //! Flow so far: model directory -> `ayuda model pack` -> packed file -> worker -> [`model::Encoder`].
 
+mod container;
 pub mod kb;
 pub mod model;
 pub mod retrieve;

@@ -24,6 +24,11 @@ pub enum LoadError {
     },
     #[error("{path}: {source}")]
     Model { path: PathBuf, source: model::Error },
+    #[error("{path}: {source}")]
+    Bundle {
+        path: PathBuf,
+        source: kb::BundleError,
+    },
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, LoadError> {
@@ -84,6 +89,34 @@ pub fn load_encoder(path: &Path) -> Result<Encoder, LoadError> {
             path: path.to_owned(),
         })
     }
+}
+
+/// Reads a knowledge-base bundle file.
+pub fn load_bundle(path: &Path) -> Result<kb::Bundle, LoadError> {
+    if !path.exists() {
+        return Err(LoadError::NotFound {
+            path: path.to_owned(),
+        });
+    }
+    kb::Bundle::from_bytes(&read(path)?).map_err(|source| LoadError::Bundle {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Where to look for the model a bundle was built with when none is named: beside the bundle,
+/// in a `models` folder beside it, and in this checkout's served and fetched model folders.
+pub fn model_candidates(bundle_path: &Path, bundle: &kb::Bundle) -> Vec<PathBuf> {
+    let Some(name) = bundle.model_file() else {
+        return Vec::new();
+    };
+    let dir = bundle_path.parent().unwrap_or(Path::new("."));
+    vec![
+        dir.join(name),
+        dir.join("models").join(name),
+        Path::new("www/models").join(name),
+        Path::new("models").join(name),
+    ]
 }
 
 /// Reads FAQ sources and merges their rows into entries (rows sharing an id become one entry).

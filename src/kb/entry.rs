@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 /// Where an entry (or its first row) was read: a file name and a 1-based line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Origin {
     pub file: String,
     pub line: usize,
@@ -16,7 +16,8 @@ impl std::fmt::Display for Origin {
 }
 
 /// One answer of the owner's, with the ways visitors may ask for it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Entry {
     /// Stable identifier: given by the source, or derived from the first question.
     pub id: String,
@@ -26,11 +27,15 @@ pub struct Entry {
     /// generated. May be empty here: the linter reports it.
     pub answer: String,
     /// The page the answer comes from, shown as its source link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
     /// BCP 47 language tag, when the source says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lang: Option<String>,
     /// The owner wants a person to handle this topic every time.
+    #[serde(default)]
     pub handoff: bool,
     pub origin: Origin,
 }

@@ -3,11 +3,13 @@
 //! arrive as a file name and its bytes, and errors name that file and the line.
 //!
 //! Flow: source bytes -> [`sources::read`] -> entries per file -> [`merge`] -> one list, where
-//! rows sharing an id are phrasings of one entry. The compiled bundle, the linter and the
-//! retrieval built on these entries come with the rest of issue 3.
+//! rows sharing an id are phrasings of one entry -> [`Bundle::build`] (embeddings, index,
+//! calibrated policy) -> bundle file -> [`Bundle::ask`].
 
+mod bundle;
 mod entry;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod sources;
 
+pub use bundle::{AskError, BuildError, BuildOptions, Bundle, BundleError, Hit, Reply};
 pub use entry::{merge, Entry, Origin, SourceError};

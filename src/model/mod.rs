@@ -12,7 +12,7 @@ mod encoder;
 mod error;
 mod kernels;
 pub mod pack;
-mod quant;
+pub(crate) mod quant;
 mod tokenize;
 mod weights;
 

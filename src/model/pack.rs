@@ -1,20 +1,8 @@
 //! The packed model file: tokenizer, configuration and compressed weights in one versioned,
 //! checksummed file, small enough to serve to a browser.
 //!
-//! Layout (all integers little-endian):
-//!
-//! ```text
-//! 0   "AYUDAMDL"                 signature
-//! 8   u32 format version
-//! 12  u64 total file length      so a cut-off download is told apart from corruption
-//! 20  u32 manifest length
-//! 24  manifest (JSON)            config, settings, and where each part lies in the data
-//! ..  data                       tokenizer.json, then each tensor in its encoding
-//! -4  u32 CRC32 of everything before it
-//! ```
-//!
-//! Reads check, in order: signature, version, length, checksum, then every range in the
-//! manifest, each with its own message.
+//! The framing (signature "AYUDAMDL", version, length, checksum) is [`crate::container`]'s;
+//! this file owns the manifest and the tensor encodings.
 
 use std::collections::HashMap;
 
@@ -26,14 +14,13 @@ use super::encoder::Parts;
 use super::quant;
 use super::weights::Weight;
 use super::{Error, ModelFiles, Result};
+use crate::container::{self, FrameError, Range};
 
 const MAGIC: &[u8; 8] = b"AYUDAMDL";
 /// The version this build writes.
 pub const FORMAT_VERSION: u32 = 1;
 /// The oldest version this build still reads.
 pub const OLDEST_READABLE_VERSION: u32 = 1;
-const HEADER_LEN: usize = 24;
-const CRC_LEN: usize = 4;
 
 /// How a group of tensors is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,12 +71,6 @@ enum PoolingName {
     Cls,
 }
 
-#[derive(Serialize, Deserialize, Clone, Copy)]
-struct Range {
-    offset: usize,
-    len: usize,
-}
-
 #[derive(Serialize, Deserialize)]
 struct TensorEntry {
     name: String,
@@ -119,11 +100,8 @@ pub fn pack(files: &ModelFiles, options: PackOptions) -> Result<Vec<u8>> {
     // file never holds a model that cannot run.
     super::Encoder::from_parts(parts)?;
 
-    let mut data = files.tokenizer_json.clone();
-    let tokenizer = Range {
-        offset: 0,
-        len: data.len(),
-    };
+    let mut data = Vec::new();
+    let tokenizer = Range::push(&mut data, &files.tokenizer_json);
     tensor_map.sort_by(|a, b| a.0.cmp(&b.0));
     let mut tensors = Vec::with_capacity(tensor_map.len());
     for (name, t) in &tensor_map {
@@ -154,12 +132,8 @@ pub fn pack(files: &ModelFiles, options: PackOptions) -> Result<Vec<u8>> {
             name: name.clone(),
             shape,
             encoding,
-            range: Range {
-                offset: data.len(),
-                len: bytes.len(),
-            },
+            range: Range::push(&mut data, &bytes),
         });
-        data.extend_from_slice(&bytes);
     }
     let manifest = Manifest {
         config: config_text,
@@ -172,76 +146,32 @@ pub fn pack(files: &ModelFiles, options: PackOptions) -> Result<Vec<u8>> {
         tensors,
     };
     let manifest = serde_json::to_vec(&manifest).expect("manifest serialises");
-    let total = HEADER_LEN + manifest.len() + data.len() + CRC_LEN;
-    let mut out = Vec::with_capacity(total);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    out.extend_from_slice(&(total as u64).to_le_bytes());
-    out.extend_from_slice(&(manifest.len() as u32).to_le_bytes());
-    out.extend_from_slice(&manifest);
-    out.extend_from_slice(&data);
-    let crc = crc32fast::hash(&out);
-    out.extend_from_slice(&crc.to_le_bytes());
-    debug_assert_eq!(out.len(), total);
-    Ok(out)
+    Ok(container::write(MAGIC, FORMAT_VERSION, &manifest, &data))
 }
 
 /// Reads a packed file back into the parts an encoder is built from.
 pub(crate) fn unpack(bytes: &[u8]) -> Result<Parts> {
-    if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
-        return Err(Error::NotPacked);
-    }
-    if bytes.len() < HEADER_LEN + CRC_LEN {
-        return Err(Error::Truncated {
-            expected: (HEADER_LEN + CRC_LEN) as u64,
-            found: bytes.len() as u64,
-        });
-    }
-    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
-    let version = u32_at(8);
-    if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version) {
-        return Err(Error::Version {
-            found: version,
-            oldest: OLDEST_READABLE_VERSION,
-            current: FORMAT_VERSION,
-        });
-    }
-    let total = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes"));
-    let found = bytes.len() as u64;
-    if found < total {
-        return Err(Error::Truncated {
-            expected: total,
-            found,
-        });
-    }
-    if found > total {
-        return Err(Error::Malformed(format!(
-            "{} unexpected bytes after the end of the model",
-            found - total
-        )));
-    }
-    let body = &bytes[..bytes.len() - CRC_LEN];
-    let expected = u32_at(bytes.len() - CRC_LEN);
-    let crc = crc32fast::hash(body);
-    if crc != expected {
-        return Err(Error::Checksum {
-            expected,
-            found: crc,
-        });
-    }
-    let manifest_len = u32_at(20) as usize;
-    let manifest_bytes = body
-        .get(HEADER_LEN..HEADER_LEN.saturating_add(manifest_len))
-        .ok_or_else(|| Error::Malformed("manifest runs past the end of the file".into()))?;
-    let manifest: Manifest = serde_json::from_slice(manifest_bytes)
+    let frame = container::read(bytes, MAGIC, OLDEST_READABLE_VERSION..=FORMAT_VERSION).map_err(
+        |e| match e {
+            FrameError::Foreign => Error::NotPacked,
+            FrameError::Truncated { expected, found } => Error::Truncated { expected, found },
+            FrameError::Checksum { expected, found } => Error::Checksum { expected, found },
+            FrameError::Version {
+                found,
+                oldest,
+                current,
+            } => Error::Version {
+                found,
+                oldest,
+                current,
+            },
+            FrameError::Malformed(m) => Error::Malformed(m),
+        },
+    )?;
+    let manifest: Manifest = serde_json::from_slice(frame.manifest)
         .map_err(|e| Error::Malformed(format!("manifest: {e}")))?;
-    let data = &body[HEADER_LEN + manifest_len..];
-    let slice = |what: &str, r: Range| {
-        r.offset
-            .checked_add(r.len)
-            .and_then(|end| data.get(r.offset..end))
-            .ok_or_else(|| Error::Malformed(format!("{what} runs past the end of the data")))
-    };
+    let data = frame.data;
+    let slice = |what: &str, r: Range| r.slice(data, what).map_err(Error::Malformed);
 
     let config = parse_bert_config(manifest.config.as_bytes())?;
     let settings = Settings {
@@ -295,6 +225,6 @@ pub(crate) fn unpack(bytes: &[u8]) -> Result<Parts> {
         tokenizer_json,
         settings,
         tensors,
-        fingerprint: format!("pk-{crc:08x}-{total}"),
+        fingerprint: format!("pk-{:08x}-{}", frame.crc, frame.total),
     })
 }

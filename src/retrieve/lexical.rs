@@ -73,6 +73,12 @@ pub fn terms(text: &str, lang: Lang) -> Vec<String> {
         .collect()
 }
 
+/// The index terms of `text` when its language is not known: each word under every
+/// language's stem (once when they agree), so either kind of query finds it.
+pub fn terms_any_language(text: &str) -> Vec<String> {
+    query_terms(text).into_iter().flatten().collect()
+}
+
 /// A query's words, each as its alternative terms (one per language, deduplicated). A word
 /// that is a stopword in any language is dropped.
 pub fn query_terms(text: &str) -> Vec<Vec<String>> {
@@ -95,7 +101,7 @@ const K1: f32 = 1.2;
 const B: f32 = 0.75;
 
 /// A BM25 index over documents given as terms.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Bm25 {
     doc_len: Vec<f32>,
     avg_len: f32,
@@ -140,6 +146,22 @@ impl Bm25 {
     fn idf(&self, df: usize) -> f32 {
         let n = self.doc_len.len() as f32;
         ((n - df as f32 + 0.5) / (df as f32 + 0.5) + 1.0).ln()
+    }
+
+    /// The most a document can score for `query`, give or take length normalisation: every
+    /// word matched once. A word the index has never seen counts at the rarest weight, so a
+    /// question made of unknown words matches nothing well. Dividing by this turns a BM25
+    /// score into an absolute "share of the question matched", comparable across queries.
+    pub fn ceiling(&self, query: &[Vec<String>]) -> f32 {
+        query
+            .iter()
+            .map(|alternatives| {
+                alternatives
+                    .iter()
+                    .map(|t| self.idf(self.postings.get(t).map_or(0, Vec::len)))
+                    .fold(0f32, f32::max)
+            })
+            .sum()
     }
 
     /// BM25 score of every document for `query` (from [`query_terms`]). For each query word
@@ -222,6 +244,16 @@ mod tests {
         ]);
         let s = idx.scores(&query_terms("card pin"));
         assert!(s[1] > s[0] && s[0] == s[2] && s[0] > 0.0, "{s:?}");
+    }
+
+    #[test]
+    fn the_ceiling_is_what_a_full_match_scores() {
+        let idx = index(&[("card pin", Lang::En), ("card limits", Lang::En)]);
+        let q = query_terms("card pin");
+        let full = idx.scores(&q)[0];
+        assert!((full / idx.ceiling(&q) - 1.0).abs() < 0.05, "{full}");
+        let unknown = query_terms("card xyzzy");
+        assert!(idx.scores(&unknown)[0] / idx.ceiling(&unknown) < 0.5);
     }
 
     #[test]

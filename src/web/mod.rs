@@ -1,9 +1,10 @@
-//! The browser surface: one wasm-bindgen class, bytes in, plain values out. It owns nothing but
-//! the translation between JavaScript and [`crate::model`]; fetching, caching and messaging
-//! live in the worker (www/encoder-worker.js), never here.
+//! The browser surface: two wasm-bindgen classes (Encoder, Knowledge), bytes in, plain values
+//! out. It owns nothing but the translation between JavaScript and [`crate::model`] and
+//! [`crate::kb`]; fetching, caching and messaging live in the worker, never here.
 
 use wasm_bindgen::prelude::*;
 
+use crate::kb;
 use crate::model::{self, ModelFiles};
 
 #[wasm_bindgen(start)]
@@ -62,6 +63,41 @@ impl Encoder {
     #[wasm_bindgen(getter)]
     pub fn dim(&self) -> usize {
         self.inner.dim()
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn fingerprint(&self) -> String {
+        self.inner.fingerprint().to_string()
+    }
+}
+
+/// A knowledge-base bundle, checked against the encoder that will embed its questions.
+#[wasm_bindgen]
+pub struct Knowledge {
+    inner: kb::Bundle,
+}
+
+#[wasm_bindgen]
+impl Knowledge {
+    /// Loads a bundle (`ayuda build`); refuses one built with a model other than `encoder`'s.
+    #[wasm_bindgen(constructor)]
+    pub fn new(bundle: &[u8], encoder: &Encoder) -> Result<Knowledge, JsError> {
+        let inner = kb::Bundle::from_bytes(bundle)?;
+        inner.check_model(&encoder.inner)?;
+        Ok(Knowledge { inner })
+    }
+
+    /// The reply to `text` as JSON: {"outcome": "answer", "entry": {...}}, {"outcome":
+    /// "suggest", "entries": [...]} or {"outcome": "escalate"} (see `kb::Reply`).
+    pub fn ask(&self, encoder: &Encoder, text: &str) -> Result<String, JsError> {
+        let outcome = self.inner.ask(&encoder.inner, text)?;
+        Ok(serde_json::to_string(&self.inner.reply(&outcome))?)
+    }
+
+    /// Number of entries.
+    #[wasm_bindgen(getter)]
+    pub fn entries(&self) -> usize {
+        self.inner.entries().len()
     }
 
     #[wasm_bindgen(getter)]

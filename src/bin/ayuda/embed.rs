@@ -11,7 +11,6 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use ayuda::native::load_encoder;
 use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
 #[derive(Args)]
@@ -55,16 +54,7 @@ pub fn run(args: EmbedArgs) -> Result<()> {
     let texts = parse_input(&raw, args.format)?;
     let encoder = load_encoder(&args.model)?;
 
-    let progress = if texts.len() > CHUNK {
-        let bar = ProgressBar::new(texts.len() as u64);
-        bar.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} texts, {per_sec}, eta {eta}")
-                .expect("valid template"),
-        );
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    let progress = crate::support::progress(texts.len(), "texts", CHUNK);
     let mut out = BufWriter::new(std::io::stdout().lock());
     for chunk in texts.chunks(CHUNK) {
         let embeddings = encoder.embed_batch(chunk).context("embedding")?;

@@ -1,9 +1,13 @@
 //! `ayuda`: the command line. One file per subcommand; this file parses arguments, dispatches,
 //! and maps errors to exit codes (0 ok, 1 failure, 2 bad usage).
 
+mod ask;
+mod build;
 mod embed;
+mod eval;
 mod model_cmd;
 mod serve;
+mod support;
 
 use std::process::ExitCode;
 
@@ -27,6 +31,12 @@ enum Command {
     Model(model_cmd::ModelCommand),
     /// Embed texts from stdin (one per line, or JSONL {"text": ...}) to JSONL on stdout.
     Embed(embed::EmbedArgs),
+    /// Build a knowledge-base bundle from FAQ sources with a model.
+    Build(build::BuildArgs),
+    /// Ask a knowledge base one question and print the outcome.
+    Ask(ask::AskArgs),
+    /// Score a knowledge base on labelled questions (CSV text,label).
+    Eval(eval::EvalArgs),
     /// Serve a folder over HTTP on loopback (the demo and the browser tests use it).
     Serve(serve::ServeArgs),
 }
@@ -36,6 +46,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Model(cmd) => model_cmd::run(cmd),
         Command::Embed(args) => embed::run(args),
+        Command::Build(args) => build::run(args),
+        Command::Ask(args) => ask::run(args),
+        Command::Eval(args) => eval::run(args),
         Command::Serve(args) => serve::run(args),
     };
     match result {

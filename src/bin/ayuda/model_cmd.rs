@@ -58,11 +58,7 @@ pub fn run(cmd: ModelCommand) -> Result<()> {
             };
             let bytes = model::pack(&files, options)
                 .with_context(|| format!("packing {}", model_dir.display()))?;
-            // Write beside the target and rename, so an interrupted pack never leaves a
-            // half-written file where a good one is expected.
-            let tmp = out.with_extension("partial");
-            std::fs::write(&tmp, &bytes).with_context(|| format!("writing {}", tmp.display()))?;
-            std::fs::rename(&tmp, &out).with_context(|| format!("writing {}", out.display()))?;
+            crate::support::write_atomically(&out, &bytes)?;
             eprintln!(
                 "ayuda: packed {} into {} ({:.1} MB)",
                 model_dir.display(),

@@ -1,0 +1,67 @@
+//! `ayuda ask`: questions against a knowledge base, each outcome printed.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use ayuda::kb::{Hit, Reply};
+use clap::Args;
+
+use crate::support::open_kb;
+
+#[derive(Args)]
+pub struct AskArgs {
+    /// The knowledge-base bundle (from `ayuda build`).
+    #[arg(long)]
+    kb: PathBuf,
+    /// The model file; by default the one the bundle was built with, found beside it.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Print each outcome as one JSON object on its own line.
+    #[arg(long)]
+    json: bool,
+    /// The visitor's question (several: one outcome each, in order).
+    #[arg(required = true)]
+    text: Vec<String>,
+}
+
+pub fn run(args: AskArgs) -> Result<()> {
+    let (bundle, encoder) = open_kb(&args.kb, args.model.as_deref())?;
+    for text in &args.text {
+        let outcome = bundle.ask(&encoder, text)?;
+        let reply = bundle.reply(&outcome);
+        if args.json {
+            println!("{}", serde_json::to_string(&reply)?);
+        } else {
+            print_reply(&reply);
+        }
+    }
+    Ok(())
+}
+
+fn print_reply(reply: &Reply) {
+    let line = |h: &Hit| {
+        format!(
+            "{} (score {:.3}: dense {:.3}, lexical {:.3})",
+            h.id, h.score, h.dense, h.lexical
+        )
+    };
+    match reply {
+        Reply::Answer { entry } => {
+            println!("ANSWER {}", line(entry));
+            println!("{}", entry.answer);
+            if let Some(url) = entry.url {
+                println!("source: {url}");
+            }
+            if entry.handoff {
+                println!("(the owner hands this topic to a person)");
+            }
+        }
+        Reply::Suggest { entries } => {
+            println!("SUGGEST");
+            for h in entries {
+                println!("  {}: {}", line(h), h.question);
+            }
+        }
+        Reply::Escalate => println!("ESCALATE (nothing in the knowledge base matches)"),
+    }
+}

@@ -1,0 +1,216 @@
+//! `ayuda eval`: scores a knowledge base on labelled questions with the answer-quality
+//! protocol (ARCHITECTURE.md, "Answer policy"): each question gets one outcome; correct is an
+//! answer with the right entry; wrong is an answer with another entry, or any answer to an
+//! out-of-scope question.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use ayuda::retrieve::{Outcome, Query};
+use clap::Args;
+use serde::Serialize;
+
+use crate::support::{open_kb, progress};
+
+#[derive(Args)]
+pub struct EvalArgs {
+    /// The knowledge-base bundle (from `ayuda build`).
+    #[arg(long)]
+    kb: PathBuf,
+    /// The model file; by default the one the bundle was built with, found beside it.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// CSV with a header: the question text, then its label (an entry id, or the out-of-scope
+    /// label). Columns named text and label (or category, id) are used; else the first two.
+    #[arg(long)]
+    queries: PathBuf,
+    /// The label that marks a question the knowledge base does not cover.
+    #[arg(long)]
+    oos_label: Option<String>,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize, Default)]
+struct Report {
+    queries: usize,
+    in_scope: usize,
+    /// Right answers over in-scope questions.
+    correct_rate: f64,
+    /// Wrong answers (wrong entry, or any answer out of scope) over all questions.
+    wrong_rate: f64,
+    suggest_rate: f64,
+    /// In-scope suggestions that include the right entry, over in-scope suggestions.
+    suggest_hit_rate: Option<f64>,
+    escalate_rate: f64,
+    /// Out-of-scope questions not answered (suggested or escalated), over out-of-scope ones.
+    oos_recall: Option<f64>,
+    /// In-scope questions whose best-ranked entry is right, whatever the outcome.
+    top1_accuracy: f64,
+    /// Questions embedded, ranked and decided per second (embedding in batches).
+    queries_per_second: f64,
+}
+
+const CHUNK: usize = 256;
+
+pub fn run(args: EvalArgs) -> Result<()> {
+    let (bundle, encoder) = open_kb(&args.kb, args.model.as_deref())?;
+    let ids: HashMap<&str, usize> = bundle
+        .entries()
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.id.as_str(), i))
+        .collect();
+    let rows = read_queries(&args.queries)?;
+    // None = out of scope.
+    let mut labels: Vec<Option<usize>> = Vec::with_capacity(rows.len());
+    for (line, _, label) in &rows {
+        if args.oos_label.as_deref() == Some(label.as_str()) {
+            labels.push(None);
+        } else if let Some(&i) = ids.get(label.as_str()) {
+            labels.push(Some(i));
+        } else {
+            bail!(
+                "{}:{line}: label \"{label}\" is not an entry id of {}{}",
+                args.queries.display(),
+                args.kb.display(),
+                match &args.oos_label {
+                    Some(l) => format!(" nor the out-of-scope label \"{l}\""),
+                    None => " (pass --oos-label L if some questions are out of scope)".into(),
+                }
+            );
+        }
+    }
+
+    let policy = bundle.policy();
+    let bar = progress(rows.len(), "questions", CHUNK);
+    let started = Instant::now();
+    let mut r = Report {
+        queries: rows.len(),
+        ..Report::default()
+    };
+    let (mut correct, mut wrong, mut suggest, mut escalate, mut top1) = (0, 0, 0, 0, 0);
+    let (mut suggest_in, mut suggest_hit, mut oos, mut oos_held) = (0, 0, 0, 0);
+    for (chunk, chunk_labels) in rows.chunks(CHUNK).zip(labels.chunks(CHUNK)) {
+        let texts: Vec<&str> = chunk.iter().map(|(_, t, _)| t.as_str()).collect();
+        let vectors = encoder.embed_batch(&texts).context("embedding questions")?;
+        for ((text, e), label) in texts.iter().zip(vectors).zip(chunk_labels) {
+            let ranked = bundle
+                .index()
+                .rank(&Query::new(text, e.vector), policy.lexical_weight);
+            let outcome = policy.decide(&ranked);
+            if label.is_some() && ranked.first().map(|s| s.entry) == *label {
+                top1 += 1;
+            }
+            if label.is_none() {
+                oos += 1;
+            }
+            match (&outcome, label) {
+                (Outcome::Answer(s), Some(l)) if s.entry == *l => correct += 1,
+                (Outcome::Answer(_), _) => wrong += 1,
+                (Outcome::Suggest(v), Some(l)) => {
+                    suggest += 1;
+                    suggest_in += 1;
+                    if v.iter().any(|s| s.entry == *l) {
+                        suggest_hit += 1;
+                    }
+                }
+                (Outcome::Suggest(_), None) => {
+                    suggest += 1;
+                    oos_held += 1;
+                }
+                (Outcome::Escalate, l) => {
+                    escalate += 1;
+                    if l.is_none() {
+                        oos_held += 1;
+                    }
+                }
+            }
+        }
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    let n = rows.len().max(1) as f64;
+    r.in_scope = rows.len() - oos;
+    let in_scope = r.in_scope.max(1) as f64;
+    r.correct_rate = correct as f64 / in_scope;
+    r.wrong_rate = wrong as f64 / n;
+    r.suggest_rate = suggest as f64 / n;
+    r.suggest_hit_rate = (suggest_in > 0).then(|| suggest_hit as f64 / suggest_in as f64);
+    r.escalate_rate = escalate as f64 / n;
+    r.oos_recall = (oos > 0).then(|| oos_held as f64 / oos as f64);
+    r.top1_accuracy = top1 as f64 / in_scope;
+    r.queries_per_second = rows.len() as f64 / seconds.max(1e-9);
+
+    if args.json {
+        println!("{}", serde_json::to_string(&r)?);
+        return Ok(());
+    }
+    let pct = |v: f64| format!("{:.2}%", v * 100.0);
+    let opt = |v: Option<f64>| v.map_or("-".to_string(), pct);
+    println!("queries            {}", r.queries);
+    println!("in scope           {}", r.in_scope);
+    println!(
+        "correct            {}  (right answers, of in-scope)",
+        pct(r.correct_rate)
+    );
+    println!(
+        "wrong              {}  (wrong answers, of all)",
+        pct(r.wrong_rate)
+    );
+    println!("suggest            {}", pct(r.suggest_rate));
+    println!(
+        "suggest hit        {}  (right entry offered, of in-scope suggestions)",
+        opt(r.suggest_hit_rate)
+    );
+    println!("escalate           {}", pct(r.escalate_rate));
+    println!(
+        "out-of-scope held  {}  (not answered, of out-of-scope)",
+        opt(r.oos_recall)
+    );
+    println!("top-1 accuracy     {}", pct(r.top1_accuracy));
+    println!("questions/s        {:.1}", r.queries_per_second);
+    Ok(())
+}
+
+/// (line, text, label) rows of a labelled CSV.
+fn read_queries(path: &PathBuf) -> Result<Vec<(u64, String, String)>> {
+    let name = path.display();
+    let mut reader = csv::Reader::from_path(path).with_context(|| format!("{name}"))?;
+    let headers = reader
+        .headers()
+        .with_context(|| format!("{name}: reading the header"))?
+        .clone();
+    let find = |names: &[&str]| {
+        headers
+            .iter()
+            .position(|h| names.contains(&h.trim().to_lowercase().as_str()))
+    };
+    let text = find(&["text", "question", "query"]).unwrap_or(0);
+    let label = find(&["label", "category", "id", "entry", "intent"]).unwrap_or(1);
+    if headers.len() < 2 {
+        bail!(
+            "{name}: expected a header with two columns, text and label; found {:?}",
+            headers.iter().collect::<Vec<_>>()
+        );
+    }
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.with_context(|| format!("{name}"))?;
+        let line = record.position().map_or(0, |p| p.line());
+        match (record.get(text), record.get(label)) {
+            (Some(t), Some(l)) if !l.trim().is_empty() => {
+                rows.push((line, t.to_string(), l.trim().to_string()))
+            }
+            _ => bail!("{name}:{line}: a question needs a text and a label"),
+        }
+    }
+    if rows.is_empty() {
+        bail!("{name}: no questions");
+    }
+    Ok(rows)
+}

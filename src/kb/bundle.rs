@@ -1,0 +1,380 @@
+//! The compiled knowledge base: owns building it from entries and a model (`ayuda build`) and
+//! its file format. It never reads files itself, and never answers with another model's vectors.
+//!
+//! The file is a [`crate::container`] frame with the signature "AYUDAKB\0". Its manifest holds
+//! the model's fingerprint and dimension, the policy and where it came from, the entries, and
+//! the BM25 index; the data holds the phrasing vectors (int8 rows). Which entry each phrasing and
+//! lexical document belongs to follows from the entries' order, so it is rebuilt, not stored.
+
+use serde::{Deserialize, Serialize};
+
+use super::Entry;
+use crate::container::{self, FrameError, Range};
+use crate::model::{self, Encoder};
+use crate::retrieve::{self, Bm25, Calibration, Index, Outcome, Policy, Query, Vectors};
+
+const MAGIC: &[u8; 8] = b"AYUDAKB\0";
+/// The version this build writes.
+pub const FORMAT_VERSION: u32 = 1;
+/// The oldest version this build still reads.
+pub const OLDEST_READABLE_VERSION: u32 = 1;
+
+/// Texts embedded per call while building, so progress can be shown.
+const CHUNK: usize = 256;
+
+/// A knowledge base ready to answer: entries, their index, and the policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bundle {
+    entries: Vec<Entry>,
+    index: Index,
+    calibration: Calibration,
+    model: ModelRef,
+    fingerprint: String,
+}
+
+/// The model a bundle's vectors came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct ModelRef {
+    fingerprint: String,
+    dim: usize,
+    /// The model file's name (no folders), so tools can find it beside the bundle.
+    file: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Manifest {
+    model: ModelRef,
+    calibration: Calibration,
+    entries: Vec<Entry>,
+    lexical: Bm25,
+    vectors: Range,
+}
+
+/// Everything that can make a bundle unreadable or unusable. Messages say what to do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BundleError {
+    #[error("not an ayuda knowledge base (it does not start with the AYUDAKB signature); build one with `ayuda build SOURCE... --model MODEL --out KB`")]
+    NotBundle,
+    #[error("the knowledge base is truncated ({found} bytes, expected {expected}); copy or download it again")]
+    Truncated { expected: u64, found: u64 },
+    #[error("the knowledge base is corrupted (checksum {found:08x}, expected {expected:08x}); copy or download it again")]
+    Checksum { expected: u32, found: u32 },
+    #[error("knowledge base format version {found} is not supported: this build reads versions {oldest} to {current}; rebuild it with this build (`ayuda build`)")]
+    Version {
+        found: u32,
+        oldest: u32,
+        current: u32,
+    },
+    #[error("the knowledge base is malformed: {0}")]
+    Malformed(String),
+    #[error("the knowledge base was built with model {bundle}, but the model loaded is {loaded}; rebuild it with this model (`ayuda build ... --model MODEL`) or load the model it was built with")]
+    ModelMismatch { bundle: String, loaded: String },
+}
+
+/// Why a bundle could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    #[error("the sources hold no FAQ entries")]
+    NoEntries,
+    #[error("{origin}: entry \"{id}\" has no answer; write one, or remove the entry")]
+    EmptyAnswer { id: String, origin: super::Origin },
+    #[error("policy: {0}")]
+    Policy(String),
+    #[error(transparent)]
+    Model(#[from] model::Error),
+}
+
+/// The owner's choices for a build: thresholds left as None are calibrated.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BuildOptions {
+    pub answer_at: Option<f32>,
+    pub margin: Option<f32>,
+    pub suggest_at: Option<f32>,
+    /// Share of the lexical score in the fused score; None for the default.
+    pub lexical_weight: Option<f32>,
+}
+
+impl Bundle {
+    /// Embeds every phrasing, indexes and calibrates. `progress` hears (phrasings embedded,
+    /// total) after each chunk.
+    pub fn build(
+        mut entries: Vec<Entry>,
+        encoder: &Encoder,
+        model_file: Option<&str>,
+        options: BuildOptions,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<Bundle, BuildError> {
+        if entries.is_empty() {
+            return Err(BuildError::NoEntries);
+        }
+        if let Some(e) = entries.iter().find(|e| e.answer.trim().is_empty()) {
+            return Err(BuildError::EmptyAnswer {
+                id: e.id.clone(),
+                origin: e.origin.clone(),
+            });
+        }
+        let lexical_weight = options
+            .lexical_weight
+            .unwrap_or(Policy::DEFAULT.lexical_weight);
+        Policy {
+            answer_at: options.answer_at.unwrap_or(Policy::DEFAULT.answer_at),
+            margin: options.margin.unwrap_or(Policy::DEFAULT.margin),
+            suggest_at: options.suggest_at.unwrap_or(Policy::DEFAULT.suggest_at),
+            lexical_weight,
+        }
+        .validate()
+        .map_err(BuildError::Policy)?;
+        // The bundle is served to visitors: keep a source's file name, not where it sat on the
+        // owner's disk.
+        for e in &mut entries {
+            if let Some(name) = e.origin.file.rsplit(['/', '\\']).next() {
+                e.origin.file = name.to_string();
+            }
+        }
+        let texts: Vec<&str> = entries
+            .iter()
+            .flat_map(|e| e.phrasings.iter().map(String::as_str))
+            .collect();
+        let mut vectors = Vec::with_capacity(texts.len());
+        progress(0, texts.len());
+        for chunk in texts.chunks(CHUNK) {
+            vectors.extend(encoder.embed_batch(chunk)?.into_iter().map(|e| e.vector));
+            progress(vectors.len(), texts.len());
+        }
+        let index = Index::build(&entries, Vectors::quantise(&vectors, encoder.dim()));
+        let mut calibration = retrieve::calibrate(&index, &texts, lexical_weight);
+        for (value, slot, name) in [
+            (
+                options.answer_at,
+                &mut calibration.policy.answer_at,
+                "answer_at",
+            ),
+            (options.margin, &mut calibration.policy.margin, "margin"),
+            (
+                options.suggest_at,
+                &mut calibration.policy.suggest_at,
+                "suggest_at",
+            ),
+        ] {
+            if let Some(v) = value {
+                *slot = v;
+                calibration.owner_set.push(name.to_string());
+            }
+        }
+        let mut bundle = Bundle {
+            entries,
+            index,
+            calibration,
+            model: ModelRef {
+                fingerprint: encoder.fingerprint().to_string(),
+                dim: encoder.dim(),
+                file: model_file.and_then(|f| f.rsplit(['/', '\\']).next().map(str::to_string)),
+            },
+            fingerprint: String::new(),
+        };
+        // Named by its own bytes, as a read would name it.
+        bundle.fingerprint = Bundle::from_bytes(&bundle.to_bytes())
+            .expect("a bundle reads back what it wrote")
+            .fingerprint;
+        Ok(bundle)
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut data = Vec::new();
+        let vectors = Range::push(&mut data, &self.index.vectors().to_bytes());
+        let manifest = Manifest {
+            model: self.model.clone(),
+            calibration: self.calibration.clone(),
+            entries: self.entries.clone(),
+            lexical: self.index.lexical().clone(),
+            vectors,
+        };
+        let manifest = serde_json::to_vec(&manifest).expect("manifest serialises");
+        container::write(MAGIC, FORMAT_VERSION, &manifest, &data)
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Bundle, BundleError> {
+        let frame = container::read(bytes, MAGIC, OLDEST_READABLE_VERSION..=FORMAT_VERSION)
+            .map_err(|e| match e {
+                FrameError::Foreign => BundleError::NotBundle,
+                FrameError::Truncated { expected, found } => {
+                    BundleError::Truncated { expected, found }
+                }
+                FrameError::Checksum { expected, found } => {
+                    BundleError::Checksum { expected, found }
+                }
+                FrameError::Version {
+                    found,
+                    oldest,
+                    current,
+                } => BundleError::Version {
+                    found,
+                    oldest,
+                    current,
+                },
+                FrameError::Malformed(m) => BundleError::Malformed(m),
+            })?;
+        let m: Manifest = serde_json::from_slice(frame.manifest)
+            .map_err(|e| BundleError::Malformed(format!("manifest: {e}")))?;
+        m.calibration
+            .policy
+            .validate()
+            .map_err(BundleError::Malformed)?;
+        let raw = m
+            .vectors
+            .slice(frame.data, "vectors")
+            .map_err(BundleError::Malformed)?;
+        let phrasings: usize = m.entries.iter().map(|e| e.phrasings.len()).sum();
+        let vectors = Vectors::from_bytes(raw, phrasings, m.model.dim).ok_or_else(|| {
+            BundleError::Malformed(format!(
+                "{} bytes of vectors for {phrasings} phrasings of dimension {}",
+                raw.len(),
+                m.model.dim
+            ))
+        })?;
+        let mut phrasing_entry = Vec::with_capacity(phrasings);
+        for (i, e) in m.entries.iter().enumerate() {
+            phrasing_entry.extend(std::iter::repeat_n(i as u32, e.phrasings.len()));
+        }
+        let mut document_entry = phrasing_entry.clone();
+        document_entry.extend(0..m.entries.len() as u32);
+        let index = Index::from_parts(
+            m.entries.len(),
+            vectors,
+            phrasing_entry,
+            m.lexical,
+            document_entry,
+        )
+        .map_err(BundleError::Malformed)?;
+        Ok(Bundle {
+            entries: m.entries,
+            index,
+            calibration: m.calibration,
+            model: m.model,
+            fingerprint: format!("kb-{:08x}-{}", frame.crc, frame.total),
+        })
+    }
+
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    pub fn policy(&self) -> Policy {
+        self.calibration.policy
+    }
+
+    pub fn calibration(&self) -> &Calibration {
+        &self.calibration
+    }
+
+    /// The file name of the model the bundle was built with, when known.
+    pub fn model_file(&self) -> Option<&str> {
+        self.model.file.as_deref()
+    }
+
+    /// The fingerprint of the model the vectors came from.
+    pub fn model_fingerprint(&self) -> &str {
+        &self.model.fingerprint
+    }
+
+    /// Names exactly this bundle's bytes (for caches).
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// Refuses an encoder other than the one the bundle was built with: its vectors would be
+    /// compared with vectors from another space and every score would be meaningless.
+    pub fn check_model(&self, encoder: &Encoder) -> Result<(), BundleError> {
+        if encoder.fingerprint() == self.model.fingerprint && encoder.dim() == self.model.dim {
+            Ok(())
+        } else {
+            Err(BundleError::ModelMismatch {
+                bundle: self.model.fingerprint.clone(),
+                loaded: encoder.fingerprint().to_string(),
+            })
+        }
+    }
+
+    /// The outcome for a question whose embedding (from the bundle's model) is `vector`.
+    pub fn decide(&self, text: &str, vector: Vec<f32>) -> Outcome {
+        let policy = self.policy();
+        let ranked = self
+            .index
+            .rank(&Query::new(text, vector), policy.lexical_weight);
+        policy.decide(&ranked)
+    }
+
+    /// Embeds `text` with `encoder` and decides.
+    pub fn ask(&self, encoder: &Encoder, text: &str) -> Result<Outcome, AskError> {
+        self.check_model(encoder)?;
+        let vector = encoder.embed(text)?.vector;
+        Ok(self.decide(text, vector))
+    }
+}
+
+/// An outcome with the entries' texts, as the command line and the browser show it.
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(tag = "outcome", rename_all = "lowercase")]
+pub enum Reply<'a> {
+    Answer { entry: Hit<'a> },
+    Suggest { entries: Vec<Hit<'a>> },
+    Escalate,
+}
+
+/// One entry of a reply: what a visitor sees of it, and its scores.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct Hit<'a> {
+    pub id: &'a str,
+    /// The entry's first phrasing: a suggestion's button label.
+    pub question: &'a str,
+    pub answer: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<&'a str>,
+    /// The owner hands this topic to a person.
+    pub handoff: bool,
+    pub score: f32,
+    pub dense: f32,
+    pub lexical: f32,
+}
+
+impl Bundle {
+    /// `outcome` (from this bundle) with its entries' texts.
+    pub fn reply(&self, outcome: &Outcome) -> Reply<'_> {
+        let hit = |s: &retrieve::Scored| {
+            let e = &self.entries[s.entry];
+            Hit {
+                id: &e.id,
+                question: &e.phrasings[0],
+                answer: &e.answer,
+                url: e.url.as_deref(),
+                handoff: e.handoff,
+                score: s.score,
+                dense: s.dense,
+                lexical: s.lexical,
+            }
+        };
+        match outcome {
+            Outcome::Answer(s) => Reply::Answer { entry: hit(s) },
+            Outcome::Suggest(v) => Reply::Suggest {
+                entries: v.iter().map(hit).collect(),
+            },
+            Outcome::Escalate => Reply::Escalate,
+        }
+    }
+}
+
+/// Why a question could not be answered at all (as opposed to an ESCALATE outcome).
+#[derive(Debug, thiserror::Error)]
+pub enum AskError {
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+    #[error(transparent)]
+    Model(#[from] model::Error),
+}

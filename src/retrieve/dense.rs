@@ -1,0 +1,116 @@
+//! Dense similarity: the phrasings' sentence embeddings, stored as int8 rows with one scale
+//! each (a quarter of f32; cosine error about 1e-3, far below the gaps the policy decides on).
+
+use crate::model::quant;
+
+/// Unit-length vectors, one per phrasing, compressed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Vectors {
+    dim: usize,
+    scales: Vec<f32>,
+    codes: Vec<i8>,
+}
+
+impl Vectors {
+    /// Compresses `rows`, each `dim` long.
+    pub fn quantise(rows: &[Vec<f32>], dim: usize) -> Vectors {
+        let flat: Vec<f32> = rows
+            .iter()
+            .inspect(|r| assert_eq!(r.len(), dim, "every vector has the model's dimension"))
+            .flatten()
+            .copied()
+            .collect();
+        Vectors::from_bytes(&quant::q8_rows(&flat, dim.max(1)), rows.len(), dim)
+            .expect("q8_rows writes the length it reads")
+    }
+
+    /// The stored form: row scales, then codes (see [`quant::q8_rows`]).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out: Vec<u8> = self.scales.iter().flat_map(|s| s.to_le_bytes()).collect();
+        out.extend(self.codes.iter().map(|&c| c as u8));
+        out
+    }
+
+    /// None when `bytes` is not the size `rows` x `dim` needs.
+    pub fn from_bytes(bytes: &[u8], rows: usize, dim: usize) -> Option<Vectors> {
+        if bytes.len() != quant::q8_rows_len(rows, dim) {
+            return None;
+        }
+        let (scales, codes) = quant::split_q8_rows(bytes, rows);
+        Some(Vectors { dim, scales, codes })
+    }
+
+    pub fn len(&self) -> usize {
+        self.scales.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.scales.is_empty()
+    }
+
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Cosine similarity of `query` (unit length) with every row. A plain loop in a fixed
+    /// order, so the browser and the command line compute the same sums from the same inputs.
+    pub fn similarities(&self, query: &[f32]) -> Vec<f32> {
+        assert_eq!(query.len(), self.dim, "query has the model's dimension");
+        self.codes
+            .chunks_exact(self.dim)
+            .zip(&self.scales)
+            .map(|(row, scale)| {
+                let dot: f32 = row.iter().zip(query).map(|(&c, &q)| c as f32 * q).sum();
+                dot * scale
+            })
+            .collect()
+    }
+
+    /// Row `i`, decompressed.
+    pub fn row(&self, i: usize) -> Vec<f32> {
+        let s = self.scales[i];
+        self.codes[i * self.dim..(i + 1) * self.dim]
+            .iter()
+            .map(|&c| c as f32 * s)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(v: &[f32]) -> Vec<f32> {
+        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.iter().map(|x| x / n).collect()
+    }
+
+    #[test]
+    fn compressed_similarities_stay_within_a_thousandth() {
+        let rows: Vec<Vec<f32>> = (0..20)
+            .map(|i| {
+                unit(
+                    &(0..64)
+                        .map(|j| ((i * 7 + j * 3) % 11) as f32 - 5.0)
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .collect();
+        let v = Vectors::quantise(&rows, 64);
+        let back = Vectors::from_bytes(&v.to_bytes(), 20, 64).unwrap();
+        assert_eq!(back, v);
+        for (i, q) in rows.iter().enumerate() {
+            let sims = v.similarities(q);
+            for (j, r) in rows.iter().enumerate() {
+                let exact: f32 = q.iter().zip(r).map(|(a, b)| a * b).sum();
+                assert!(
+                    (sims[j] - exact).abs() < 1e-2,
+                    "{i},{j}: {} vs {exact}",
+                    sims[j]
+                );
+            }
+            assert!((sims[i] - 1.0).abs() < 5e-3);
+        }
+        assert!(Vectors::from_bytes(&v.to_bytes()[1..], 20, 64).is_none());
+    }
+}
