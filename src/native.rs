@@ -124,6 +124,11 @@ pub fn model_candidates(bundle_path: &Path, bundle: &kb::Bundle) -> Vec<PathBuf>
 /// whose HTML pages contribute their FAQ data, each with its path on the site as source link.
 /// Files over the size limit are refused before they are read.
 pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<kb::Entry>, SourceLoadError> {
+    Ok(kb::merge(read_source_rows(paths)?)?)
+}
+
+/// The rows of [`read_sources`], before rows sharing an id are merged.
+pub fn read_source_rows(paths: &[PathBuf]) -> Result<Vec<kb::Entry>, SourceLoadError> {
     let mut rows = Vec::new();
     for path in paths {
         if path.is_dir() {
@@ -133,7 +138,7 @@ pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<kb::Entry>, SourceLoadError
             rows.extend(kb::sources::read(&name, &read_limited(path)?)?);
         }
     }
-    Ok(kb::merge(rows)?)
+    Ok(rows)
 }
 
 fn read_limited(path: &Path) -> Result<Vec<u8>, SourceLoadError> {

@@ -134,17 +134,11 @@ impl Bundle {
                 e.origin.file = name.to_string();
             }
         }
+        let index = Index::build(&entries, embed_phrasings(&entries, encoder, progress)?);
         let texts: Vec<&str> = entries
             .iter()
             .flat_map(|e| e.phrasings.iter().map(String::as_str))
             .collect();
-        let mut vectors = Vec::with_capacity(texts.len());
-        progress(0, texts.len());
-        for chunk in texts.chunks(CHUNK) {
-            vectors.extend(encoder.embed_batch(chunk)?.into_iter().map(|e| e.vector));
-            progress(vectors.len(), texts.len());
-        }
-        let index = Index::build(&entries, Vectors::quantise(&vectors, encoder.dim()));
         let mut calibration = retrieve::calibrate(&index, &texts, lexical_weight);
         for (value, slot, name) in [
             (
@@ -317,6 +311,26 @@ impl Bundle {
         let vector = encoder.embed(text)?.vector;
         Ok(self.decide(text, vector))
     }
+}
+
+/// Every phrasing of `entries` embedded, in order. `progress` hears (embedded, total) after
+/// each chunk.
+pub fn embed_phrasings(
+    entries: &[Entry],
+    encoder: &Encoder,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Vectors, model::Error> {
+    let texts: Vec<&str> = entries
+        .iter()
+        .flat_map(|e| e.phrasings.iter().map(String::as_str))
+        .collect();
+    let mut vectors = Vec::with_capacity(texts.len());
+    progress(0, texts.len());
+    for chunk in texts.chunks(CHUNK) {
+        vectors.extend(encoder.embed_batch(chunk)?.into_iter().map(|e| e.vector));
+        progress(vectors.len(), texts.len());
+    }
+    Ok(Vectors::quantise(&vectors, encoder.dim()))
 }
 
 /// An outcome with the entries' texts, as the command line and the browser show it.

@@ -71,7 +71,19 @@ impl SourceError {
 /// phrasings; their answer, url, category and language may repeat the first row's or be empty,
 /// but may not contradict it, since one of the two would be silently lost.
 pub fn merge(rows: Vec<Entry>) -> Result<Vec<Entry>, SourceError> {
+    let (entries, mut conflicts) = merge_reporting(rows);
+    if conflicts.is_empty() {
+        Ok(entries)
+    } else {
+        Err(conflicts.swap_remove(0))
+    }
+}
+
+/// [`merge`] that goes on past contradictions (the first row's value is kept) and returns
+/// them all, for the linter.
+pub fn merge_reporting(rows: Vec<Entry>) -> (Vec<Entry>, Vec<SourceError>) {
     let mut out: Vec<Entry> = Vec::new();
+    let mut conflicts = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for row in rows {
         let Some(&i) = index.get(&row.id) else {
@@ -80,20 +92,20 @@ pub fn merge(rows: Vec<Entry>) -> Result<Vec<Entry>, SourceError> {
             continue;
         };
         let first = &mut out[i];
-        let conflict = |what: &str| {
-            SourceError::at(
+        let mut conflict = |what: &str| {
+            conflicts.push(SourceError::at(
                 &row.origin,
                 format!(
                     "entry \"{}\" has a different {what} here than at {}; rows sharing an id must agree (or leave it empty)",
                     row.id, first.origin
                 ),
-            )
+            ))
         };
         if !row.answer.is_empty() {
             if first.answer.is_empty() {
                 first.answer = row.answer.clone();
             } else if first.answer.trim() != row.answer.trim() {
-                return Err(conflict("answer"));
+                conflict("answer");
             }
         }
         for (mine, theirs, what) in [
@@ -105,7 +117,7 @@ pub fn merge(rows: Vec<Entry>) -> Result<Vec<Entry>, SourceError> {
                 (_, None) => {}
                 (None, Some(t)) => *mine = Some(t.to_string()),
                 (Some(m), Some(t)) if m == t => {}
-                _ => return Err(conflict(what)),
+                _ => conflict(what),
             }
         }
         first.handoff |= row.handoff;
@@ -115,7 +127,7 @@ pub fn merge(rows: Vec<Entry>) -> Result<Vec<Entry>, SourceError> {
             }
         }
     }
-    Ok(out)
+    (out, conflicts)
 }
 
 #[cfg(test)]

@@ -8,8 +8,11 @@
 
 mod bundle;
 mod entry;
+pub mod lint;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod sources;
 
-pub use bundle::{AskError, BuildError, BuildOptions, Bundle, BundleError, Hit, Reply};
-pub use entry::{merge, Entry, Origin, SourceError};
+pub use bundle::{
+    embed_phrasings, AskError, BuildError, BuildOptions, Bundle, BundleError, Hit, Reply,
+};
+pub use entry::{merge, merge_reporting, Entry, Origin, SourceError};

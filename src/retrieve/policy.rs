@@ -20,6 +20,9 @@ pub enum Outcome {
 
 /// Most entries a suggestion offers.
 pub const MAX_SUGGESTIONS: usize = 3;
+/// How far below the best entry another may score and still be offered beside it: entries
+/// much further down are noise next to a close match.
+pub const SUGGEST_WINDOW: f32 = 0.1;
 
 /// The thresholds, all on the fused score of [`Scored::score`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -60,7 +63,7 @@ impl Policy {
         let offered: Vec<Scored> = ranked
             .iter()
             .take(MAX_SUGGESTIONS)
-            .take_while(|s| s.score >= self.suggest_at)
+            .take_while(|s| s.score >= self.suggest_at && best.score - s.score <= SUGGEST_WINDOW)
             .copied()
             .collect();
         if offered.is_empty() {
@@ -126,9 +129,11 @@ mod tests {
 
     #[test]
     fn close_runners_up_turn_an_answer_into_suggestions() {
-        let o = P.decide(&ranked(&[0.8, 0.78, 0.6, 0.55, 0.52]));
+        let o = P.decide(&ranked(&[0.8, 0.78, 0.75, 0.72, 0.52]));
         assert!(matches!(o, Outcome::Suggest(_)));
         assert_eq!(entries(&o), [0, 1, 2], "at most three, best first");
+        let o = P.decide(&ranked(&[0.8, 0.78, 0.6]));
+        assert_eq!(entries(&o), [0, 1], "only those near the best");
     }
 
     #[test]

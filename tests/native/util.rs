@@ -1,6 +1,8 @@
 //! Shared fixtures: the real model (loaded once per test binary) and the reference embeddings.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 use ayuda::model::{self, Encoder, PackOptions};
@@ -84,4 +86,50 @@ pub fn parity(embeddings: &[Vec<f32>]) -> (f32, f32) {
     let mean = cos.iter().sum::<f32>() / cos.len() as f32;
     let min = cos.iter().cloned().fold(f32::INFINITY, f32::min);
     (mean, min)
+}
+
+/// Runs the `ayuda` binary with `args`, feeding `stdin`.
+pub fn ayuda(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ayuda"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ayuda runs");
+    let mut pipe = child.stdin.take().unwrap();
+    let input = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn lines(o: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8(o.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The packed model as a file, written once per test binary.
+pub fn packed_file() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("all-MiniLM-L6-v2.ayuda"), packed_bytes()).unwrap();
+        dir
+    });
+    Box::leak(dir.path().join("all-MiniLM-L6-v2.ayuda").into_boxed_path())
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    root().join("tests/fixtures/kb").join(name)
 }

@@ -5,6 +5,7 @@ mod ask;
 mod build;
 mod embed;
 mod eval;
+mod lint;
 mod model_cmd;
 mod serve;
 mod support;
@@ -31,6 +32,8 @@ enum Command {
     Model(model_cmd::ModelCommand),
     /// Embed texts from stdin (one per line, or JSONL {"text": ...}) to JSONL on stdout.
     Embed(embed::EmbedArgs),
+    /// Check FAQ sources for problems that make answers wrong or missing (exit 1 on errors).
+    Lint(lint::LintArgs),
     /// Build a knowledge-base bundle from FAQ sources with a model.
     Build(build::BuildArgs),
     /// Ask a knowledge base one question and print the outcome.
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Model(cmd) => model_cmd::run(cmd),
         Command::Embed(args) => embed::run(args),
+        Command::Lint(args) => lint::run(args),
         Command::Build(args) => build::run(args),
         Command::Ask(args) => ask::run(args),
         Command::Eval(args) => eval::run(args),

@@ -1,0 +1,72 @@
+//! `ayuda lint`: what in the owner's FAQ sources will make answers wrong or missing.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use ayuda::kb::embed_phrasings;
+use ayuda::kb::lint::{check_retrieval, check_rows, Severity};
+use ayuda::native::{load_encoder, read_source_rows};
+use ayuda::retrieve::{Index, Policy};
+use clap::Args;
+
+use crate::support::progress;
+
+#[derive(Args)]
+pub struct LintArgs {
+    /// FAQ sources, as for `ayuda build`.
+    #[arg(required = true)]
+    sources: Vec<PathBuf>,
+    /// The model file: adds the checks that need one (near-duplicate questions, phrasings
+    /// that find another entry first).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Share of the keyword score in the fused score, as given to `ayuda build`.
+    #[arg(long)]
+    lexical_weight: Option<f32>,
+}
+
+/// Findings printed per kind before the rest are only counted.
+const SHOWN: usize = 50;
+
+pub fn run(args: LintArgs) -> Result<()> {
+    let (entries, mut findings) = check_rows(read_source_rows(&args.sources)?);
+    let phrasings: usize = entries.iter().map(|e| e.phrasings.len()).sum();
+    match &args.model {
+        Some(model) => {
+            let encoder = load_encoder(model)?;
+            let bar = progress(phrasings, "phrasings", 256);
+            let vectors =
+                embed_phrasings(&entries, &encoder, &mut |done, _| bar.set_position(done as u64))?;
+            bar.finish_and_clear();
+            let index = Index::build(&entries, vectors);
+            let weight = args.lexical_weight.unwrap_or(Policy::DEFAULT.lexical_weight);
+            findings.extend(check_retrieval(&entries, &index, weight));
+        }
+        None => eprintln!(
+            "ayuda: lint: no --model given: near-duplicate questions and phrasings that find another entry were not checked"
+        ),
+    }
+    findings.sort_by(|a, b| a.severity.cmp(&b.severity));
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    let warnings = findings.len() - errors;
+    for severity in [Severity::Error, Severity::Warning] {
+        let of_kind: Vec<_> = findings.iter().filter(|f| f.severity == severity).collect();
+        for f in of_kind.iter().take(SHOWN) {
+            println!("{f}");
+        }
+        if of_kind.len() > SHOWN {
+            println!("... and {} more like these", of_kind.len() - SHOWN);
+        }
+    }
+    println!(
+        "{} entries, {phrasings} phrasings: {errors} errors, {warnings} warnings",
+        entries.len()
+    );
+    if errors > 0 {
+        bail!("{errors} errors in the FAQ sources; fix them before building");
+    }
+    Ok(())
+}

@@ -1,0 +1,243 @@
+//! The linter: owns finding what in an owner's FAQ will make answers wrong or missing, and
+//! saying where. It never changes entries; it only reports.
+//!
+//! Two passes: [`check_rows`] needs only the text (contradicting rows under one id, empty
+//! answers or questions, one question under two entries); [`check_retrieval`] needs the
+//! entries embedded (near-duplicate questions with different answers, and phrasings that find
+//! another entry before their own).
+
+use std::collections::HashMap;
+
+use super::{merge_reporting, Entry, Origin};
+use crate::retrieve::{Index, Query, NEAR_DUPLICATE};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// Visitors will get a wrong or empty answer: fix before building.
+    Error,
+    /// Visitors may get a worse answer than the owner intends.
+    Warning,
+}
+
+/// One problem, where it is, and what to do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub severity: Severity,
+    pub origin: Origin,
+    pub message: String,
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let level = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{}: {level}: {}", self.origin, self.message)
+    }
+}
+
+fn finding(severity: Severity, origin: &Origin, message: String) -> Finding {
+    Finding {
+        severity,
+        origin: origin.clone(),
+        message,
+    }
+}
+
+/// Merges `rows` as a build would and reports what needs no model.
+pub fn check_rows(rows: Vec<Entry>) -> (Vec<Entry>, Vec<Finding>) {
+    let (entries, conflicts) = merge_reporting(rows);
+    let mut out: Vec<Finding> = conflicts
+        .into_iter()
+        .map(|c| Finding {
+            severity: Severity::Error,
+            origin: Origin {
+                file: c.file,
+                line: c.line.unwrap_or(0),
+            },
+            message: c.message,
+        })
+        .collect();
+    let mut asked: HashMap<String, &Entry> = HashMap::new();
+    let mut answers: HashMap<&str, &Entry> = HashMap::new();
+    for e in &entries {
+        if e.answer.trim().is_empty() {
+            out.push(finding(
+                Severity::Error,
+                &e.origin,
+                format!(
+                    "entry \"{}\" has no answer; write one, or remove the entry",
+                    e.id
+                ),
+            ));
+        } else if let Some(other) = answers.insert(e.answer.trim(), e) {
+            out.push(finding(
+                Severity::Warning,
+                &e.origin,
+                format!(
+                    "entries \"{}\" and \"{}\" ({}) have the same answer; give them one id so their questions are phrasings of one entry",
+                    other.id, e.id, other.origin
+                ),
+            ));
+        }
+        for p in &e.phrasings {
+            let key = normalise(p);
+            if key.is_empty() {
+                out.push(finding(
+                    Severity::Error,
+                    &e.origin,
+                    format!("entry \"{}\" has an empty question", e.id),
+                ));
+            } else if let Some(other) = asked.get(&key).filter(|o| o.id != e.id) {
+                out.push(finding(
+                    Severity::Error,
+                    &e.origin,
+                    format!(
+                        "the question \"{p}\" belongs to entries \"{}\" ({}) and \"{}\"; keep it under one",
+                        other.id, other.origin, e.id
+                    ),
+                ));
+            } else {
+                asked.insert(key, e);
+            }
+        }
+    }
+    (entries, out)
+}
+
+/// Lower-case words only: "Do you ship?" and "do you ship" are one question.
+fn normalise(text: &str) -> String {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Reports near-duplicate questions under different entries and phrasings whose own entry is
+/// not what they find first. `index` holds `entries` (see [`Index::build`]) and is ranked with
+/// `lexical_weight`, as the bundle will be.
+pub fn check_retrieval(entries: &[Entry], index: &Index, lexical_weight: f32) -> Vec<Finding> {
+    let owner = index.phrasing_entry();
+    let texts: Vec<&str> = entries
+        .iter()
+        .flat_map(|e| e.phrasings.iter().map(String::as_str))
+        .collect();
+    let mut count = vec![0usize; entries.len()];
+    for &e in owner {
+        count[e as usize] += 1;
+    }
+    let mut out = Vec::new();
+    for (i, text) in texts.iter().enumerate() {
+        let e = owner[i] as usize;
+        let query = Query::new(text, index.vectors().row(i));
+        let (sims, shares) = index.similarities(&query);
+        let mut near = false;
+        for (j, (&s, &o)) in sims.iter().zip(owner).enumerate() {
+            // Each pair once, from its first phrasing.
+            // Word-for-word repeats are check_rows' finding already.
+            if j > i
+                && o as usize != e
+                && s >= NEAR_DUPLICATE
+                && normalise(text) != normalise(texts[j])
+            {
+                near = true;
+                let other = &entries[o as usize];
+                out.push(finding(
+                    Severity::Error,
+                    &entries[e].origin,
+                    format!(
+                        "\"{text}\" (entry \"{}\") and \"{}\" (entry \"{}\", {}) ask the same thing (similarity {s:.2}) but have different answers; merge the entries or reword one question",
+                        entries[e].id, texts[j], other.id, other.origin
+                    ),
+                ));
+            }
+        }
+        // A phrasing can only find its entry without itself if the entry has others.
+        if near || count[e] < 2 {
+            continue;
+        }
+        let ranked = index.aggregate(&sims, &shares, lexical_weight, Some(i), None);
+        if let Some(first) = ranked.first().filter(|s| s.entry != e) {
+            let other = &entries[first.entry];
+            out.push(finding(
+                Severity::Warning,
+                &entries[e].origin,
+                format!(
+                    "\"{text}\" (entry \"{}\") finds entry \"{}\" ({}) first; a visitor asking this in other words may get that answer: make the two entries' questions more distinct",
+                    entries[e].id, other.id, other.origin
+                ),
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, q: &str, a: &str, line: usize) -> Entry {
+        Entry {
+            id: id.into(),
+            phrasings: vec![q.into()],
+            answer: a.into(),
+            url: None,
+            category: None,
+            lang: None,
+            handoff: false,
+            origin: Origin {
+                file: "faq.csv".into(),
+                line,
+            },
+        }
+    }
+
+    fn messages(f: &[Finding]) -> Vec<String> {
+        f.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn a_clean_faq_has_no_findings() {
+        let (entries, f) = check_rows(vec![
+            row("ship", "Do you ship?", "Yes.", 2),
+            row("ship", "Shipping abroad?", "", 3),
+            row("pay", "Can I pay by card?", "Yes, all cards.", 4),
+        ]);
+        assert!(f.is_empty(), "{:?}", messages(&f));
+        assert_eq!(entries.len(), 2);
+    }
+
+    #[test]
+    fn every_row_problem_is_reported_with_its_line() {
+        let (_, f) = check_rows(vec![
+            row("ship", "Do you ship?", "Yes.", 2),
+            row("ship", "Shipping abroad?", "No.", 3),
+            row("pay", "Can I pay by card?", "", 4),
+            row("card", "can I pay by card", "Yes.", 5),
+            row("hours", "Opening hours?", "Yes.", 6),
+        ]);
+        let m = messages(&f);
+        assert!(
+            m.iter()
+                .any(|m| m.starts_with("faq.csv:3: error") && m.contains("different answer")),
+            "{m:?}"
+        );
+        assert!(
+            m.iter()
+                .any(|m| m.starts_with("faq.csv:4: error") && m.contains("no answer")),
+            "{m:?}"
+        );
+        assert!(
+            m.iter()
+                .any(|m| m.starts_with("faq.csv:5: error") && m.contains("\"pay\"")),
+            "{m:?}"
+        );
+        assert!(
+            m.iter()
+                .any(|m| m.starts_with("faq.csv:5: warning") && m.contains("same answer")),
+            "{m:?}"
+        );
+    }
+}

@@ -1,0 +1,496 @@
+//! The knowledge base as an owner builds and uses it: `ayuda build`, `ayuda ask`, `ayuda eval`,
+//! `ayuda lint`, and the bundle file read back, damaged and mismatched.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use ayuda::kb::{BuildOptions, Bundle, BundleError};
+use ayuda::native::read_sources;
+use ayuda::retrieve::calibrate::Basis;
+use ayuda::retrieve::Outcome;
+
+use crate::util::{ayuda, fixture, full, lines, packed, packed_file, root, stderr};
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// `ayuda build SOURCES --model packed --out DIR/kb.bin`, asserting success.
+fn build(dir: &Path, sources: &[PathBuf], extra: &[&str]) -> PathBuf {
+    let out = dir.join("kb.bin");
+    let mut args = vec!["build"];
+    args.extend(sources.iter().map(|s| path(s)));
+    args.extend(["--model", path(packed_file()), "--out", path(&out)]);
+    args.extend(extra);
+    let o = ayuda(&args, b"");
+    assert!(o.status.success(), "{}", stderr(&o));
+    out
+}
+
+fn ask(kb: &Path, questions: &[&str]) -> Vec<serde_json::Value> {
+    let mut args = vec![
+        "ask",
+        "--kb",
+        path(kb),
+        "--model",
+        path(packed_file()),
+        "--json",
+    ];
+    args.extend(questions);
+    let o = ayuda(&args, b"");
+    assert!(o.status.success(), "{}", stderr(&o));
+    lines(&o)
+}
+
+fn outcome(v: &serde_json::Value) -> (String, Vec<String>) {
+    let ids = match v["outcome"].as_str().unwrap() {
+        "answer" => vec![v["entry"]["id"].as_str().unwrap().to_string()],
+        "suggest" => v["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_string())
+            .collect(),
+        _ => vec![],
+    };
+    (v["outcome"].as_str().unwrap().to_string(), ids)
+}
+
+/// The bakery FAQ built once with the packed model.
+fn bakery() -> &'static Bundle {
+    static B: OnceLock<Bundle> = OnceLock::new();
+    B.get_or_init(|| {
+        let entries = read_sources(&[fixture("faq.csv")]).unwrap();
+        Bundle::build(
+            entries,
+            packed(),
+            None,
+            BuildOptions::default(),
+            &mut |_, _| {},
+        )
+        .unwrap()
+    })
+}
+
+/// A knowledge base with paraphrases to calibrate on: 12 BANKING77 categories, 10 training
+/// questions each, as a CSV in `dir`.
+fn banking_sample(dir: &Path) -> PathBuf {
+    let train = root().join("../shared/data/banking77/train.csv");
+    let mut reader = csv::Reader::from_path(&train).expect("../shared/data beside the repo");
+    let mut by_category: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for r in reader.records() {
+        let r = r.unwrap();
+        by_category
+            .entry(r[1].to_string())
+            .or_default()
+            .push(r[0].to_string());
+    }
+    let file = dir.join("banking.csv");
+    let mut w = csv::Writer::from_path(&file).unwrap();
+    w.write_record(["id", "question", "answer"]).unwrap();
+    for (category, questions) in by_category.iter().take(12) {
+        for q in questions.iter().take(10) {
+            w.write_record([category.as_str(), q, &format!("About {category}.")])
+                .unwrap();
+        }
+    }
+    w.flush().unwrap();
+    file
+}
+
+#[test]
+fn paraphrases_are_answered_and_unrelated_questions_escalate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let kb = build(tmp.path(), &[fixture("faq.csv")], &[]);
+    let replies = ask(
+        &kb,
+        &[
+            "¿En cuántos días me llega el pedido?",
+            "how many days does delivery take",
+            "quiero hacer una queja",
+            "What is the capital of Mongolia?",
+        ],
+    );
+    let got: Vec<_> = replies.iter().map(outcome).collect();
+    assert_eq!(got[0], ("answer".into(), vec!["envio-plazo".into()]));
+    assert_eq!(got[1], ("answer".into(), vec!["shipping-time".into()]));
+    assert_eq!(got[2], ("answer".into(), vec!["reclamacion".into()]));
+    assert_eq!(
+        replies[2]["entry"]["handoff"], true,
+        "the owner's flag travels with the answer"
+    );
+    assert_eq!(got[3].0, "escalate");
+    // The answer is the owner's text, verbatim, with its source link.
+    assert!(replies[0]["entry"]["answer"]
+        .as_str()
+        .unwrap()
+        .starts_with("Los pedidos a la Península llegan en 2 o 3 días"));
+    assert_eq!(
+        replies[0]["entry"]["url"],
+        "https://panaderia-luna.example/envios"
+    );
+}
+
+#[test]
+fn the_bundle_reads_back_what_was_built() {
+    let built = bakery();
+    let bytes = built.to_bytes();
+    let read = Bundle::from_bytes(&bytes).unwrap();
+    assert_eq!(&read, built);
+    assert_eq!(read.fingerprint(), built.fingerprint());
+    assert!(read.fingerprint().starts_with("kb-"));
+    let q = "¿Cuándo llega mi pedido a Canarias?";
+    assert_eq!(
+        read.ask(packed(), q).unwrap(),
+        built.ask(packed(), q).unwrap()
+    );
+    // The served file keeps a source's name, not where it sat on the owner's disk.
+    assert_eq!(read.entries()[0].origin.file, "faq.csv");
+}
+
+#[test]
+fn damaged_or_foreign_bundles_are_refused_with_the_reason() {
+    let bytes = bakery().to_bytes();
+    let err = |b: &[u8]| Bundle::from_bytes(b).unwrap_err();
+
+    let cut = err(&bytes[..bytes.len() / 2]);
+    assert!(matches!(cut, BundleError::Truncated { .. }), "{cut}");
+    assert!(cut.to_string().contains("truncated"));
+
+    let mut flipped = bytes.clone();
+    flipped[bytes.len() / 2] ^= 0x40;
+    let e = err(&flipped);
+    assert!(matches!(e, BundleError::Checksum { .. }), "{e}");
+
+    let e = err(crate::util::packed_bytes());
+    assert!(matches!(e, BundleError::NotBundle), "{e}");
+    assert!(e.to_string().contains("ayuda build"));
+
+    // A bundle from a newer ayuda: a valid frame with a version this build does not know.
+    let mut newer = bytes.clone();
+    newer[8..12].copy_from_slice(&99u32.to_le_bytes());
+    let n = newer.len();
+    let crc = crc32fast::hash(&newer[..n - 4]);
+    newer[n - 4..].copy_from_slice(&crc.to_le_bytes());
+    let e = err(&newer);
+    assert!(matches!(e, BundleError::Version { found: 99, .. }), "{e}");
+    assert!(e.to_string().contains("rebuild"));
+}
+
+#[test]
+fn a_bundle_is_refused_with_another_model() {
+    let e = bakery().check_model(full()).unwrap_err();
+    assert!(matches!(e, BundleError::ModelMismatch { .. }), "{e}");
+    assert!(e.to_string().contains("rebuild it with this model"), "{e}");
+    assert!(bakery().ask(full(), "¿envíos?").is_err());
+
+    // The command line says so too, naming the bundle.
+    let tmp = tempfile::tempdir().unwrap();
+    let kb = build(tmp.path(), &[fixture("faq.csv")], &[]);
+    let dir = crate::util::model_dir();
+    let o = ayuda(
+        &["ask", "--kb", path(&kb), "--model", path(&dir), "¿envíos?"],
+        b"",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("built with model"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_failed_build_names_the_entry_and_leaves_no_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let faq = tmp.path().join("faq.csv");
+    std::fs::write(
+        &faq,
+        "id,question,answer\nship,Do you ship?,Yes.\nhours,When are you open?,\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("kb.bin");
+    let o = ayuda(
+        &[
+            "build",
+            path(&faq),
+            "--model",
+            path(packed_file()),
+            "--out",
+            path(&out),
+        ],
+        b"",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let msg = stderr(&o);
+    assert!(
+        msg.contains("faq.csv:3") && msg.contains("\"hours\" has no answer"),
+        "{msg}"
+    );
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).unwrap().count(),
+        1,
+        "only faq.csv remains"
+    );
+
+    // A previous good bundle survives a failed rebuild untouched.
+    let good = build(tmp.path(), &[fixture("faq.csv")], &[]);
+    let before = std::fs::read(&good).unwrap();
+    let o = ayuda(
+        &[
+            "build",
+            path(&faq),
+            "--model",
+            path(packed_file()),
+            "--out",
+            path(&good),
+        ],
+        b"",
+    );
+    assert!(!o.status.success());
+    assert_eq!(std::fs::read(&good).unwrap(), before);
+}
+
+#[test]
+fn a_corrupt_bundle_file_is_a_clear_command_line_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let kb = tmp.path().join("kb.bin");
+    let bytes = bakery().to_bytes();
+    std::fs::write(&kb, &bytes[..bytes.len() - 100]).unwrap();
+    let o = ayuda(
+        &[
+            "ask",
+            "--kb",
+            path(&kb),
+            "--model",
+            path(packed_file()),
+            "hola",
+        ],
+        b"",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let msg = stderr(&o);
+    assert!(msg.contains("kb.bin") && msg.contains("truncated"), "{msg}");
+}
+
+#[test]
+fn thresholds_come_from_the_knowledge_base_when_it_has_paraphrases() {
+    assert!(
+        matches!(bakery().calibration().basis, Basis::Defaults { .. }),
+        "four entries are too few to calibrate on"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let entries = read_sources(&[banking_sample(tmp.path())]).unwrap();
+    let b = Bundle::build(
+        entries,
+        packed(),
+        None,
+        BuildOptions::default(),
+        &mut |_, _| {},
+    )
+    .unwrap();
+    let Basis::KnowledgeBase {
+        samples,
+        expected_wrong,
+        ..
+    } = b.calibration().basis
+    else {
+        panic!("{:?}", b.calibration());
+    };
+    assert!(samples >= 100, "{samples}");
+    assert!(expected_wrong <= 0.05);
+    let p = b.policy();
+    assert!(p.suggest_at <= p.answer_at && p.answer_at > 0.4, "{p:?}");
+}
+
+#[test]
+fn the_owner_can_override_a_threshold() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("kb.bin");
+    let o = ayuda(
+        &[
+            "build",
+            path(&fixture("faq.csv")),
+            "--model",
+            path(packed_file()),
+            "--out",
+            path(&out),
+            "--answer-at",
+            "0.95",
+        ],
+        b"",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("set by you: answer_at"),
+        "{}",
+        stderr(&o)
+    );
+    let r = ask(&out, &["¿En cuántos días me llega el pedido?"]);
+    assert_eq!(
+        outcome(&r[0]),
+        ("suggest".into(), vec!["envio-plazo".into()])
+    );
+
+    let o = ayuda(
+        &[
+            "build",
+            path(&fixture("faq.csv")),
+            "--model",
+            path(packed_file()),
+            "--out",
+            path(&out),
+            "--margin=-1",
+        ],
+        b"",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("margin must be between"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn ask_finds_the_model_beside_the_bundle_or_says_how_to_pass_it() {
+    let beside = build(packed_file().parent().unwrap(), &[fixture("faq.csv")], &[]);
+    let o = ayuda(
+        &["ask", "--kb", path(&beside), "¿Hacéis envíos a Canarias?"],
+        b"",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("envio-plazo"));
+
+    // Elsewhere, run from elsewhere: nothing to find, and the message says what to pass.
+    let tmp = tempfile::tempdir().unwrap();
+    let elsewhere = tmp.path().join("kb.bin");
+    std::fs::copy(&beside, &elsewhere).unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_ayuda"))
+        .args(["ask", "--kb", "kb.bin", "hola"])
+        .current_dir(tmp.path())
+        .env_remove("AYUDA_MODEL")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--model"), "{}", stderr(&o));
+}
+
+#[test]
+fn eval_scores_labelled_questions_with_the_protocol() {
+    let tmp = tempfile::tempdir().unwrap();
+    let kb = build(tmp.path(), &[fixture("faq.csv")], &[]);
+    let queries = tmp.path().join("q.csv");
+    std::fs::write(
+        &queries,
+        "text,label\n\
+         ¿En cuántos días me llega el pedido?,envio-plazo\n\
+         how many days does delivery take,shipping-time\n\
+         quiero hacer una queja,reclamacion\n\
+         What is the capital of Mongolia?,none\n",
+    )
+    .unwrap();
+    let o = ayuda(
+        &[
+            "eval",
+            "--kb",
+            path(&kb),
+            "--model",
+            path(packed_file()),
+            "--queries",
+            path(&queries),
+            "--oos-label",
+            "none",
+            "--json",
+        ],
+        b"",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = &lines(&o)[0];
+    assert_eq!(r["queries"], 4);
+    assert_eq!(r["in_scope"], 3);
+    assert_eq!(r["correct_rate"], 1.0);
+    assert_eq!(r["wrong_rate"], 0.0);
+    assert_eq!(r["escalate_rate"], 0.25);
+    assert_eq!(r["oos_recall"], 1.0);
+    assert_eq!(r["top1_accuracy"], 1.0);
+    assert!(r["queries_per_second"].as_f64().unwrap() > 0.0);
+    for field in ["suggest_rate", "suggest_hit_rate"] {
+        assert!(r.get(field).is_some(), "{field}");
+    }
+
+    // A label that is neither an entry nor the out-of-scope label names its line.
+    let o = ayuda(
+        &[
+            "eval",
+            "--kb",
+            path(&kb),
+            "--model",
+            path(packed_file()),
+            "--queries",
+            path(&queries),
+        ],
+        b"",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("q.csv:5: label \"none\""),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn lint_reports_problems_with_their_lines_and_fails_on_errors() {
+    let o = ayuda(
+        &[
+            "lint",
+            path(&fixture("faq.csv")),
+            "--model",
+            path(packed_file()),
+        ],
+        b"",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("0 errors"));
+
+    let tmp = tempfile::tempdir().unwrap();
+    let faq = tmp.path().join("faq.csv");
+    std::fs::write(
+        &faq,
+        "id,question,answer\n\
+         ship,Do you ship abroad?,\"Yes, worldwide.\"\n\
+         export,Do you also ship abroad?,\"No, Spain only.\"\n\
+         hours,When are you open?,\n\
+         ship,Shipping abroad?,We do not.\n",
+    )
+    .unwrap();
+    let o = ayuda(&["lint", path(&faq), "--model", path(packed_file())], b"");
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("faq.csv:4: error") && out.contains("no answer"),
+        "{out}"
+    );
+    assert!(
+        out.contains("faq.csv:5: error") && out.contains("different answer"),
+        "{out}"
+    );
+    assert!(
+        out.contains("ask the same thing"),
+        "near-duplicates by the model: {out}"
+    );
+    assert!(stderr(&o).contains("fix them before building"));
+
+    // Without a model, the text checks still run and the skipped ones are named.
+    let o = ayuda(&["lint", path(&faq)], b"");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no --model given"));
+}
+
+#[test]
+fn outcomes_follow_the_policy_on_absolute_scores() {
+    let b = bakery();
+    let unrelated = b.ask(packed(), "Explain quantum chromodynamics").unwrap();
+    assert_eq!(unrelated, Outcome::Escalate);
+    let Outcome::Answer(s) = b.ask(packed(), "¿Cuánto tarda el envío?").unwrap() else {
+        panic!("an entry's own question is answered");
+    };
+    assert!(s.score >= b.policy().answer_at && s.dense > 0.99);
+}
