@@ -6,7 +6,7 @@ PACKED := www/models/$(MODEL).ayuda
 AYUDA := target/debug/ayuda
 
 .NOTPARALLEL:
-.PHONY: demo test setup build native wasm pack bench clean
+.PHONY: demo test setup build native wasm pack bench eval clean
 
 demo: setup build
 	$(AYUDA) serve www --listen 127.0.0.1:$(PORT)
@@ -36,6 +36,11 @@ $(PACKED): models/$(MODEL)/model.safetensors $(wildcard src/model/*.rs) | native
 # line per engine. Needs ../shared/bench/peer-transformersjs.
 bench: setup build
 	bash tools/bench.sh
+
+# Answer quality on the dev sets at default settings (BANKING77, its out-of-scope variant,
+# StackFAQ, COVID FAQ): one `ayuda eval --json` line per set. Needs ../shared/data.
+eval: setup build
+	bash tools/eval.sh
 
 clean:
 	rm -rf www/pkg www/models

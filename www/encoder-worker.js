@@ -1,18 +1,25 @@
-// The encoder worker: owns fetching and caching the wasm module and the model, and running the
-// encoder off the page's main thread. It never sends anything anywhere: its only requests are
-// GETs for the module and the model on the page's own origin.
+// The encoder worker: owns fetching and caching the wasm module, the model and the knowledge
+// base, and running the encoder and retrieval off the page's main thread. It never sends
+// anything anywhere: its only requests are GETs for the module, the model and the bundle on the
+// page's own origin, and the visitor's questions never leave it.
 //
-// Messages in:  {id, op: 'load', model: URL}                     a packed model file
-//               {id, op: 'load', modelDir: URL}                  a sentence-transformers folder (full precision)
+// Messages in:  {id, op: 'load', model: URL, kb?: URL}           a packed model file (and a bundle)
+//               {id, op: 'load', modelDir: URL, kb?: URL}        a sentence-transformers folder (full precision)
 //               {id, op: 'embed', text}
-// Messages out: {id, type: 'progress', loaded, total}
-//               {id, type: 'ready', ms, dim, fingerprint, bytes, memory}   (bytes fetched, wasm heap)
+//               {id, op: 'ask', text}                            needs a load with kb
+// Messages out: {id, type: 'progress', loaded, total}            (summed over the files of a load)
+//               {id, type: 'ready', ms, dim, fingerprint, bytes, memory, entries, kbFingerprint}
+//                   (bytes fetched, wasm heap; entries and kbFingerprint are null without kb)
 //               {id, type: 'result', vector: Float32Array, ms}
+//               {id, type: 'reply', reply, ms}                   reply: what `ayuda ask --json` prints
 //               {id, type: 'error', message}
-import init, { Encoder } from './pkg/ayuda.js';
+// A load either replaces the model and the knowledge base together or, on any error, leaves
+// both as they were, so a bad file never leaves an encoder paired with a bundle it does not fit.
+import init, { Encoder, Knowledge } from './pkg/ayuda.js';
 
 const CACHE = 'ayuda-model-v1';
 let encoder = null;
+let knowledge = null;
 const wasmReady = init({ module_or_path: new URL('./pkg/ayuda_bg.wasm', import.meta.url) });
 let wasmMemory = null;
 wasmReady.then((exports) => { wasmMemory = exports.memory; }, () => {});
@@ -74,27 +81,66 @@ function fetchedBytes() {
     .reduce((n, e) => n + (e.encodedBodySize || 0), 0);
 }
 
-async function load(msg) {
-  const t0 = performance.now();
-  const progress = (loaded, total) => postMessage({ id: msg.id, type: 'progress', loaded, total });
-  await wasmReady;
+// One progress callback per file, reporting the sum over every file of the load: the files are
+// fetched at once, and the page wants one bar, not several interleaved ones.
+function progressSum(id) {
+  const files = new Map();
+  return (url) => (loaded, total) => {
+    files.set(url, { loaded, total });
+    let l = 0, t = 0;
+    for (const f of files.values()) { l += f.loaded; t += f.total; }
+    postMessage({ id, type: 'progress', loaded: l, total: t });
+  };
+}
+
+async function newEncoder(msg, progress) {
   if (msg.model) {
-    const bytes = await cachedBytes(new URL(msg.model, location.href).href, progress);
-    encoder = new Encoder(bytes);
-  } else if (msg.modelDir) {
+    const url = new URL(msg.model, location.href).href;
+    return new Encoder(await cachedBytes(url, progress(url)));
+  }
+  if (msg.modelDir) {
     const base = new URL(msg.modelDir.endsWith('/') ? msg.modelDir : msg.modelDir + '/', location.href);
-    const get = (name, opts) => cachedBytes(new URL(name, base).href, progress, opts);
+    const get = (name, opts) => {
+      const url = new URL(name, base).href;
+      return cachedBytes(url, progress(url), opts);
+    };
     const [config, tokenizer, weights, sbert, pooling] = await Promise.all([
       get('config.json'), get('tokenizer.json'), get('model.safetensors'),
       get('sentence_bert_config.json', { optional: true }), get('1_Pooling/config.json', { optional: true }),
     ]);
-    encoder = Encoder.fromFiles(config, tokenizer, weights, sbert ?? undefined, pooling ?? undefined);
-  } else {
-    throw new Error("load needs 'model' (a packed file URL) or 'modelDir'");
+    return Encoder.fromFiles(config, tokenizer, weights, sbert ?? undefined, pooling ?? undefined);
   }
+  throw new Error("load needs 'model' (a packed file URL) or 'modelDir'");
+}
+
+async function load(msg) {
+  const t0 = performance.now();
+  const progress = progressSum(msg.id);
+  await wasmReady;
+  // The bundle downloads beside the model rather than after it; it is checked against the new
+  // encoder, since it holds vectors only the model it was built with can be compared to.
+  const kbUrl = msg.kb ? new URL(msg.kb, location.href).href : null;
+  const kbBytes = kbUrl ? cachedBytes(kbUrl, progress(kbUrl)) : null;
+  kbBytes?.catch(() => {}); // awaited below; a model error may come first
+  const nextEncoder = await newEncoder(msg, progress);
+  let nextKnowledge = null;
+  try {
+    if (kbBytes) nextKnowledge = new Knowledge(await kbBytes, nextEncoder);
+  } catch (error) {
+    nextEncoder.free();
+    throw error;
+  }
+  // Freed now rather than whenever the garbage collector runs: the wasm heap never shrinks, but
+  // the next load can reuse the memory the old model held (18 MB packed, ~90 MB full precision).
+  encoder?.free();
+  knowledge?.free();
+  encoder = nextEncoder;
+  knowledge = nextKnowledge;
   return { type: 'ready', ms: performance.now() - t0, dim: encoder.dim,
            fingerprint: encoder.fingerprint, bytes: fetchedBytes(),
-           memory: wasmMemory ? wasmMemory.buffer.byteLength : 0 };
+           memory: wasmMemory ? wasmMemory.buffer.byteLength : 0,
+           entries: knowledge ? knowledge.entries : null,
+           kbFingerprint: knowledge ? knowledge.fingerprint : null };
 }
 
 function embed(msg) {
@@ -105,6 +151,19 @@ function embed(msg) {
   return { type: 'result', vector, ms: performance.now() - t0 };
 }
 
+function ask(msg) {
+  if (!knowledge) {
+    throw new Error(encoder ? "no knowledge base is loaded: send 'load' with a kb URL first"
+      : "the model and the knowledge base are not loaded yet: send 'load' with a kb URL first");
+  }
+  if (typeof msg.text !== 'string') throw new Error('ask needs a text string');
+  const t0 = performance.now();
+  // Rust hands back the same JSON `ayuda ask --json` prints; parsed here so the page gets an
+  // object and the native and browser outcomes can be compared as they are.
+  const reply = JSON.parse(knowledge.ask(encoder, msg.text));
+  return { type: 'reply', reply, ms: performance.now() - t0 };
+}
+
 // One request at a time, in arrival order: an embed sent before 'ready' waits for the load.
 let queue = Promise.resolve();
 self.onmessage = (event) => {
@@ -113,6 +172,7 @@ self.onmessage = (event) => {
     try {
       const reply = msg.op === 'load' ? await load(msg)
         : msg.op === 'embed' ? embed(msg)
+        : msg.op === 'ask' ? ask(msg)
         : (() => { throw new Error(`unknown op ${msg.op}`); })();
       const transfer = reply.vector ? [reply.vector.buffer] : [];
       postMessage({ id: msg.id, ...reply }, transfer);

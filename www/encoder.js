@@ -1,5 +1,16 @@
 // The page's handle on the encoder worker: each request gets an id and a Promise, and progress
 // messages go to the caller's callback. No state but the pending requests.
+
+// load's second argument: the progress callback alone (as before knowledge bases), or
+// {kb, onProgress}.
+function loadOptions(options) {
+  return typeof options === 'function' ? { onProgress: options } : (options ?? {});
+}
+
+function absolute(url) {
+  return new URL(url, location.href).href;
+}
+
 export class EncoderClient {
   constructor(workerUrl = new URL('./encoder-worker.js', import.meta.url)) {
     this.worker = new Worker(workerUrl, { type: 'module' });
@@ -29,19 +40,35 @@ export class EncoderClient {
     });
   }
 
-  /** Loads a packed model file; resolves to {ms, dim, fingerprint, bytes}. */
-  load(modelUrl, onProgress) {
-    return this.request({ op: 'load', model: new URL(modelUrl, location.href).href }, onProgress);
+  /**
+   * Loads a packed model file, and with {kb} a knowledge base built with that model; resolves to
+   * {ms, dim, fingerprint, bytes, memory, entries, kbFingerprint}. The second argument may also
+   * be just the progress callback.
+   */
+  load(modelUrl, options) {
+    const { kb, onProgress } = loadOptions(options);
+    return this.request({ op: 'load', model: absolute(modelUrl), ...(kb && { kb: absolute(kb) }) },
+      onProgress);
   }
 
-  /** Loads a sentence-transformers folder at full precision. */
-  loadDir(dirUrl, onProgress) {
-    return this.request({ op: 'load', modelDir: new URL(dirUrl, location.href).href }, onProgress);
+  /** Loads a sentence-transformers folder at full precision; options as for load. */
+  loadDir(dirUrl, options) {
+    const { kb, onProgress } = loadOptions(options);
+    return this.request({ op: 'load', modelDir: absolute(dirUrl), ...(kb && { kb: absolute(kb) }) },
+      onProgress);
   }
 
   /** Resolves to {vector: Float32Array, ms}. */
   embed(text) {
     return this.request({ op: 'embed', text });
+  }
+
+  /**
+   * Resolves to the knowledge base's reply, as `ayuda ask --json` prints it: {outcome: 'answer',
+   * entry}, {outcome: 'suggest', entries} or {outcome: 'escalate'}.
+   */
+  async ask(text) {
+    return (await this.request({ op: 'ask', text })).reply;
   }
 
   terminate() {

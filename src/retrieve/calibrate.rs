@@ -10,6 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::policy::answerable;
 use super::{Index, Policy, Query, NEAR_DUPLICATE};
 
 /// The share of visitors assumed to ask about something the FAQ does not cover.
@@ -67,12 +68,14 @@ pub enum Basis {
 struct Trial {
     first: f32,
     second: f32,
+    /// The best entry's lexical share.
+    lexical: f32,
     right: bool,
 }
 
 impl Trial {
     fn answered(&self, answer_at: f32, margin: f32) -> bool {
-        self.first >= answer_at && self.first - self.second >= margin
+        answerable(self.first, self.second, self.lexical, answer_at, margin)
     }
 }
 
@@ -119,6 +122,7 @@ pub fn calibrate(index: &Index, texts: &[&str], lexical_weight: f32) -> Calibrat
         let trial = |ranked: &[super::Scored]| Trial {
             first: ranked.first().map_or(f32::NEG_INFINITY, |s| s.score),
             second: ranked.get(1).map_or(f32::NEG_INFINITY, |s| s.score),
+            lexical: ranked.first().map_or(0.0, |s| s.lexical),
             right: ranked.first().is_some_and(|s| s.entry == e),
         };
         if index.entries() > 1 {

@@ -4,7 +4,7 @@
 //! (and short questions hide it), so each query word is looked up under its English and its
 //! Spanish stem, and the better match counts: "envíos" and "shipping" both find their entries.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use rust_stemmers::{Algorithm, Stemmer};
 
@@ -105,14 +105,15 @@ const B: f32 = 0.75;
 pub struct Bm25 {
     doc_len: Vec<f32>,
     avg_len: f32,
-    /// term -> (document, term frequency)
-    postings: HashMap<String, Vec<(u32, u32)>>,
+    /// term -> (document, term frequency). Ordered, so a bundle built twice from the same
+    /// sources is the same bytes.
+    postings: BTreeMap<String, Vec<(u32, u32)>>,
 }
 
 impl Bm25 {
     pub fn new<I: IntoIterator<Item = Vec<String>>>(docs: I) -> Bm25 {
         let mut doc_len = Vec::new();
-        let mut postings: HashMap<String, Vec<(u32, u32)>> = HashMap::new();
+        let mut postings: BTreeMap<String, Vec<(u32, u32)>> = BTreeMap::new();
         for (d, terms) in docs.into_iter().enumerate() {
             doc_len.push(terms.len() as f32);
             let mut tf: HashMap<String, u32> = HashMap::new();

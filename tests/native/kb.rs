@@ -494,3 +494,64 @@ fn outcomes_follow_the_policy_on_absolute_scores() {
     };
     assert!(s.score >= b.policy().answer_at && s.dense > 0.99);
 }
+
+/// StackFAQ (../shared/data): 125 FAQ threads, each asked in ten other ways. Guards retrieval
+/// quality at default settings; `make eval` has the full numbers on every dev set.
+#[test]
+fn stackfaq_paraphrases_find_their_thread() {
+    let json = root().join("../shared/data/stackfaq/stackExchange-FAQ.json");
+    let data: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("../shared/data beside the repo"))
+            .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let (kb_csv, q_csv) = (tmp.path().join("kb.csv"), tmp.path().join("q.csv"));
+    let mut kb = csv::Writer::from_path(&kb_csv).unwrap();
+    let mut qs = csv::Writer::from_path(&q_csv).unwrap();
+    kb.write_record(["id", "question", "answer"]).unwrap();
+    qs.write_record(["text", "label"]).unwrap();
+    for (i, t) in data["root"]["qapair"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+    {
+        let id = format!("t{i}");
+        let answer = match &t["answer"] {
+            serde_json::Value::Array(a) => a[0].as_str().unwrap(),
+            a => a.as_str().unwrap(),
+        };
+        kb.write_record([&id, t["question"].as_str().unwrap(), answer])
+            .unwrap();
+        for r in t["rephr"].as_array().unwrap() {
+            match r.as_str().map(str::trim) {
+                Some(q) if !q.is_empty() && q != "*" => qs.write_record([q, &id]).unwrap(),
+                _ => {}
+            }
+        }
+    }
+    kb.flush().unwrap();
+    qs.flush().unwrap();
+    let bundle = build(tmp.path(), &[kb_csv], &[]);
+    let o = ayuda(
+        &[
+            "eval",
+            "--kb",
+            path(&bundle),
+            "--model",
+            path(packed_file()),
+            "--queries",
+            path(&q_csv),
+            "--json",
+        ],
+        b"",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = &lines(&o)[0];
+    eprintln!("stackfaq: {r}");
+    let rate = |f: &str| r[f].as_f64().unwrap();
+    assert_eq!(r["queries"], 1249);
+    // Measured 0.950 top-1, 0.747 correct, 0.010 wrong; the bounds leave room for noise only.
+    assert!(rate("top1_accuracy") >= 0.93, "{r}");
+    assert!(rate("correct_rate") >= 0.70, "{r}");
+    assert!(rate("wrong_rate") <= 0.03, "{r}");
+}

@@ -46,7 +46,7 @@ pub fn run(args: LintArgs) -> Result<()> {
             "ayuda: lint: no --model given: near-duplicate questions and phrasings that find another entry were not checked"
         ),
     }
-    findings.sort_by(|a, b| a.severity.cmp(&b.severity));
+    findings.sort_by_key(|f| f.severity);
     let errors = findings
         .iter()
         .filter(|f| f.severity == Severity::Error)

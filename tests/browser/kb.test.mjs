@@ -1,0 +1,299 @@
+// The knowledge base in headless Chromium: bundles built by the native CLI give, through the
+// worker, the outcomes `ayuda ask --json` gives on the same bundle (same kind, same entries in
+// the same order, the same scores to 1e-3), and a bad bundle is a clear error that leaves the
+// worker serving.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { serve, launch, root } from './harness.mjs';
+
+const bin = path.join(root, 'target/debug/ayuda');
+const packed = 'www/models/all-MiniLM-L6-v2.ayuda';
+const fullModel = 'models/all-MiniLM-L6-v2';
+const banking = path.join(root, '../shared/data/banking77');
+const TOLERANCE = 1e-3;
+
+// Paraphrases of the bakery fixture's entries, in both of its languages, and two questions it
+// has nothing on.
+const bakeryQuestions = [
+  '¿Cuántos días tarda en llegar un pedido?',
+  '¿En cuánto tiempo me llega el pedido?',
+  'How many days does delivery take?',
+  'When does my order get here?',
+  '¿Vuestros pasteles llevan frutos secos?',
+  'Do your products contain nuts?',
+  'Quiero hacer una reclamación',
+  'I want to file a complaint',
+];
+const unrelated = ['¿Cuál es la capital de Australia?', 'What is the best programming language for games?'];
+
+let dir, server, browser;
+const bundles = {};   // name -> {file, questions, native: [reply], expected?: [category]}
+let maxDiff = 0;      // the largest |native - browser| over every score compared
+
+/** RFC 4180 CSV (quoted fields may hold commas, quotes and newlines) to objects by header.
+ *  Written here because it is the tests' only CSV need: a dozen lines against a new npm
+ *  dependency for the whole repository. */
+function readCsv(file) {
+  const text = readFileSync(file, 'utf8');
+  const rows = [];
+  let row = [], field = '', quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { field += '"'; i++; }
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') { row.push(field); field = ''; }
+    else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      row.push(field); rows.push(row); row = []; field = '';
+    } else field += c;
+  }
+  if (field || row.length) { row.push(field); rows.push(row); }
+  const [header, ...body] = rows;
+  return body.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]])));
+}
+
+function writeCsv(file, header, rows) {
+  const quote = (v) => `"${String(v).replaceAll('"', '""')}"`;
+  writeFileSync(file, [header, ...rows].map((r) => r.map(quote).join(',')).join('\n') + '\n');
+}
+
+function ayuda(...args) {
+  return execFileSync(bin, args, { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20,
+                                   stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function build(out, model, ...sources) {
+  ayuda('build', ...sources, '--model', model, '--out', path.join(dir, out));
+  return path.join(dir, out);
+}
+
+/** One `ayuda ask --json` process for every question; one reply per question. */
+function askNative(kb, model, questions) {
+  const lines = ayuda('ask', '--kb', kb, '--model', model, '--json', '--', ...questions).trim().split('\n');
+  assert.equal(lines.length, questions.length, 'one JSON line per question');
+  return lines.map((l) => JSON.parse(l));
+}
+
+/** The BANKING77 sample: the first 20 categories by name, up to 12 training rows each. */
+function bankingSample() {
+  const train = readCsv(path.join(banking, 'train.csv'));
+  const categories = [...new Set(train.map((r) => r.category))].sort().slice(0, 20);
+  const chosen = new Set(categories);
+  const taken = new Map();
+  const rows = [];
+  for (const r of train) {
+    if (!chosen.has(r.category) || (taken.get(r.category) ?? 0) >= 12) continue;
+    taken.set(r.category, (taken.get(r.category) ?? 0) + 1);
+    rows.push([r.category, r.text, `Answer about ${r.category}`]);
+  }
+  // Questions: the first 3 test rows of each chosen category, and the first row of each of 20
+  // other categories (topics the sample has no entry for).
+  const test = readCsv(path.join(banking, 'test.csv'));
+  const asked = new Map();
+  const questions = [];
+  for (const r of test) {
+    const n = asked.get(r.category) ?? 0;
+    const otherCategories = [...asked.keys()].filter((c) => !chosen.has(c)).length;
+    if (chosen.has(r.category) ? n >= 3 : n >= 1 || otherCategories >= 20) continue;
+    asked.set(r.category, n + 1);
+    questions.push({ text: r.text, category: r.category, known: chosen.has(r.category) });
+  }
+  return { rows, questions };
+}
+
+before(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'ayuda-kb-test-'));
+  const faq = path.join(root, 'tests/fixtures/kb/faq.csv');
+  const bakery = build('bakery.kb', packed, faq);
+  const questions = [...bakeryQuestions, ...unrelated];
+  bundles.bakery = { url: '/kb/bakery.kb', entries: 4, questions, native: askNative(bakery, packed, questions) };
+
+  const sample = bankingSample();
+  writeCsv(path.join(dir, 'banking.csv'), ['id', 'question', 'answer'], sample.rows);
+  const bankingKb = build('banking.kb', packed, path.join(dir, 'banking.csv'));
+  const texts = sample.questions.map((q) => q.text);
+  bundles.banking = { url: '/kb/banking.kb', entries: 20, questions: texts, sample: sample.questions,
+                      native: askNative(bankingKb, packed, texts) };
+
+  // Bad bundles: cut in half, one byte flipped in the middle, and built with the full-precision
+  // model folder (whose fingerprint differs from the packed file's).
+  const bytes = readFileSync(bakery);
+  writeFileSync(path.join(dir, 'truncated.kb'), bytes.subarray(0, bytes.length >> 1));
+  const flipped = Buffer.from(bytes);
+  flipped[flipped.length >> 1] ^= 0xff;
+  writeFileSync(path.join(dir, 'corrupted.kb'), flipped);
+  const full = build('fullmodel.kb', fullModel, faq);
+  bundles.full = { native: askNative(full, fullModel, ['How long does shipping take?']) };
+
+  server = await serve('www', { '/tests': 'tests/browser/pages', '/kb': dir, '/fullmodel': fullModel });
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  server?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  console.log(`largest score difference, native vs browser: ${maxDiff.toExponential(2)}`);
+});
+
+/** A fresh page (own cache, own worker) that records every request it makes. */
+async function openPage() {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const requests = [];
+  page.on('request', (r) => requests.push(r.url()));
+  page.on('pageerror', (e) => { throw e; });
+  await page.goto(`${server.url}/tests/encoder.html`);
+  await page.waitForFunction(() => document.title === 'ready');
+  return { page, requests, close: () => context.close() };
+}
+
+/** Loads the packed model with `kb` in a new worker and asks every question in order. */
+async function askBrowser(page, kb, questions) {
+  return page.evaluate(async ({ model, kb, questions }) => {
+    const client = new window.EncoderClient();
+    const ready = await client.load(model, { kb });
+    const replies = [];
+    for (const q of questions) replies.push(await client.ask(q));
+    client.terminate();
+    return { ready, replies };
+  }, { model: '/models/all-MiniLM-L6-v2.ayuda', kb, questions });
+}
+
+const hits = (r) => (r.outcome === 'answer' ? [r.entry] : r.outcome === 'suggest' ? r.entries : []);
+const SCORES = ['score', 'dense', 'lexical'];
+
+/** Same kind, same entries in the same order, same texts; scores equal to TOLERANCE. */
+function assertSame(native, browser, question) {
+  const where = JSON.stringify(question.slice(0, 70));
+  assert.equal(browser.outcome, native.outcome, `outcome for ${where}`);
+  assert.deepEqual(Object.keys(browser).sort(), Object.keys(native).sort(), `reply fields for ${where}`);
+  const n = hits(native), b = hits(browser);
+  assert.deepEqual(b.map((h) => h.id), n.map((h) => h.id), `entries for ${where}`);
+  n.forEach((h, i) => {
+    const strip = (x) => Object.fromEntries(Object.entries(x).filter(([k]) => !SCORES.includes(k)));
+    assert.deepEqual(strip(b[i]), strip(h), `entry ${h.id} for ${where}`);
+    for (const k of SCORES) {
+      assert.equal(typeof b[i][k], typeof h[k], `${k} of ${h.id} for ${where}`);
+      if (typeof h[k] !== 'number') continue;
+      const d = Math.abs(h[k] - b[i][k]);
+      maxDiff = Math.max(maxDiff, d);
+      assert.ok(d <= TOLERANCE, `${k} of ${h.id} for ${where}: native ${h[k]}, browser ${b[i][k]}`);
+    }
+  });
+}
+
+async function parity(name) {
+  const bundle = bundles[name];
+  const { page, requests, close } = await openPage();
+  const { ready, replies } = await askBrowser(page, bundle.url, bundle.questions);
+  assert.equal(ready.entries, bundle.entries);
+  assert.match(ready.kbFingerprint, /\S/);
+  assert.equal(replies.length, bundle.questions.length);
+  bundle.questions.forEach((q, i) => assertSame(bundle.native[i], replies[i], q));
+  const origin = new URL(server.url).origin;
+  assert.deepEqual(requests.filter((u) => new URL(u).origin !== origin), [], 'no request leaves the origin');
+  await close();
+  const count = (o) => bundle.native.filter((r) => r.outcome === o).length;
+  console.log(`${name}: ${bundle.questions.length} questions, ${count('answer')} answered, ` +
+              `${count('suggest')} suggested, ${count('escalate')} escalated, identical in the browser`);
+  return replies;
+}
+
+test('the bakery FAQ gives the same outcomes in the browser as `ayuda ask`', async () => {
+  await parity('bakery');
+  // Sanity, so that the parity above compares something: paraphrases get answers, with the
+  // right entry, and the questions the FAQ has nothing on are never answered.
+  const { native } = bundles.bakery;
+  const byQuestion = Object.fromEntries(bundles.bakery.questions.map((q, i) => [q, native[i]]));
+  assert.equal(byQuestion['How many days does delivery take?'].entry?.id, 'shipping-time');
+  assert.equal(byQuestion['¿En cuánto tiempo me llega el pedido?'].entry?.id, 'envio-plazo');
+  assert.equal(byQuestion['Quiero hacer una reclamación'].entry?.handoff, true);
+  const off = unrelated.map((q) => byQuestion[q].outcome);
+  assert.ok(!off.includes('answer'), `unrelated questions: ${off}`);
+  assert.ok(off.includes('escalate'), `unrelated questions: ${off}`);
+});
+
+test('a calibrated BANKING77 sample gives the same outcomes in the browser as `ayuda ask`', async () => {
+  await parity('banking');
+  const { native, sample } = bundles.banking;
+  assert.equal(sample.filter((q) => q.known).length, 60);
+  assert.equal(sample.filter((q) => !q.known).length, 20);
+  // Sanity: most questions on the sample's topics are answered right, and most questions on
+  // other topics are not answered.
+  const right = sample.filter((q, i) => q.known && native[i].entry?.id === q.category).length;
+  const answeredOff = sample.filter((q, i) => !q.known && native[i].outcome === 'answer').length;
+  console.log(`banking: ${right}/60 answered right, ${answeredOff}/20 off-topic answered`);
+  assert.ok(right >= 30, `${right} of 60 answered right`);
+  assert.ok(answeredOff <= 10, `${answeredOff} of 20 off-topic questions answered`);
+});
+
+test('asking without a knowledge base is a clear error', async () => {
+  const { page, close } = await openPage();
+  const errors = await page.evaluate(async () => {
+    const client = new window.EncoderClient();
+    const errors = {};
+    try { await client.ask('hola'); } catch (e) { errors.nothing = e.message; }
+    const ready = await client.load('/models/all-MiniLM-L6-v2.ayuda');
+    errors.entries = ready.entries;
+    try { await client.ask('hola'); } catch (e) { errors.modelOnly = e.message; }
+    client.terminate();
+    return errors;
+  });
+  assert.match(errors.nothing, /not loaded/);
+  assert.equal(errors.entries, null);
+  assert.match(errors.modelOnly, /no knowledge base is loaded/);
+  await close();
+});
+
+test('a truncated, corrupted, foreign or other-model bundle is a clear error, and the worker keeps answering', async () => {
+  const { page, close } = await openPage();
+  const question = 'How long does shipping take?';
+  const result = await page.evaluate(async (question) => {
+    const client = new window.EncoderClient();
+    const model = '/models/all-MiniLM-L6-v2.ayuda';
+    const errors = {};
+    const good = await client.load(model, { kb: '/kb/bakery.kb' });
+    const tries = { truncated: '/kb/truncated.kb', corrupted: '/kb/corrupted.kb',
+                    notBundle: '/tests/encoder.html', missing: '/kb/missing.kb',
+                    otherModel: '/kb/fullmodel.kb' };
+    for (const [name, kb] of Object.entries(tries)) {
+      try { await client.load(model, { kb }); errors[name] = 'loaded'; } catch (e) { errors[name] = e.message; }
+    }
+    try { await client.ask(42); errors.noText = 'asked'; } catch (e) { errors.noText = e.message; }
+    // A failed load leaves the previous model and bundle in place...
+    const kept = await client.ask(question);
+    // ...and a fresh load of the good bundle works as before.
+    const again = await client.load(model, { kb: '/kb/bakery.kb' });
+    const fresh = await client.ask(question);
+    // The other-model bundle is fine with the model it was built with.
+    const full = await client.loadDir('/fullmodel/', { kb: '/kb/fullmodel.kb' });
+    const fullReply = await client.ask(question);
+    client.terminate();
+    return { errors, good, again, kept, fresh, full, fullReply };
+  }, question);
+  const { errors } = result;
+  console.log(errors);
+  assert.match(errors.truncated, /knowledge base is truncated/);
+  assert.match(errors.corrupted, /knowledge base is corrupted/);
+  assert.match(errors.notBundle, /not an ayuda knowledge base/);
+  assert.match(errors.missing, /HTTP 404/);
+  assert.match(errors.noText, /ask needs a text string/);
+  assert.match(errors.otherModel, /built with model .*but the model loaded is/);
+  assert.equal(result.good.kbFingerprint, result.again.kbFingerprint);
+  assert.equal(result.again.entries, 4);
+  const native = askNative(path.join(dir, 'bakery.kb'), packed, [question])[0];
+  assert.equal(native.outcome, 'answer');
+  assertSame(native, result.kept, question);
+  assertSame(native, result.fresh, question);
+  assert.equal(result.full.entries, 4);
+  assert.notEqual(result.full.fingerprint, result.good.fingerprint);
+  assertSame(bundles.full.native[0], result.fullReply, question);
+  await close();
+});
