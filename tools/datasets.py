@@ -12,6 +12,8 @@ Writes OUT_DIR/<set>/kb.csv and OUT_DIR/<set>/queries.csv for:
                  paraphrases (the "*" placeholders dropped)
   covid          KB = the FAQ's questions and answers; questions = the paraphrases marked
                  similar to a FAQ question
+  bitext         the synthetic support set: per intent, the first 40 instructions are the
+                 KB entry's phrasings (its first response the answer), the next 10 questions
 Only the standard library, so it runs wherever Python does.
 """
 import csv
@@ -76,6 +78,20 @@ def covid(data, out):
     write(out / "covid" / "queries.csv", ["text", "label"], qs)
 
 
+def bitext(data, out):
+    rows = read_csv(data / "bitext_customer_support" / "Bitext_Sample_Customer_Support_Training_Dataset.csv")
+    seen, kb, qs = {}, [], []
+    for r in rows:
+        intent, n = r["intent"], seen.get(r["intent"], 0)
+        seen[intent] = n + 1
+        if n < 40:
+            kb.append((intent, r["instruction"], r["response"] if n == 0 else ""))
+        elif n < 50:
+            qs.append((r["instruction"], intent))
+    write(out / "bitext" / "kb.csv", ["id", "question", "answer"], kb)
+    write(out / "bitext" / "queries.csv", ["text", "label"], qs)
+
+
 if __name__ == "__main__":
     if len(sys.argv) != 3:
         sys.exit(__doc__)
@@ -83,3 +99,4 @@ if __name__ == "__main__":
     banking77(data, out)
     stackfaq(data, out)
     covid(data, out)
+    bitext(data, out)

@@ -45,8 +45,32 @@ fn finding(severity: Severity, origin: &Origin, message: String) -> Finding {
     }
 }
 
+/// Entries merged from rows, what [`check_rows`] found, and where each phrasing was written.
+pub struct Checked {
+    pub entries: Vec<Entry>,
+    pub findings: Vec<Finding>,
+    /// (entry id, phrasing) -> the row it came from; a merged entry keeps only its first.
+    origins: HashMap<(String, String), Origin>,
+}
+
+impl Checked {
+    fn origin<'a>(&'a self, entry: &'a Entry, phrasing: &str) -> &'a Origin {
+        self.origins
+            .get(&(entry.id.clone(), phrasing.to_string()))
+            .unwrap_or(&entry.origin)
+    }
+}
+
 /// Merges `rows` as a build would and reports what needs no model.
-pub fn check_rows(rows: Vec<Entry>) -> (Vec<Entry>, Vec<Finding>) {
+pub fn check_rows(rows: Vec<Entry>) -> Checked {
+    let mut origins = HashMap::new();
+    for r in &rows {
+        for p in &r.phrasings {
+            origins
+                .entry((r.id.clone(), p.clone()))
+                .or_insert_with(|| r.origin.clone());
+        }
+    }
     let (entries, conflicts) = merge_reporting(rows);
     let mut out: Vec<Finding> = conflicts
         .into_iter()
@@ -103,7 +127,11 @@ pub fn check_rows(rows: Vec<Entry>) -> (Vec<Entry>, Vec<Finding>) {
             }
         }
     }
-    (entries, out)
+    Checked {
+        entries,
+        findings: out,
+        origins,
+    }
 }
 
 /// Lower-case words only: "Do you ship?" and "do you ship" are one question.
@@ -116,9 +144,10 @@ fn normalise(text: &str) -> String {
 }
 
 /// Reports near-duplicate questions under different entries and phrasings whose own entry is
-/// not what they find first. `index` holds `entries` (see [`Index::build`]) and is ranked with
-/// `lexical_weight`, as the bundle will be.
-pub fn check_retrieval(entries: &[Entry], index: &Index, lexical_weight: f32) -> Vec<Finding> {
+/// not what they find first. `index` holds `checked.entries` (see [`Index::build`]) and is
+/// ranked with `lexical_weight`, as the bundle will be.
+pub fn check_retrieval(checked: &Checked, index: &Index, lexical_weight: f32) -> Vec<Finding> {
+    let entries = &checked.entries;
     let owner = index.phrasing_entry();
     let texts: Vec<&str> = entries
         .iter()
@@ -146,10 +175,10 @@ pub fn check_retrieval(entries: &[Entry], index: &Index, lexical_weight: f32) ->
                 let other = &entries[o as usize];
                 out.push(finding(
                     Severity::Error,
-                    &entries[e].origin,
+                    checked.origin(&entries[e], text),
                     format!(
                         "\"{text}\" (entry \"{}\") and \"{}\" (entry \"{}\", {}) ask the same thing (similarity {s:.2}) but have different answers; merge the entries or reword one question",
-                        entries[e].id, texts[j], other.id, other.origin
+                        entries[e].id, texts[j], other.id, checked.origin(other, texts[j])
                     ),
                 ));
             }
@@ -163,7 +192,7 @@ pub fn check_retrieval(entries: &[Entry], index: &Index, lexical_weight: f32) ->
             let other = &entries[first.entry];
             out.push(finding(
                 Severity::Warning,
-                &entries[e].origin,
+                checked.origin(&entries[e], text),
                 format!(
                     "\"{text}\" (entry \"{}\") finds entry \"{}\" ({}) first; a visitor asking this in other words may get that answer: make the two entries' questions more distinct",
                     entries[e].id, other.id, other.origin
@@ -200,7 +229,11 @@ mod tests {
 
     #[test]
     fn a_clean_faq_has_no_findings() {
-        let (entries, f) = check_rows(vec![
+        let Checked {
+            entries,
+            findings: f,
+            ..
+        } = check_rows(vec![
             row("ship", "Do you ship?", "Yes.", 2),
             row("ship", "Shipping abroad?", "", 3),
             row("pay", "Can I pay by card?", "Yes, all cards.", 4),
@@ -211,13 +244,14 @@ mod tests {
 
     #[test]
     fn every_row_problem_is_reported_with_its_line() {
-        let (_, f) = check_rows(vec![
+        let f = check_rows(vec![
             row("ship", "Do you ship?", "Yes.", 2),
             row("ship", "Shipping abroad?", "No.", 3),
             row("pay", "Can I pay by card?", "", 4),
             row("card", "can I pay by card", "Yes.", 5),
             row("hours", "Opening hours?", "Yes.", 6),
-        ]);
+        ])
+        .findings;
         let m = messages(&f);
         assert!(
             m.iter()

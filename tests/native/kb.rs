@@ -448,17 +448,18 @@ fn lint_reports_problems_with_their_lines_and_fails_on_errors() {
         b"",
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("0 errors"));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("4 entries, 6 phrasings: 0 errors"));
 
     let tmp = tempfile::tempdir().unwrap();
     let faq = tmp.path().join("faq.csv");
     std::fs::write(
         &faq,
         "id,question,answer\n\
-         ship,Do you ship abroad?,\"Yes, worldwide.\"\n\
+         ship,Do you deliver?,\"Yes, worldwide.\"\n\
          export,Do you also ship abroad?,\"No, Spain only.\"\n\
          hours,When are you open?,\n\
-         ship,Shipping abroad?,We do not.\n",
+         ship,Shipping abroad?,We do not.\n\
+         ship,Do you ship abroad?,\n",
     )
     .unwrap();
     let o = ayuda(&["lint", path(&faq), "--model", path(packed_file())], b"");
@@ -554,4 +555,61 @@ fn stackfaq_paraphrases_find_their_thread() {
     assert!(rate("top1_accuracy") >= 0.93, "{r}");
     assert!(rate("correct_rate") >= 0.70, "{r}");
     assert!(rate("wrong_rate") <= 0.03, "{r}");
+}
+
+/// Each kind of bad source stops `ayuda build` with the file, the line where there is one, and
+/// what to do; no bundle is written.
+#[test]
+fn bad_sources_stop_the_build_with_file_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("commas.csv"),
+        "id,question,answer\nship,Do you ship?,Yes, worldwide\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("latin1.csv"),
+        b"id,question,answer\ncafe,\xbfTen\xe9is caf\xe9?,S\xed\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("page.html"),
+        "<!doctype html><html lang=\"es\"><body><h1>Panadería Luna</h1><p>Pan.</p></body></html>",
+    )
+    .unwrap();
+    // 50 MB, refused by its size before a byte is read (a sparse file, so the test writes
+    // almost nothing).
+    let big = std::fs::File::create(dir.join("big.csv")).unwrap();
+    big.set_len(50 << 20).unwrap();
+    let cases = [
+        ("commas.csv", "commas.csv:2"),
+        ("latin1.csv", "latin1.csv:2"),
+        ("page.html", "data-ayuda-faq"),
+        ("big.csv", "16 MB"),
+    ];
+    for (file, expected) in cases {
+        let out = dir.join("kb.bin");
+        let o = ayuda(
+            &[
+                "build",
+                path(&dir.join(file)),
+                "--model",
+                path(packed_file()),
+                "--out",
+                path(&out),
+            ],
+            b"",
+        );
+        assert_eq!(o.status.code(), Some(1), "{file}");
+        let msg = stderr(&o);
+        assert!(
+            msg.contains(file) && msg.contains(expected),
+            "{file}: {msg}"
+        );
+        assert!(
+            !out.exists() && !dir.join("kb.bin.partial").exists(),
+            "{file}"
+        );
+    }
 }

@@ -29,18 +29,20 @@ pub struct LintArgs {
 const SHOWN: usize = 50;
 
 pub fn run(args: LintArgs) -> Result<()> {
-    let (entries, mut findings) = check_rows(read_source_rows(&args.sources)?);
+    let checked = check_rows(read_source_rows(&args.sources)?);
+    let entries = &checked.entries;
+    let mut findings = checked.findings.clone();
     let phrasings: usize = entries.iter().map(|e| e.phrasings.len()).sum();
     match &args.model {
         Some(model) => {
             let encoder = load_encoder(model)?;
             let bar = progress(phrasings, "phrasings", 256);
             let vectors =
-                embed_phrasings(&entries, &encoder, &mut |done, _| bar.set_position(done as u64))?;
+                embed_phrasings(entries, &encoder, &mut |done, _| bar.set_position(done as u64))?;
             bar.finish_and_clear();
-            let index = Index::build(&entries, vectors);
+            let index = Index::build(entries, vectors);
             let weight = args.lexical_weight.unwrap_or(Policy::DEFAULT.lexical_weight);
-            findings.extend(check_retrieval(&entries, &index, weight));
+            findings.extend(check_retrieval(&checked, &index, weight));
         }
         None => eprintln!(
             "ayuda: lint: no --model given: near-duplicate questions and phrasings that find another entry were not checked"
@@ -61,12 +63,20 @@ pub fn run(args: LintArgs) -> Result<()> {
             println!("... and {} more like these", of_kind.len() - SHOWN);
         }
     }
+    let n =
+        |count: usize, what: &str| format!("{count} {what}{}", if count == 1 { "" } else { "s" });
     println!(
-        "{} entries, {phrasings} phrasings: {errors} errors, {warnings} warnings",
-        entries.len()
+        "{}, {}: {}, {}",
+        n(entries.len(), "entry").replace("entrys", "entries"),
+        n(phrasings, "phrasing"),
+        n(errors, "error"),
+        n(warnings, "warning")
     );
     if errors > 0 {
-        bail!("{errors} errors in the FAQ sources; fix them before building");
+        bail!(
+            "{} in the FAQ sources; fix them before building",
+            n(errors, "error")
+        );
     }
     Ok(())
 }
