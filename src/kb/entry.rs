@@ -130,25 +130,29 @@ pub fn merge_reporting(rows: Vec<Entry>) -> (Vec<Entry>, Vec<SourceError>) {
     (out, conflicts)
 }
 
+/// A one-question row of faq.csv, for tests.
+#[cfg(test)]
+pub(crate) fn test_row(id: &str, q: &str, a: &str, line: usize) -> Entry {
+    Entry {
+        id: id.into(),
+        phrasings: vec![q.into()],
+        answer: a.into(),
+        url: None,
+        category: None,
+        lang: None,
+        handoff: false,
+        origin: Origin {
+            file: "faq.csv".into(),
+            line,
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn row(id: &str, q: &str, a: &str, line: usize) -> Entry {
-        Entry {
-            id: id.into(),
-            phrasings: vec![q.into()],
-            answer: a.into(),
-            url: None,
-            category: None,
-            lang: None,
-            handoff: false,
-            origin: Origin {
-                file: "faq.csv".into(),
-                line,
-            },
-        }
-    }
+    use crate::kb::entry::test_row as row;
 
     #[test]
     fn rows_sharing_an_id_become_phrasings_of_one_entry() {

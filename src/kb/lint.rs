@@ -207,21 +207,7 @@ pub fn check_retrieval(checked: &Checked, index: &Index, lexical_weight: f32) ->
 mod tests {
     use super::*;
 
-    fn row(id: &str, q: &str, a: &str, line: usize) -> Entry {
-        Entry {
-            id: id.into(),
-            phrasings: vec![q.into()],
-            answer: a.into(),
-            url: None,
-            category: None,
-            lang: None,
-            handoff: false,
-            origin: Origin {
-                file: "faq.csv".into(),
-                line,
-            },
-        }
-    }
+    use crate::kb::entry::test_row as row;
 
     fn messages(f: &[Finding]) -> Vec<String> {
         f.iter().map(ToString::to_string).collect()

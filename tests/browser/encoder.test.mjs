@@ -2,7 +2,7 @@
 // vectors, from the model folder and from the packed file, and fails clearly on bad input.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve, launch, reference, cosine } from './harness.mjs';
+import { serve, launch, reference, cosine, openTestPage } from './harness.mjs';
 
 let server, browser;
 const rows = reference();
@@ -16,17 +16,8 @@ before(async () => {
 });
 after(async () => { await browser?.close(); server?.stop(); });
 
-/** A fresh page (own cache, own worker) that records every request it makes. */
-async function openPage() {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const requests = [];
-  page.on('request', (r) => requests.push(r.url()));
-  page.on('pageerror', (e) => { throw e; });
-  await page.goto(`${server.url}/tests/encoder.html`);
-  await page.waitForFunction(() => document.title === 'ready');
-  return { page, requests, close: () => context.close() };
-}
+/** A fresh page on the worker test page (own cache, own worker), recording its requests. */
+const openPage = () => openTestPage(browser, server);
 
 async function embedAll(page, load, texts) {
   return page.evaluate(async ({ load, texts }) => {

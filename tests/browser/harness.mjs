@@ -45,3 +45,16 @@ export function cosine(a, b) {
   for (let i = 0; i < a.length; i++) { dot += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i]; }
   return dot / Math.sqrt(na * nb);
 }
+
+/** A fresh browser context on the worker test page (pages/encoder.html, which exposes
+ *  EncoderClient), recording every request it makes. */
+export async function openTestPage(browser, server) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const requests = [];
+  page.on('request', (r) => requests.push(r.url()));
+  page.on('pageerror', (e) => { throw e; });
+  await page.goto(`${server.url}/tests/encoder.html`);
+  await page.waitForFunction(() => document.title === 'ready');
+  return { page, requests, close: () => context.close() };
+}

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { serve, launch, root } from './harness.mjs';
+import { serve, launch, root, openTestPage } from './harness.mjs';
 
 const bin = path.join(root, 'target/debug/ayuda');
 const packed = 'www/models/all-MiniLM-L6-v2.ayuda';
@@ -142,17 +142,8 @@ after(async () => {
   console.log(`largest score difference, native vs browser: ${maxDiff.toExponential(2)}`);
 });
 
-/** A fresh page (own cache, own worker) that records every request it makes. */
-async function openPage() {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const requests = [];
-  page.on('request', (r) => requests.push(r.url()));
-  page.on('pageerror', (e) => { throw e; });
-  await page.goto(`${server.url}/tests/encoder.html`);
-  await page.waitForFunction(() => document.title === 'ready');
-  return { page, requests, close: () => context.close() };
-}
+/** A fresh page on the worker test page (own cache, own worker), recording its requests. */
+const openPage = () => openTestPage(browser, server);
 
 /** Loads the packed model with `kb` in a new worker and asks every question in order. */
 async function askBrowser(page, kb, questions) {

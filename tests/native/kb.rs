@@ -9,20 +9,25 @@ use ayuda::native::read_sources;
 use ayuda::retrieve::calibrate::Basis;
 use ayuda::retrieve::Outcome;
 
-use crate::util::{ayuda, fixture, full, lines, packed, packed_file, root, stderr};
+use crate::util::{assert_fails, ayuda, fixture, full, lines, packed, packed_file, root, stderr};
 
 fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-/// `ayuda build SOURCES --model packed --out DIR/kb.bin`, asserting success.
-fn build(dir: &Path, sources: &[PathBuf], extra: &[&str]) -> PathBuf {
-    let out = dir.join("kb.bin");
+/// `ayuda build SOURCES --model packed --out OUT EXTRA...`.
+fn try_build(sources: &[PathBuf], out: &Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec!["build"];
     args.extend(sources.iter().map(|s| path(s)));
-    args.extend(["--model", path(packed_file()), "--out", path(&out)]);
+    args.extend(["--model", path(packed_file()), "--out", path(out)]);
     args.extend(extra);
-    let o = ayuda(&args, b"");
+    ayuda(&args, b"")
+}
+
+/// [`try_build`] into `DIR/kb.bin`, asserting success.
+fn build(dir: &Path, sources: &[PathBuf], extra: &[&str]) -> PathBuf {
+    let out = dir.join("kb.bin");
+    let o = try_build(sources, &out, extra);
     assert!(o.status.success(), "{}", stderr(&o));
     out
 }
@@ -192,8 +197,7 @@ fn a_bundle_is_refused_with_another_model() {
         &["ask", "--kb", path(&kb), "--model", path(&dir), "¿envíos?"],
         b"",
     );
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("built with model"), "{}", stderr(&o));
+    assert_fails(&o, "built with model");
 }
 
 #[test]
@@ -206,17 +210,7 @@ fn a_failed_build_names_the_entry_and_leaves_no_file() {
     )
     .unwrap();
     let out = tmp.path().join("kb.bin");
-    let o = ayuda(
-        &[
-            "build",
-            path(&faq),
-            "--model",
-            path(packed_file()),
-            "--out",
-            path(&out),
-        ],
-        b"",
-    );
+    let o = try_build(std::slice::from_ref(&faq), &out, &[]);
     assert_eq!(o.status.code(), Some(1));
     let msg = stderr(&o);
     assert!(
@@ -232,17 +226,7 @@ fn a_failed_build_names_the_entry_and_leaves_no_file() {
     // A previous good bundle survives a failed rebuild untouched.
     let good = build(tmp.path(), &[fixture("faq.csv")], &[]);
     let before = std::fs::read(&good).unwrap();
-    let o = ayuda(
-        &[
-            "build",
-            path(&faq),
-            "--model",
-            path(packed_file()),
-            "--out",
-            path(&good),
-        ],
-        b"",
-    );
+    let o = try_build(std::slice::from_ref(&faq), &good, &[]);
     assert!(!o.status.success());
     assert_eq!(std::fs::read(&good).unwrap(), before);
 }
@@ -303,19 +287,7 @@ fn thresholds_come_from_the_knowledge_base_when_it_has_paraphrases() {
 fn the_owner_can_override_a_threshold() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("kb.bin");
-    let o = ayuda(
-        &[
-            "build",
-            path(&fixture("faq.csv")),
-            "--model",
-            path(packed_file()),
-            "--out",
-            path(&out),
-            "--answer-at",
-            "0.95",
-        ],
-        b"",
-    );
+    let o = try_build(&[fixture("faq.csv")], &out, &["--answer-at", "0.95"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("set by you: answer_at"),
@@ -328,24 +300,8 @@ fn the_owner_can_override_a_threshold() {
         ("suggest".into(), vec!["envio-plazo".into()])
     );
 
-    let o = ayuda(
-        &[
-            "build",
-            path(&fixture("faq.csv")),
-            "--model",
-            path(packed_file()),
-            "--out",
-            path(&out),
-            "--margin=-1",
-        ],
-        b"",
-    );
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("margin must be between"),
-        "{}",
-        stderr(&o)
-    );
+    let o = try_build(&[fixture("faq.csv")], &out, &["--margin=-1"]);
+    assert_fails(&o, "margin must be between");
 }
 
 #[test]
@@ -368,8 +324,7 @@ fn ask_finds_the_model_beside_the_bundle_or_says_how_to_pass_it() {
         .env_remove("AYUDA_MODEL")
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("--model"), "{}", stderr(&o));
+    assert_fails(&o, "--model");
 }
 
 #[test]
@@ -428,12 +383,7 @@ fn eval_scores_labelled_questions_with_the_protocol() {
         ],
         b"",
     );
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("q.csv:5: label \"none\""),
-        "{}",
-        stderr(&o)
-    );
+    assert_fails(&o, "q.csv:5: label \"none\"");
 }
 
 #[test]
@@ -590,17 +540,7 @@ fn bad_sources_stop_the_build_with_file_and_line() {
     ];
     for (file, expected) in cases {
         let out = dir.join("kb.bin");
-        let o = ayuda(
-            &[
-                "build",
-                path(&dir.join(file)),
-                "--model",
-                path(packed_file()),
-                "--out",
-                path(&out),
-            ],
-            b"",
-        );
+        let o = try_build(&[dir.join(file)], &out, &[]);
         assert_eq!(o.status.code(), Some(1), "{file}");
         let msg = stderr(&o);
         assert!(

@@ -133,3 +133,10 @@ pub fn packed_file() -> &'static Path {
 pub fn fixture(name: &str) -> PathBuf {
     root().join("tests/fixtures/kb").join(name)
 }
+
+/// Asserts the command failed (exit 1) saying `needle` on stderr.
+pub fn assert_fails(o: &Output, needle: &str) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains(needle), "expected {needle:?} in: {err}");
+}
