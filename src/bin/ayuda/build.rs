@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use ayuda::kb::{BuildOptions, Bundle};
 use ayuda::native::{load_encoder, read_sources};
 use ayuda::retrieve::calibrate::Basis;
+use ayuda::retrieve::Policy;
 use clap::Args;
 
 use crate::support::{progress, write_atomically};
@@ -99,8 +100,16 @@ pub fn run(args: BuildArgs) -> Result<()> {
         } => {
             eprintln!("ayuda: default thresholds: {reason}");
             if let Some(u) = unknown_answered {
+                let raised = if p.answer_at > Policy::DEFAULT.answer_at {
+                    format!(
+                        " (answer_at raised from {:.2} to keep it at 20% or under)",
+                        Policy::DEFAULT.answer_at
+                    )
+                } else {
+                    String::new()
+                };
                 eprintln!(
-                    "ayuda: about {:.0}% of questions on topics the FAQ lacks would be answered anyway (simulated); add phrasings to calibrate fully",
+                    "ayuda: simulated, about {:.0}% of questions on topics the FAQ lacks would be answered anyway{raised}; add phrasings to calibrate fully",
                     u * 100.0
                 );
             }
