@@ -6,7 +6,7 @@
 // Messages in:  {id, op: 'load', model: URL, kb?: URL}           a packed model file (and a bundle)
 //               {id, op: 'load', modelDir: URL, kb?: URL}        a sentence-transformers folder (full precision)
 //               {id, op: 'embed', text}
-//               {id, op: 'ask', text}                            needs a load with kb
+//               {id, op: 'ask', text, lang?}                     needs a load with kb; lang: the visitor's
 // Messages out: {id, type: 'progress', loaded, total}            (summed over the files of a load)
 //               {id, type: 'ready', ms, dim, fingerprint, bytes, memory, entries, kbFingerprint}
 //                   (bytes fetched, wasm heap; entries and kbFingerprint are null without kb)
@@ -160,7 +160,8 @@ function ask(msg) {
   const t0 = performance.now();
   // Rust hands back the same JSON `ayuda ask --json` prints; parsed here so the page gets an
   // object and the native and browser outcomes can be compared as they are.
-  const reply = JSON.parse(knowledge.ask(encoder, msg.text));
+  const lang = typeof msg.lang === 'string' && msg.lang ? msg.lang : undefined;
+  const reply = JSON.parse(knowledge.ask(encoder, msg.text, lang));
   return { type: 'reply', reply, ms: performance.now() - t0 };
 }
 

@@ -65,10 +65,11 @@ export class EncoderClient {
 
   /**
    * Resolves to the knowledge base's reply, as `ayuda ask --json` prints it: {outcome: 'answer',
-   * entry}, {outcome: 'suggest', entries} or {outcome: 'escalate'}.
+   * entry}, {outcome: 'suggest', entries} or {outcome: 'escalate'}. `lang`, the visitor's
+   * language tag, puts the entries in that language first (`ayuda ask --lang`).
    */
-  async ask(text) {
-    return (await this.request({ op: 'ask', text })).reply;
+  async ask(text, { lang } = {}) {
+    return (await this.request({ op: 'ask', text, lang })).reply;
   }
 
   terminate() {

@@ -236,7 +236,7 @@ impl Bundle {
         let mut document_entry = phrasing_entry.clone();
         document_entry.extend(0..m.entries.len() as u32);
         let index = Index::from_parts(
-            m.entries.len(),
+            &m.entries,
             vectors,
             phrasing_entry,
             m.lexical,
@@ -297,19 +297,33 @@ impl Bundle {
     }
 
     /// The outcome for a question whose embedding (from the bundle's model) is `vector`.
-    pub fn decide(&self, text: &str, vector: Vec<f32>) -> Outcome {
+    ///
+    /// With `lang` (the visitor's BCP 47 tag), the entries in that language come first (see
+    /// [`Index::rank`]): a bilingual FAQ's twin entries would otherwise tie and turn answers
+    /// into suggestions. When nothing there matches, all entries are tried, since a visitor
+    /// may write in another language than the page's.
+    pub fn decide(&self, text: &str, vector: Vec<f32>, lang: Option<&str>) -> Outcome {
         let policy = self.policy();
-        let ranked = self
-            .index
-            .rank(&Query::new(text, vector), policy.lexical_weight);
-        policy.decide(&ranked)
+        let query = Query::new(text, vector);
+        let ranked = self.index.rank(&query, policy.lexical_weight, lang);
+        match policy.decide(&ranked) {
+            Outcome::Escalate if lang.is_some() => {
+                policy.decide(&self.index.rank(&query, policy.lexical_weight, None))
+            }
+            outcome => outcome,
+        }
     }
 
     /// Embeds `text` with `encoder` and decides.
-    pub fn ask(&self, encoder: &Encoder, text: &str) -> Result<Outcome, AskError> {
+    pub fn ask(
+        &self,
+        encoder: &Encoder,
+        text: &str,
+        lang: Option<&str>,
+    ) -> Result<Outcome, AskError> {
         self.check_model(encoder)?;
         let vector = encoder.embed(text)?.vector;
-        Ok(self.decide(text, vector))
+        Ok(self.decide(text, vector, lang))
     }
 }
 

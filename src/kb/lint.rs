@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use super::{merge_reporting, Entry, Origin};
-use crate::retrieve::{Index, Query, NEAR_DUPLICATE};
+use crate::retrieve::{Index, Query, Scope, NEAR_DUPLICATE};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
@@ -83,7 +83,8 @@ pub fn check_rows(rows: Vec<Entry>) -> Checked {
             message: c.message,
         })
         .collect();
-    let mut asked: HashMap<String, &Entry> = HashMap::new();
+    // Keyed by language too: one question may open an entry in each language.
+    let mut asked: HashMap<(Option<&str>, String), &Entry> = HashMap::new();
     let mut answers: HashMap<&str, &Entry> = HashMap::new();
     for e in &entries {
         if e.answer.trim().is_empty() {
@@ -106,8 +107,8 @@ pub fn check_rows(rows: Vec<Entry>) -> Checked {
             ));
         }
         for p in &e.phrasings {
-            let key = normalise(p);
-            if key.is_empty() {
+            let key = (e.lang.as_deref(), normalise(p));
+            if key.1.is_empty() {
                 out.push(finding(
                     Severity::Error,
                     &e.origin,
@@ -187,7 +188,13 @@ pub fn check_retrieval(checked: &Checked, index: &Index, lexical_weight: f32) ->
         if near || count[e] < 2 {
             continue;
         }
-        let ranked = index.aggregate(&sims, &shares, lexical_weight, Some(i), None);
+        let only = index.language(e).and_then(|l| index.in_language(l));
+        let scope = Scope {
+            only: only.as_deref(),
+            phrasing: Some(i),
+            ..Scope::default()
+        };
+        let ranked = index.aggregate(&sims, &shares, lexical_weight, &scope);
         if let Some(first) = ranked.first().filter(|s| s.entry != e) {
             let other = &entries[first.entry];
             out.push(finding(

@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::policy::answerable;
-use super::{Index, Policy, Query, NEAR_DUPLICATE};
+use super::{Index, Policy, Query, Scope, NEAR_DUPLICATE};
 
 /// The share of visitors assumed to ask about something the FAQ does not cover.
 const OUT_OF_SCOPE_SHARE: f32 = 0.25;
@@ -125,22 +125,37 @@ pub fn calibrate(index: &Index, texts: &[&str], lexical_weight: f32) -> Calibrat
             lexical: ranked.first().map_or(0.0, |s| s.lexical),
             right: ranked.first().is_some_and(|s| s.entry == e),
         };
-        if index.entries() > 1 {
+        // Asked, as a visitor would be answered, among the entries of its own language.
+        let only = index.language(e).and_then(|l| index.in_language(l));
+        let only = only.as_deref();
+        let unknown_scope = Scope {
+            only,
+            entry: Some(e),
+            ..Scope::default()
+        };
+        if index
+            .aggregate(&sims, &shares, lexical_weight, &unknown_scope)
+            .len()
+            > 1
+        {
             unknown.push(trial(&index.aggregate(
                 &sims,
                 &shares,
                 lexical_weight,
-                None,
-                Some(e),
+                &unknown_scope,
             )));
         }
         if count[e] >= 2 {
+            let known_scope = Scope {
+                only,
+                phrasing: Some(i),
+                ..Scope::default()
+            };
             known.push(trial(&index.aggregate(
                 &sims,
                 &shares,
                 lexical_weight,
-                Some(i),
-                None,
+                &known_scope,
             )));
         }
     }

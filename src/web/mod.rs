@@ -89,8 +89,15 @@ impl Knowledge {
 
     /// The reply to `text` as JSON: {"outcome": "answer", "entry": {...}}, {"outcome":
     /// "suggest", "entries": [...]} or {"outcome": "escalate"} (see `kb::Reply`).
-    pub fn ask(&self, encoder: &Encoder, text: &str) -> Result<String, JsError> {
-        let outcome = self.inner.ask(&encoder.inner, text)?;
+    /// With `lang` (the visitor's BCP 47 tag), only entries in that language or in none are
+    /// considered, when the knowledge base has any in it.
+    pub fn ask(
+        &self,
+        encoder: &Encoder,
+        text: &str,
+        lang: Option<String>,
+    ) -> Result<String, JsError> {
+        let outcome = self.inner.ask(&encoder.inner, text, lang.as_deref())?;
         Ok(serde_json::to_string(&self.inner.reply(&outcome))?)
     }
 

@@ -146,8 +146,8 @@ fn the_bundle_reads_back_what_was_built() {
     assert!(read.fingerprint().starts_with("kb-"));
     let q = "¿Cuándo llega mi pedido a Canarias?";
     assert_eq!(
-        read.ask(packed(), q).unwrap(),
-        built.ask(packed(), q).unwrap()
+        read.ask(packed(), q, None).unwrap(),
+        built.ask(packed(), q, None).unwrap()
     );
     // The served file keeps a source's name, not where it sat on the owner's disk.
     assert_eq!(read.entries()[0].origin.file, "faq.csv");
@@ -187,7 +187,7 @@ fn a_bundle_is_refused_with_another_model() {
     let e = bakery().check_model(full()).unwrap_err();
     assert!(matches!(e, BundleError::ModelMismatch { .. }), "{e}");
     assert!(e.to_string().contains("rebuild it with this model"), "{e}");
-    assert!(bakery().ask(full(), "¿envíos?").is_err());
+    assert!(bakery().ask(full(), "¿envíos?", None).is_err());
 
     // The command line says so too, naming the bundle.
     let tmp = tempfile::tempdir().unwrap();
@@ -438,9 +438,11 @@ fn lint_reports_problems_with_their_lines_and_fails_on_errors() {
 #[test]
 fn outcomes_follow_the_policy_on_absolute_scores() {
     let b = bakery();
-    let unrelated = b.ask(packed(), "Explain quantum chromodynamics").unwrap();
+    let unrelated = b
+        .ask(packed(), "Explain quantum chromodynamics", None)
+        .unwrap();
     assert_eq!(unrelated, Outcome::Escalate);
-    let Outcome::Answer(s) = b.ask(packed(), "¿Cuánto tarda el envío?").unwrap() else {
+    let Outcome::Answer(s) = b.ask(packed(), "¿Cuánto tarda el envío?", None).unwrap() else {
         panic!("an entry's own question is answered");
     };
     assert!(s.score >= b.policy().answer_at && s.dense > 0.99);
@@ -552,4 +554,47 @@ fn bad_sources_stop_the_build_with_file_and_line() {
             "{file}"
         );
     }
+}
+
+/// A bilingual FAQ answers each visitor from their language's entries first, and falls back
+/// to every entry when nothing in their language matches.
+#[test]
+fn the_visitors_language_picks_among_twin_entries() {
+    let tmp = tempfile::tempdir().unwrap();
+    let faq = tmp.path().join("faq.csv");
+    std::fs::write(
+        &faq,
+        "id,question,answer,lang\n\
+         pago,¿Aceptáis Bizum?,\"Sí, Bizum y tarjeta.\",es\n\
+         pay,Do you take Bizum?,\"Yes, Bizum and cards.\",en\n\
+         horario,¿Abrís los domingos?,\"Sí, de 8 a 14.\",es\n\
+         hours,Are you open on Sundays?,\"Yes, 8 to 2.\",en\n",
+    )
+    .unwrap();
+    let kb = build(tmp.path(), &[faq], &[]);
+    let first = |lang: &str, q: &str| {
+        let o = ayuda(
+            &[
+                "ask",
+                "--kb",
+                path(&kb),
+                "--model",
+                path(packed_file()),
+                "--json",
+                "--lang",
+                lang,
+                q,
+            ],
+            b"",
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        outcome(&lines(&o)[0]).1.first().cloned()
+    };
+    assert_eq!(first("es", "bizum").as_deref(), Some("pago"));
+    assert_eq!(first("en-GB", "bizum").as_deref(), Some("pay"));
+    // Nothing in English matches a Spanish question: every entry is tried.
+    assert_eq!(
+        first("en", "¿Abrís los domingos?").as_deref(),
+        Some("horario")
+    );
 }

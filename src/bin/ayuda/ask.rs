@@ -16,6 +16,10 @@ pub struct AskArgs {
     /// The model file; by default the one the bundle was built with, found beside it.
     #[arg(long)]
     model: Option<PathBuf>,
+    /// The visitor's language (BCP 47, e.g. es or en-GB): only entries in it (or in none)
+    /// are considered, when the knowledge base has any.
+    #[arg(long)]
+    lang: Option<String>,
     /// Print each outcome as one JSON object on its own line.
     #[arg(long)]
     json: bool,
@@ -27,7 +31,7 @@ pub struct AskArgs {
 pub fn run(args: AskArgs) -> Result<()> {
     let (bundle, encoder) = open_kb(&args.kb, args.model.as_deref())?;
     for text in &args.text {
-        let outcome = bundle.ask(&encoder, text)?;
+        let outcome = bundle.ask(&encoder, text, args.lang.as_deref())?;
         let reply = bundle.reply(&outcome);
         if args.json {
             println!("{}", serde_json::to_string(&reply)?);

@@ -29,6 +29,9 @@ pub struct EvalArgs {
     /// The label that marks a question the knowledge base does not cover.
     #[arg(long)]
     oos_label: Option<String>,
+    /// Ask every question in this language (BCP 47), as `ayuda ask --lang` does.
+    #[arg(long)]
+    lang: Option<String>,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -98,9 +101,11 @@ pub fn run(args: EvalArgs) -> Result<()> {
         let texts: Vec<&str> = chunk.iter().map(|(_, t, _)| t.as_str()).collect();
         let vectors = encoder.embed_batch(&texts).context("embedding questions")?;
         for ((text, e), label) in texts.iter().zip(vectors).zip(chunk_labels) {
-            let ranked = bundle
-                .index()
-                .rank(&Query::new(text, e.vector), policy.lexical_weight);
+            let ranked = bundle.index().rank(
+                &Query::new(text, e.vector),
+                policy.lexical_weight,
+                args.lang.as_deref(),
+            );
             let outcome = policy.decide(&ranked);
             if label.is_some() && ranked.first().map(|s| s.entry) == *label {
                 top1 += 1;
