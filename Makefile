@@ -4,12 +4,15 @@ PORT ?= 8080
 MODEL := all-MiniLM-L6-v2
 PACKED := www/models/$(MODEL).ayuda
 AYUDA := target/debug/ayuda
+# The demo site's knowledge base, built from the FAQPage data of its pages.
+DEMO_KB := www/kb/demo.bin
 
 .NOTPARALLEL:
-.PHONY: demo test setup build native wasm pack bench eval clean
+.PHONY: demo test setup build native wasm pack demo-kb bench eval clean
 
+# The demo site at the root, ayuda's files (widget, worker, wasm, model, bundle) under /ayuda/.
 demo: setup build
-	$(AYUDA) serve www --listen 127.0.0.1:$(PORT)
+	$(AYUDA) serve www/demo --mount /ayuda=www --listen 127.0.0.1:$(PORT)
 
 test: setup build
 	cargo test --quiet
@@ -18,7 +21,7 @@ test: setup build
 setup:
 	bash tools/ensure.sh
 
-build: native wasm pack
+build: native wasm pack demo-kb
 
 native:
 	cargo build --quiet
@@ -32,6 +35,11 @@ $(PACKED): models/$(MODEL)/model.safetensors $(wildcard src/model/*.rs) | native
 	mkdir -p www/models
 	$(AYUDA) model pack models/$(MODEL) -o $@
 
+demo-kb: $(DEMO_KB)
+$(DEMO_KB): $(shell find www/demo -name '*.html') $(PACKED) $(AYUDA) | native
+	mkdir -p www/kb
+	$(AYUDA) build www/demo --model $(PACKED) --out $@
+
 # Side by side with transformers.js in one Chromium (DESIGN.md, peer benchmark); prints one JSON
 # line per engine. Needs ../shared/bench/peer-transformersjs.
 bench: setup build
@@ -43,4 +51,4 @@ eval: setup build
 	bash tools/eval.sh
 
 clean:
-	rm -rf www/pkg www/models
+	rm -rf www/pkg www/models www/kb

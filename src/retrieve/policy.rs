@@ -12,7 +12,9 @@ use super::Scored;
 pub enum Outcome {
     /// One entry clearly matches: show its answer.
     Answer(Scored),
-    /// Some entries may match, none clearly: offer these (one to three, best first).
+    /// Some entries may match, none clearly: offer these (one to three, best first). An entry
+    /// sharing no word with the question is offered only if it scores `answer_at`: the same
+    /// guard against the model's pull between unrelated Spanish questions as for answers.
     Suggest(Vec<Scored>),
     /// Nothing in the knowledge base matches: say so and offer a person.
     Escalate,
@@ -89,6 +91,7 @@ impl Policy {
             .iter()
             .take(MAX_SUGGESTIONS)
             .take_while(|s| s.score >= self.suggest_at && best.score - s.score <= SUGGEST_WINDOW)
+            .filter(|s| s.lexical > 0.0 || s.score >= self.answer_at)
             .copied()
             .collect();
         if offered.is_empty() {
@@ -173,6 +176,15 @@ mod tests {
         let mut r = ranked(&[0.8, 0.6]);
         r[0].lexical = 0.0;
         assert!(matches!(P.decide(&r), Outcome::Suggest(v) if v[0].entry == 0));
+    }
+
+    #[test]
+    fn a_suggestion_without_a_word_in_common_needs_an_answers_score() {
+        let mut r = ranked(&[0.6, 0.58]);
+        r[0].lexical = 0.0;
+        assert_eq!(entries(&P.decide(&r)), [1]);
+        r[1].lexical = 0.0;
+        assert_eq!(P.decide(&r), Outcome::Escalate);
     }
 
     #[test]

@@ -1,0 +1,193 @@
+// The chat widget as visitors meet it on the demo site (www/demo, served as `make demo` does:
+// the site at the root, ayuda's files under /ayuda/), in headless Chromium, acting only
+// through roles and labels. Needs `make build` (wasm, packed model, the demo's bundle).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { serve, launch, root } from './harness.mjs';
+
+let server, browser, origin;
+before(async () => {
+  server = await serve('www/demo', { '/ayuda': 'www' });
+  origin = new URL(server.url).origin;
+  browser = await launch();
+});
+after(async () => { await browser?.close(); server?.stop(); });
+
+// The policy a strict site would send: no inline code or styles, no eval; wasm allowed.
+const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; " +
+  "img-src 'self'; connect-src 'self'; worker-src 'self'; manifest-src 'self'; " +
+  "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/** A fresh visitor (own profile) with `locale`, recording every request and CSP complaint. */
+async function visitor({ locale = 'es-ES', csp = false, serviceWorkers = 'block' } = {}) {
+  const context = await browser.newContext({ locale, serviceWorkers });
+  const requests = [];
+  const complaints = [];
+  context.on('request', (r) => requests.push({ url: r.url(), body: r.postData() ?? '' }));
+  if (csp) {
+    await context.route('**/*', async (route) => {
+      const response = await route.fetch();
+      await route.fulfill({ response, headers: { ...response.headers(), 'content-security-policy': CSP } });
+    });
+  }
+  const page = await context.newPage();
+  page.on('console', (m) => { if (/Content Security Policy|Refused to/i.test(m.text())) complaints.push(m.text()); });
+  page.on('pageerror', (e) => complaints.push(`page error: ${e.message}`));
+  return { context, page, requests, complaints };
+}
+
+/** Opens the chat with the launcher and returns helpers bound to its controls. */
+async function openChat(page, { launcher, input, send }) {
+  await page.getByRole('button', { name: launcher, exact: true }).click();
+  const box = page.getByRole('textbox', { name: input });
+  await assert.doesNotReject(box.waitFor());
+  const log = page.getByRole('log');
+  const ask = async (text) => {
+    const before = await log.locator('.msg').count();
+    await box.fill(text);
+    await page.getByRole('button', { name: send, exact: true }).click();
+    // The visitor's bubble, then the reply (a queued notice counts only if nothing follows).
+    await page.waitForFunction(
+      ([n]) => {
+        const log = document.querySelector('ayuda-chat').shadowRoot.querySelector('[role=log]');
+        const msgs = log.querySelectorAll('.msg');
+        return msgs.length >= n + 2 && !/Un momento|One moment/.test(msgs[msgs.length - 1].textContent);
+      },
+      [before], { timeout: 60_000 });
+    return log.locator('.msg').last();
+  };
+  return { box, log, ask };
+}
+
+const ES = { launcher: 'Ayuda', input: 'Escribe tu pregunta', send: 'Enviar' };
+const EN = { launcher: 'Help', input: 'Type your question', send: 'Send' };
+
+test('a Spanish visitor asks at once, while the model loads, and gets the owner\'s answers', async () => {
+  const { context, page, requests } = await visitor();
+  await page.goto(`${server.url}/`);
+  const { ask } = await openChat(page, ES);
+  // Asked straight away: the model is still downloading, so this one waits for it.
+  const hours = await ask('¿Abrís los domingos?');
+  assert.match(await hours.innerText(), /domingos y festivos de 8:00 a 14:00/);
+  assert.equal(await page.getByRole('log').getByText('Un momento', { exact: false }).count(), 1,
+    'the question was asked before the model was ready');
+  const source = hours.getByRole('link', { name: 'Más información' });
+  assert.match(await source.getAttribute('href'), /\/preguntas\//);
+  // The answer's own link is kept, as a real link to the site.
+  const own = hours.getByRole('link', { name: 'contacto', exact: true });
+  assert.equal(new URL(await own.getAttribute('href')).pathname, '/contacto/');
+  // (Locators are lazy: `hours` names the last message, so it is read before asking again.)
+  assert.match(await (await ask('¿Cuánto cuesta el envío?')).innerText(), /4,90 €/);
+  await context.close();
+  assertPrivate(requests, ['¿Abrís los domingos?', '¿Cuánto cuesta el envío?']);
+});
+
+test('an English visitor on the English pages gets the English answers', async () => {
+  const { context, page, requests } = await visitor({ locale: 'en-US' });
+  await page.goto(`${server.url}/en/`);
+  const { ask } = await openChat(page, EN);
+  assert.match(await (await ask('Are you open on Sundays?')).innerText(), /Sundays and public holidays from 8:00 to 14:00/);
+  assert.match(await (await ask('How much does shipping cost?')).innerText(), /€4\.90/);
+  await context.close();
+  assertPrivate(requests, ['Are you open on Sundays?', 'How much does shipping cost?']);
+});
+
+test('an unrelated question gets an honest "I don\'t know" and the way to a person', async () => {
+  const { context, page } = await visitor();
+  await page.goto(`${server.url}/`);
+  const { ask } = await openChat(page, ES);
+  const reply = await ask('¿Cuál es la capital de Mongolia?');
+  assert.match(await reply.innerText(), /No tengo una respuesta segura/);
+  await reply.getByRole('button', { name: 'Hablar con una persona' }).click();
+  const contact = page.getByRole('log').getByRole('link', { name: 'contacto' }).last();
+  assert.equal(new URL(await contact.getAttribute('href'), server.url).pathname, '/contacto/');
+  await context.close();
+});
+
+/** No request leaves the page's origin, and none carries anything the visitor typed. */
+function assertPrivate(requests, typed) {
+  assert.ok(requests.length > 0);
+  for (const r of requests) {
+    assert.equal(new URL(r.url).origin, origin, `request to another origin: ${r.url}`);
+    for (const t of typed) {
+      for (const form of [t, encodeURIComponent(t), t.split(' ')[1] ?? t]) {
+        assert.ok(!r.url.includes(form) && !r.body.includes(form), `"${t}" left in ${r.url}`);
+      }
+    }
+  }
+}
+
+test('the chat works under a strict Content-Security-Policy', async () => {
+  const { context, page, complaints } = await visitor({ csp: true });
+  await page.goto(`${server.url}/`);
+  const { ask } = await openChat(page, ES);
+  assert.match(await (await ask('¿Aceptáis Bizum?')).innerText(), /Bizum/);
+  assert.deepEqual(complaints, []);
+  // The policy is really in force: inline code is refused.
+  const inline = await page.evaluate(() => {
+    const s = document.createElement('script');
+    s.textContent = 'window.__inline = 1';
+    document.head.append(s);
+    return window.__inline;
+  });
+  assert.equal(inline, undefined);
+  await context.close();
+});
+
+test('after one visit the site and the chat answer with the network off', async () => {
+  const { context, page } = await visitor({ serviceWorkers: 'allow' });
+  await page.goto(`${server.url}/`);
+  // The service worker installs (precaching the model and the bundle) and takes control.
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 60_000 });
+  await context.setOffline(true);
+  await page.reload();
+  const { ask } = await openChat(page, ES);
+  assert.match(await (await ask('¿Abrís los domingos?')).innerText(), /domingos y festivos/);
+  await context.close();
+});
+
+test('bad input: a pasted page, emoji and right-to-left text, markup shown as text', async () => {
+  const { context, page } = await visitor();
+  await page.goto(`${server.url}/`);
+  const { ask, log } = await openChat(page, ES);
+  // Each gets a reply (any outcome) and the chat keeps working.
+  await ask('pan '.repeat(25_000)); // 100 KB pasted
+  await ask('🥐🥖 ¿tenéis cruasanes? مرحبا');
+  const markup = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>';
+  await ask(markup);
+  const bubbles = log.locator('.visitor');
+  assert.ok((await bubbles.last().innerText()).includes(markup), 'the markup is shown as typed');
+  assert.equal(await log.locator('img, script').count(), 0);
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
+  await context.close();
+});
+
+test('a missing knowledge base: the chat says it cannot answer and offers a person', async () => {
+  const { context, page } = await visitor();
+  await page.goto(`${server.url}/`);
+  await page.waitForFunction(() => document.querySelector('ayuda-chat'));
+  await page.evaluate(() => document.querySelector('ayuda-chat').setAttribute('kb', '/ayuda/kb/missing.bin'));
+  const { ask } = await openChat(page, ES);
+  const reply = await ask('¿Abrís los domingos?');
+  assert.match(await reply.innerText(), /no puedo responder/);
+  assert.equal(await reply.getByRole('button', { name: 'Hablar con una persona' }).count(), 1);
+  await context.close();
+});
+
+test('axe-core finds no serious or critical accessibility violation', async () => {
+  const { context, page } = await visitor();
+  await page.goto(`${server.url}/`);
+  const { ask } = await openChat(page, ES);
+  await ask('¿Abrís los domingos?');
+  await ask('¿Cuál es la capital de Mongolia?');
+  await page.addScriptTag({ path: path.join(root, 'node_modules/axe-core/axe.min.js') });
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ['violations'] });
+    return result.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  });
+  assert.deepEqual(violations, []);
+  await context.close();
+});

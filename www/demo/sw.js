@@ -1,0 +1,43 @@
+// The demo's service worker: after one visit, the pages, the chat widget, its wasm module,
+// model and knowledge base come from this cache, so the chat answers with the network off.
+// Pages and data are fetched fresh when the network is there (so a redeploy shows at once) and
+// from the cache when it is not. Only same-origin GETs are handled.
+const CACHE = 'panaderia-luna-v1';
+const PRECACHE = [
+  '/', '/preguntas/', '/productos/', '/envios/', '/contacto/',
+  '/en/', '/en/faq/', '/en/products/', '/en/shipping/', '/en/contact/',
+  '/site.css', '/site.js', '/icon.svg', '/manifest.webmanifest',
+  '/ayuda/ayuda.js', '/ayuda/ayuda-chat.js', '/ayuda/ayuda-i18n.js', '/ayuda/encoder.js',
+  '/ayuda/encoder-worker.js', '/ayuda/pkg/ayuda.js', '/ayuda/pkg/ayuda_bg.wasm',
+  '/ayuda/models/all-MiniLM-L6-v2.ayuda', '/ayuda/kb/demo.bin',
+];
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(PRECACHE)).then(() => self.skipWaiting()));
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    for (const name of await caches.keys()) if (name !== CACHE) await caches.delete(name);
+    await self.clients.claim();
+  })());
+});
+
+self.addEventListener('fetch', (event) => {
+  const request = event.request;
+  const url = new URL(request.url);
+  if (request.method !== 'GET' || url.origin !== location.origin) return;
+  event.respondWith((async () => {
+    const cache = await caches.open(CACHE);
+    try {
+      const response = await fetch(request);
+      // Keep whole successful responses (not 304s or ranges) for the next offline visit.
+      if (response.status === 200) await cache.put(url.pathname, response.clone());
+      return response;
+    } catch (offline) {
+      const cached = await cache.match(url.pathname);
+      if (cached) return cached;
+      throw offline;
+    }
+  })());
+});
