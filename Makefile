@@ -40,7 +40,8 @@ $(DEMO_KB): $(shell find www/demo -name '*.html') $(PACKED) $(AYUDA) | native
 	mkdir -p www/kb
 	$(AYUDA) build www/demo --model $(PACKED) --out $@
 
-# Side by side with transformers.js in one Chromium (DESIGN.md, peer benchmark); prints one JSON
+# Side by side with transformers.js in one Chromium (DESIGN.md, peer benchmark), then the
+# widget's time to first answer on the demo; prints one JSON
 # line per engine. Needs ../shared/bench/peer-transformersjs.
 bench: setup build
 	bash tools/bench.sh

@@ -31,3 +31,11 @@ if [ -f "$data" ]; then
   read -r packed_s packed_kb < <(measure www/models/all-MiniLM-L6-v2.ayuda)
   python3 -c 'import json,sys; fs,fk,ps,pk=map(float,sys.argv[1:]); print(json.dumps({"native_embed_1000": {"full_texts_per_s": round(1000/fs,1), "packed_texts_per_s": round(1000/ps,1), "packed_to_full_speed": round(fs/ps,3), "full_peak_rss_mb": round(fk/1024,1), "packed_peak_rss_mb": round(pk/1024,1)}}))' "$full_s" "$full_kb" "$packed_s" "$packed_kb"
 fi
+
+# The widget on the demo site: time from opening the chat and asking to the answer shown, for a
+# new visitor (cold) and after a reload (warm, everything cached); medians of three.
+kill $server 2>/dev/null || true
+target/debug/ayuda serve www/demo --mount /ayuda=www --listen 127.0.0.1:0 2>"$log" &
+server=$!
+for _ in $(seq 50); do grep -q 'http://' "$log" && break; sleep 0.1; done
+node tools/widget_bench.mjs "$(grep -o 'http://[0-9.:]*' "$log" | head -n1)/" 3

@@ -191,3 +191,22 @@ test('axe-core finds no serious or critical accessibility violation', async () =
   assert.deepEqual(violations, []);
   await context.close();
 });
+
+test('the chat is usable by keyboard alone, with focus managed', async () => {
+  const { context, page } = await visitor();
+  await page.goto(`${server.url}/`);
+  const launcher = page.getByRole('button', { name: 'Ayuda', exact: true });
+  await launcher.waitFor();
+  await launcher.focus();
+  await page.keyboard.press('Enter');
+  const box = page.getByRole('textbox', { name: 'Escribe tu pregunta' });
+  assert.ok(await box.evaluate((el) => el.getRootNode().activeElement === el), 'opening focuses the question box');
+  assert.equal(await launcher.getAttribute('aria-expanded'), 'true');
+  await page.keyboard.type('¿Tenéis pan sin gluten?');
+  await page.keyboard.press('Enter');
+  await page.getByRole('log').getByText('jueves', { exact: false }).first().waitFor({ timeout: 60_000 });
+  await page.keyboard.press('Escape');
+  assert.equal(await launcher.getAttribute('aria-expanded'), 'false');
+  assert.ok(await launcher.evaluate((el) => el.getRootNode().activeElement === el), 'closing returns focus to the launcher');
+  await context.close();
+});
