@@ -163,15 +163,38 @@ test('bad input: a pasted page, emoji and right-to-left text, markup shown as te
   await context.close();
 });
 
-test('a missing knowledge base: the chat says it cannot answer and offers a person', async () => {
-  const { context, page } = await visitor();
+for (const [what, attribute, url] of [
+  ['a missing knowledge base', 'kb', '/ayuda/kb/missing.bin'],
+  ['a corrupt model', 'model', '/ayuda/kb/demo.bin'],
+]) {
+  test(`${what}: the chat says it cannot answer and offers a person`, async () => {
+    const { context, page } = await visitor();
+    await page.goto(`${server.url}/`);
+    await page.waitForFunction(() => document.querySelector('ayuda-chat'));
+    await page.evaluate(([a, u]) => document.querySelector('ayuda-chat').setAttribute(a, u), [attribute, url]);
+    const { ask } = await openChat(page, ES);
+    const reply = await ask('¿Abrís los domingos?');
+    assert.match(await reply.innerText(), /no puedo responder/);
+    assert.equal(await reply.getByRole('button', { name: 'Hablar con una persona' }).count(), 1);
+    await context.close();
+  });
+}
+
+test('helpful / not helpful is kept on the device, without cookies or identifiers', async () => {
+  const { context, page, requests } = await visitor();
   await page.goto(`${server.url}/`);
-  await page.waitForFunction(() => document.querySelector('ayuda-chat'));
-  await page.evaluate(() => document.querySelector('ayuda-chat').setAttribute('kb', '/ayuda/kb/missing.bin'));
   const { ask } = await openChat(page, ES);
-  const reply = await ask('¿Abrís los domingos?');
-  assert.match(await reply.innerText(), /no puedo responder/);
-  assert.equal(await reply.getByRole('button', { name: 'Hablar con una persona' }).count(), 1);
+  const answer = await ask('¿Abrís los domingos?');
+  const sent = requests.length;
+  await answer.getByRole('button', { name: 'Sí, me ha servido' }).click();
+  assert.equal(await answer.getByRole('button', { name: 'Sí, me ha servido' }).getAttribute('aria-pressed'), 'true');
+  await answer.getByText('Gracias por decírnoslo').waitFor();
+  const stored = await page.evaluate(() => ({ cookie: document.cookie, keys: Object.keys(localStorage),
+    feedback: JSON.parse(localStorage.getItem('ayuda-feedback')) }));
+  assert.equal(stored.cookie, '');
+  assert.deepEqual(stored.keys, ['ayuda-feedback']);
+  assert.deepEqual(Object.values(stored.feedback), [{ helpful: 1, notHelpful: 0 }]);
+  assert.equal(requests.length, sent, 'feedback sends nothing');
   await context.close();
 });
 

@@ -1,5 +1,8 @@
 //! schema.org FAQPage data (the JSON-LD search engines read): each Question's name is a
-//! phrasing, its acceptedAnswer's text the answer. Shared by JSON files and, later, HTML pages.
+//! phrasing, its acceptedAnswer's text the answer. Shared by JSON files and HTML pages.
+//!
+//! A Question's `alternateName` (schema.org's "an alias for the item", a text or a list) gives
+//! more phrasings: how the owner's customers really ask, kept in the page's own data.
 
 use serde_json::Value;
 
@@ -63,8 +66,22 @@ fn collect(v: &Value, origin: &Origin, out: &mut Vec<Entry>) {
                     .into_iter()
                     .find_map(|a| text(a.get("text")))
                     .unwrap_or_default();
+                let mut phrasings = vec![name.clone()];
+                for alias in match q.get("alternateName") {
+                    Some(Value::Array(items)) => items.iter().collect(),
+                    Some(v) => vec![v],
+                    None => Vec::new(),
+                }
+                .into_iter()
+                .filter_map(|a| text(Some(a)))
+                {
+                    if !phrasings.contains(&alias) {
+                        phrasings.push(alias);
+                    }
+                }
                 out.push(Entry {
                     id: text(q.get("@id")).unwrap_or_else(|| slug(&name)),
+                    phrasings,
                     url: text(q.get("url")).or_else(|| page_url.clone()),
                     lang: text(q.get("inLanguage")).or_else(|| lang.clone()),
                     ..question_entry(name, answer, origin.clone())

@@ -171,6 +171,20 @@ mod tests {
     }
 
     #[test]
+    fn a_questions_alternate_names_are_more_phrasings() {
+        let text = r#"{"@type": "FAQPage", "mainEntity": [{"@type": "Question",
+            "name": "¿Abrís los domingos?", "alternateName": ["¿Qué días abrís?", " ", "¿Abrís los domingos?"],
+            "acceptedAnswer": {"text": "Sí."}}, {"@type": "Question", "name": "¿Bizum?",
+            "alternateName": "¿Puedo pagar con el móvil?", "acceptedAnswer": {"text": "Sí."}}]}"#;
+        let rows = read("faq.jsonld", text).unwrap();
+        assert_eq!(
+            rows[0].phrasings,
+            ["¿Abrís los domingos?", "¿Qué días abrís?"]
+        );
+        assert_eq!(rows[1].phrasings, ["¿Bizum?", "¿Puedo pagar con el móvil?"]);
+    }
+
+    #[test]
     fn jsonl_errors_name_the_line() {
         let text = "{\"question\": \"a?\", \"answer\": \"b\"}\n\n{\"q\": \"typo\"}\n";
         let err = read_lines("faq.jsonl", text).unwrap_err();
