@@ -38,17 +38,19 @@ impl Lang {
 
     /// Function words that say nothing about the topic. Short, hand-picked lists (accents
     /// folded): the usual stopword lists also drop words like "not" or "cuando" that matter in
-    /// support questions ("my card does not work", "¿cuándo llega?").
+    /// support questions ("my card does not work", "¿cuándo llega?"). "What"/"cuál" go: they
+    /// open any question, and would let "¿Cuál es la capital de Mongolia?" match a bakery's
+    /// "¿Cuál es vuestra dirección?".
     fn is_stopword(self, folded: &str) -> bool {
         const EN: &[&str] = &[
             "a", "an", "and", "are", "as", "at", "be", "by", "do", "does", "for", "from", "i",
             "im", "in", "is", "it", "its", "me", "my", "of", "on", "or", "our", "so", "that",
-            "the", "this", "to", "was", "we", "with", "you", "your",
+            "the", "this", "to", "was", "we", "what", "which", "with", "you", "your",
         ];
         const ES: &[&str] = &[
-            "a", "al", "de", "del", "el", "en", "es", "la", "las", "le", "lo", "los", "me", "mi",
-            "mis", "nos", "o", "para", "por", "que", "se", "su", "sus", "te", "tu", "un", "una",
-            "y", "yo",
+            "a", "al", "cual", "cuales", "de", "del", "el", "en", "es", "la", "las", "le", "lo",
+            "los", "me", "mi", "mis", "nos", "o", "para", "por", "que", "se", "su", "sus", "te",
+            "tu", "un", "una", "y", "yo",
         ];
         match self {
             Lang::En => EN.contains(&folded),
