@@ -8,7 +8,7 @@ import { serve, launch, root } from './harness.mjs';
 
 let server, browser, origin;
 before(async () => {
-  server = await serve('www/demo', { '/ayuda': 'www' });
+  server = await serve('www/demo', { '/ayuda': 'www', '/tests': 'tests/browser/pages' });
   origin = new URL(server.url).origin;
   browser = await launch();
 });
@@ -232,5 +232,14 @@ test('the chat is usable by keyboard alone, with focus managed', async () => {
   await page.keyboard.press('Escape');
   assert.equal(await launcher.getAttribute('aria-expanded'), 'false');
   assert.ok(await launcher.evaluate((el) => el.getRootNode().activeElement === el), 'closing returns focus to the launcher');
+  await context.close();
+});
+
+test('sites with a bundler import the element and place it themselves', async () => {
+  const { context, page } = await visitor({ locale: 'en-US' });
+  await page.goto(`${server.url}/tests/module.html`);
+  // data-lang's counterpart wins over the page's and the browser's language.
+  const { ask } = await openChat(page, ES);
+  assert.match(await (await ask('¿Cuánto cobráis por el envío?')).innerText(), /4,90 €/);
   await context.close();
 });
