@@ -166,6 +166,7 @@ test('bad input: a pasted page, emoji and right-to-left text, markup shown as te
 
 for (const [what, attribute, url] of [
   ['a missing knowledge base', 'kb', '/ayuda/kb/missing.bin'],
+  ['a corrupt knowledge base', 'kb', '/ayuda/models/all-MiniLM-L6-v2.ayuda'],
   ['a corrupt model', 'model', '/ayuda/kb/demo.bin'],
 ]) {
   test(`${what}: the chat says it cannot answer and offers a person`, async () => {
