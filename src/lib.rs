@@ -4,14 +4,18 @@
 //! Core concepts, one module each:
 //! - [`model`]: text in, the sentence embedding sentence-transformers would give out; the packed
 //!   model file format. Pure: bytes in, vectors out, no IO.
-//! - [`kb`]: the owner's FAQ entries and the sources they are read from.
-//! - [`retrieve`]: finding the entries a question is about (so far: lexical BM25 scoring).
+//! - [`kb`]: the owner's FAQ entries, the sources they are read from, the linter and the
+//!   compiled bundle.
+//! - [`retrieve`]: finding the entries a question is about and the answer policy.
+//! - [`dialog`]: what the visitor's words ask of the conversation (a person, urgency).
 //! - `web` (wasm32 only): the wasm-bindgen surface the browser worker calls.
 //! - `native` (native only): the filesystem edge that reads model directories and files.
 //!
-//! Flow so far: model directory -> `ayuda model pack` -> packed file -> worker -> [`model::Encoder`].
+//! Flow: model directory -> `ayuda model pack` -> packed file; FAQ sources -> `ayuda build`
+//! -> bundle; in the worker, question -> [`model::Encoder`] -> [`kb::Bundle::decide`] -> reply.
 
 mod container;
+pub mod dialog;
 pub mod kb;
 pub mod model;
 pub mod retrieve;
