@@ -7,7 +7,8 @@
 // file's folder), lang (es, en; default: the page's, else the browser's), position (right or
 // left), contact (URL of the site's contact page, offered with "talk to a person").
 // Events (composed, bubbling): ayuda-ready, ayuda-reply {detail: reply}, ayuda-escalate
-// {detail: {reason}}; the escalation flow listens for the last.
+// {detail: {reason}} (visitor, asked, urgent, no-answer, suggest, handoff); the escalation
+// flow listens for the last.
 import { EncoderClient } from './encoder.js';
 import { STRINGS, pickLanguage } from './ayuda-i18n.js';
 
@@ -305,14 +306,19 @@ export class AyudaChat extends HTMLElement {
   }
 
   async answer(text) {
-    let reply;
+    let reply, signals;
     try {
-      reply = await this.client.ask(text, { lang: this.language });
+      ({ reply, signals } = await this.client.turn(text, { lang: this.language }));
     } catch {
       this.botSay(this.t('unavailable'), { human: true });
       return;
     }
     this.dispatchEvent(new CustomEvent('ayuda-reply', { detail: reply, bubbles: true, composed: true }));
+    // "Quiero hablar con alguien", "es urgente": the way to a person comes first, at once.
+    if (signals?.wantsPerson || signals?.urgent) {
+      this.escalate(signals.urgent ? 'urgent' : 'asked');
+      return;
+    }
     if (reply.outcome === 'answer') this.showAnswer(reply.entry);
     else if (reply.outcome === 'suggest') this.showSuggestions(reply.entries);
     else this.botSay(this.t('escalate'), { human: true, reason: 'no-answer' });

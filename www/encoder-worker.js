@@ -11,11 +11,12 @@
 //               {id, type: 'ready', ms, dim, fingerprint, bytes, memory, entries, kbFingerprint}
 //                   (bytes fetched, wasm heap; entries and kbFingerprint are null without kb)
 //               {id, type: 'result', vector: Float32Array, ms}
-//               {id, type: 'reply', reply, ms}                   reply: what `ayuda ask --json` prints
+//               {id, type: 'reply', reply, signals, ms}          reply: what `ayuda ask --json` prints;
+//                                                                signals: {wantsPerson, urgent}
 //               {id, type: 'error', message}
 // A load either replaces the model and the knowledge base together or, on any error, leaves
 // both as they were, so a bad file never leaves an encoder paired with a bundle it does not fit.
-import init, { Encoder, Knowledge } from './pkg/ayuda.js';
+import init, { Encoder, Knowledge, detectSignals } from './pkg/ayuda.js';
 
 const CACHE = 'ayuda-model-v1';
 let encoder = null;
@@ -162,7 +163,9 @@ function ask(msg) {
   // object and the native and browser outcomes can be compared as they are.
   const lang = typeof msg.lang === 'string' && msg.lang ? msg.lang : undefined;
   const reply = JSON.parse(knowledge.ask(encoder, msg.text, lang));
-  return { type: 'reply', reply, ms: performance.now() - t0 };
+  // Asking for a person or saying it is urgent, in words: the page offers a person at once.
+  const signals = JSON.parse(detectSignals(msg.text));
+  return { type: 'reply', reply, signals, ms: performance.now() - t0 };
 }
 
 // One request at a time, in arrival order: an embed sent before 'ready' waits for the load.

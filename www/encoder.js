@@ -69,7 +69,14 @@ export class EncoderClient {
    * language tag, puts the entries in that language first (`ayuda ask --lang`).
    */
   async ask(text, { lang } = {}) {
-    return (await this.request({ op: 'ask', text, lang })).reply;
+    return (await this.turn(text, { lang })).reply;
+  }
+
+  /** ask, with what the words ask of the conversation: resolves to {reply, signals:
+   *  {wantsPerson, urgent}}. */
+  async turn(text, { lang } = {}) {
+    const { reply, signals } = await this.request({ op: 'ask', text, lang });
+    return { reply, signals };
   }
 
   terminate() {

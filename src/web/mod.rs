@@ -112,3 +112,14 @@ impl Knowledge {
         self.inner.fingerprint().to_string()
     }
 }
+
+/// What the visitor's words ask of the conversation, as JSON: {"wantsPerson": bool,
+/// "urgent": bool} (see `dialog::Triggers`, Spanish and English built in).
+#[wasm_bindgen(js_name = detectSignals)]
+pub fn detect_signals(text: &str) -> String {
+    let s = crate::dialog::Triggers::default().detect(text);
+    format!(
+        r#"{{"wantsPerson":{},"urgent":{}}}"#,
+        s.wants_person, s.urgent
+    )
+}

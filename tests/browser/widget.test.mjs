@@ -106,6 +106,16 @@ test('an unrelated question gets an honest "I don\'t know" and the way to a pers
   await context.close();
 });
 
+test('asking for a person in words opens the way to a person at once', async () => {
+  const { context, page } = await visitor();
+  await page.goto(`${server.url}/`);
+  const { ask, log } = await openChat(page, ES);
+  const reply = await ask('Quiero hablar con alguien, por favor');
+  assert.match(await reply.innerText(), /Para hablar con una persona/);
+  assert.equal(await log.getByText('No tengo una respuesta segura', { exact: false }).count(), 0);
+  await context.close();
+});
+
 /** No request leaves the page's origin, and none carries anything the visitor typed. */
 function assertPrivate(requests, typed) {
   assert.ok(requests.length > 0);
