@@ -133,17 +133,9 @@ pub fn calibrate(index: &Index, texts: &[&str], lexical_weight: f32) -> Calibrat
             entry: Some(e),
             ..Scope::default()
         };
-        if index
-            .aggregate(&sims, &shares, lexical_weight, &unknown_scope)
-            .len()
-            > 1
-        {
-            unknown.push(trial(&index.aggregate(
-                &sims,
-                &shares,
-                lexical_weight,
-                &unknown_scope,
-            )));
+        let without_entry = index.aggregate(&sims, &shares, lexical_weight, &unknown_scope);
+        if without_entry.len() > 1 {
+            unknown.push(trial(&without_entry));
         }
         if count[e] >= 2 {
             let known_scope = Scope {
