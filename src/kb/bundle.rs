@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::Entry;
 use crate::container::{self, FrameError, Range};
 use crate::model::{self, Encoder};
-use crate::retrieve::{self, Bm25, Calibration, Index, Outcome, Policy, Query, Vectors};
+use crate::retrieve::{self, Bm25, Calibration, Index, Outcome, Policy, Query, Scored, Vectors};
 
 const MAGIC: &[u8; 8] = b"AYUDAKB\0";
 /// The version this build writes.
@@ -303,14 +303,27 @@ impl Bundle {
     /// into suggestions. When nothing there matches, all entries are tried, since a visitor
     /// may write in another language than the page's.
     pub fn decide(&self, text: &str, vector: Vec<f32>, lang: Option<&str>) -> Outcome {
+        self.rank_and_decide(text, vector, lang).1
+    }
+
+    /// [`Bundle::decide`], with the ranking the outcome was decided on (for `ayuda eval`,
+    /// which also scores the best-ranked entry).
+    pub fn rank_and_decide(
+        &self,
+        text: &str,
+        vector: Vec<f32>,
+        lang: Option<&str>,
+    ) -> (Vec<Scored>, Outcome) {
         let policy = self.policy();
         let query = Query::new(text, vector);
         let ranked = self.index.rank(&query, policy.lexical_weight, lang);
         match policy.decide(&ranked) {
             Outcome::Escalate if lang.is_some() => {
-                policy.decide(&self.index.rank(&query, policy.lexical_weight, None))
+                let all = self.index.rank(&query, policy.lexical_weight, None);
+                let outcome = policy.decide(&all);
+                (all, outcome)
             }
-            outcome => outcome,
+            outcome => (ranked, outcome),
         }
     }
 

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use ayuda::retrieve::{Outcome, Query};
+use ayuda::retrieve::Outcome;
 use clap::Args;
 use serde::Serialize;
 
@@ -88,7 +88,6 @@ pub fn run(args: EvalArgs) -> Result<()> {
         }
     }
 
-    let policy = bundle.policy();
     let bar = progress(rows.len(), "questions", CHUNK);
     let started = Instant::now();
     let mut r = Report {
@@ -101,12 +100,8 @@ pub fn run(args: EvalArgs) -> Result<()> {
         let texts: Vec<&str> = chunk.iter().map(|(_, t, _)| t.as_str()).collect();
         let vectors = encoder.embed_batch(&texts).context("embedding questions")?;
         for ((text, e), label) in texts.iter().zip(vectors).zip(chunk_labels) {
-            let ranked = bundle.index().rank(
-                &Query::new(text, e.vector),
-                policy.lexical_weight,
-                args.lang.as_deref(),
-            );
-            let outcome = policy.decide(&ranked);
+            // As `ayuda ask` and the browser decide, language fallback included.
+            let (ranked, outcome) = bundle.rank_and_decide(text, e.vector, args.lang.as_deref());
             if label.is_some() && ranked.first().map(|s| s.entry) == *label {
                 top1 += 1;
             }
