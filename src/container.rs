@@ -123,6 +123,23 @@ pub(crate) fn read<'a>(
     })
 }
 
+impl Frame<'_> {
+    /// A name for exactly these bytes: `prefix-crc-length`.
+    pub fn name(&self, prefix: &str) -> String {
+        format!("{prefix}-{:08x}-{}", self.crc, self.total)
+    }
+}
+
+/// The name [`Frame::name`] gives the frame [`write`] returned, without reading it back.
+pub(crate) fn written_name(prefix: &str, written: &[u8]) -> String {
+    let crc = u32::from_le_bytes(
+        written[written.len() - CRC_LEN..]
+            .try_into()
+            .expect("4 bytes"),
+    );
+    format!("{prefix}-{crc:08x}-{}", written.len())
+}
+
 /// A byte range inside a frame's data, as manifests record it.
 #[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug)]
 pub(crate) struct Range {

@@ -19,6 +19,8 @@ pub const FORMAT_VERSION: u32 = 1;
 /// The oldest version this build still reads.
 pub const OLDEST_READABLE_VERSION: u32 = 1;
 
+const FINGERPRINT_PREFIX: &str = "kb";
+
 /// Texts embedded per call while building, so progress can be shown.
 const CHUNK: usize = 256;
 
@@ -130,9 +132,7 @@ impl Bundle {
         // The bundle is served to visitors: keep a source's file name, not where it sat on the
         // owner's disk.
         for e in &mut entries {
-            if let Some(name) = e.origin.file.rsplit(['/', '\\']).next() {
-                e.origin.file = name.to_string();
-            }
+            e.origin.file = file_name(&e.origin.file).to_string();
         }
         let index = Index::build(&entries, embed_phrasings(&entries, encoder, progress)?);
         let texts: Vec<&str> = entries
@@ -165,14 +165,12 @@ impl Bundle {
             model: ModelRef {
                 fingerprint: encoder.fingerprint().to_string(),
                 dim: encoder.dim(),
-                file: model_file.and_then(|f| f.rsplit(['/', '\\']).next().map(str::to_string)),
+                file: model_file.map(|f| file_name(f).to_string()),
             },
             fingerprint: String::new(),
         };
         // Named by its own bytes, as a read would name it.
-        bundle.fingerprint = Bundle::from_bytes(&bundle.to_bytes())
-            .expect("a bundle reads back what it wrote")
-            .fingerprint;
+        bundle.fingerprint = container::written_name(FINGERPRINT_PREFIX, &bundle.to_bytes());
         Ok(bundle)
     }
 
@@ -248,7 +246,7 @@ impl Bundle {
             index,
             calibration: m.calibration,
             model: m.model,
-            fingerprint: format!("kb-{:08x}-{}", frame.crc, frame.total),
+            fingerprint: frame.name(FINGERPRINT_PREFIX),
         })
     }
 
@@ -338,6 +336,11 @@ impl Bundle {
         let vector = encoder.embed(text)?.vector;
         Ok(self.decide(text, vector, lang))
     }
+}
+
+/// The last component of a path, with either separator.
+fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
 }
 
 /// Every phrasing of `entries` embedded, in order. `progress` hears (embedded, total) after

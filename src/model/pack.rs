@@ -225,6 +225,6 @@ pub(crate) fn unpack(bytes: &[u8]) -> Result<Parts> {
         tokenizer_json,
         settings,
         tensors,
-        fingerprint: format!("pk-{:08x}-{}", frame.crc, frame.total),
+        fingerprint: frame.name("pk"),
     })
 }
