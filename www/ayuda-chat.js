@@ -137,6 +137,19 @@ function safeLink(href, doc) {
   return a;
 }
 
+/** An element: `props` are properties, `on…` listeners, aria-* and unknown names attributes;
+ *  `children` are nodes or text (appended as text, never parsed). */
+function h(tag, props = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k in el && !k.startsWith('aria')) el[k] = v;
+    else el.setAttribute(k, v);
+  }
+  el.append(...children);
+  return el;
+}
+
 // Helpful / not helpful, counted per entry on this device only; no identifiers, nothing sent.
 const FEEDBACK_KEY = 'ayuda-feedback';
 function recordFeedback(entryId, helpful) {
@@ -206,16 +219,6 @@ export class AyudaChat extends HTMLElement {
     const t = (k) => this.t(k);
     const lang = this.language;
     this.root.replaceChildren();
-    const h = (tag, props = {}, ...children) => {
-      const el = document.createElement(tag);
-      for (const [k, v] of Object.entries(props)) {
-        if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-        else if (k in el && !k.startsWith('aria')) el[k] = v;
-        else el.setAttribute(k, v);
-      }
-      el.append(...children);
-      return el;
-    };
     this.panel = h('section', { className: 'panel', id: 'panel', hidden: true, role: 'dialog',
       'aria-labelledby': 'title', lang });
     this.log = h('div', { className: 'log', role: 'log', 'aria-live': 'polite', 'aria-label': t('log'),
@@ -325,30 +328,25 @@ export class AyudaChat extends HTMLElement {
   }
 
   showAnswer(entry) {
-    const body = renderAnswer(entry.answer);
-    const msg = this.say('bot', body);
-    if (entry.url) {
-      const a = safeLink(entry.url, document);
-      if (a) { a.textContent = this.t('source'); a.className = 'source'; msg.append(a); }
+    const msg = this.say('bot', renderAnswer(entry.answer));
+    const source = entry.url && safeLink(entry.url, document);
+    if (source) {
+      source.textContent = this.t('source');
+      source.className = 'source';
+      msg.append(source);
     }
     if (entry.handoff) {
-      msg.append(Object.assign(document.createElement('p'), { textContent: this.t('handoff') }));
+      msg.append(h('p', {}, this.t('handoff')));
       this.humanButton(msg, 'handoff');
     }
-    const feedback = document.createElement('div');
-    feedback.className = 'feedback';
-    feedback.append(this.t('helpfulQuestion'));
+    const feedback = h('div', { className: 'feedback' }, this.t('helpfulQuestion'));
     for (const helpful of [true, false]) {
-      const b = document.createElement('button');
-      b.type = 'button';
-      b.textContent = this.t(helpful ? 'helpful' : 'notHelpful');
-      b.setAttribute('aria-pressed', 'false');
-      b.addEventListener('click', () => {
+      const b = h('button', { type: 'button', 'aria-pressed': 'false', onclick: () => {
         for (const other of feedback.querySelectorAll('button')) other.disabled = true;
         b.setAttribute('aria-pressed', 'true');
         recordFeedback(entry.id, helpful);
         feedback.append(` ${this.t('thanks')}`);
-      });
+      } }, this.t(helpful ? 'helpful' : 'notHelpful'));
       feedback.append(b);
     }
     msg.append(feedback);
@@ -356,32 +354,18 @@ export class AyudaChat extends HTMLElement {
 
   showSuggestions(entries) {
     const msg = this.say('bot', this.t('suggest'));
-    const list = document.createElement('div');
-    list.className = 'choices';
-    for (const entry of entries) {
-      const b = document.createElement('button');
-      b.type = 'button';
-      b.textContent = entry.question;
-      b.addEventListener('click', () => {
+    msg.append(h('div', { className: 'choices' }, ...entries.map((entry) =>
+      h('button', { type: 'button', onclick: () => {
         this.say('visitor', entry.question);
         this.showAnswer(entry);
-      });
-      list.append(b);
-    }
-    msg.append(list);
+      } }, entry.question))));
     this.humanButton(msg, 'suggest');
   }
 
   humanButton(msg, reason) {
-    const b = document.createElement('button');
-    b.type = 'button';
-    b.className = 'action';
-    b.textContent = this.t('human');
-    b.addEventListener('click', () => this.escalate(reason));
-    const wrap = document.createElement('div');
-    wrap.className = 'choices';
-    wrap.append(b);
-    msg.append(wrap);
+    msg.append(h('div', { className: 'choices' },
+      h('button', { type: 'button', className: 'action', onclick: () => this.escalate(reason) },
+        this.t('human'))));
   }
 
   /** The way to a person. The escalation flow (issue 5) replaces this message; today it
@@ -407,14 +391,8 @@ export class AyudaChat extends HTMLElement {
 
   /** Appends a message; `content` is text (shown as text, never parsed) or safe nodes. */
   say(who, content) {
-    const msg = document.createElement('div');
-    msg.className = `msg ${who}`;
-    const label = document.createElement('span');
-    label.className = 'who';
-    label.textContent = `${this.t(who === 'visitor' ? 'you' : 'bot')}: `;
-    msg.append(label);
-    if (typeof content === 'string') msg.append(content);
-    else msg.append(content);
+    const label = h('span', { className: 'who' }, `${this.t(who === 'visitor' ? 'you' : 'bot')}: `);
+    const msg = h('div', { className: `msg ${who}` }, label, content);
     this.log.append(msg);
     this.log.scrollTop = this.log.scrollHeight;
     return msg;
