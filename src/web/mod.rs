@@ -117,7 +117,9 @@ impl Knowledge {
 /// "urgent": bool} (see `dialog::Triggers`, Spanish and English built in).
 #[wasm_bindgen(js_name = detectSignals)]
 pub fn detect_signals(text: &str) -> String {
-    let s = crate::dialog::Triggers::default().detect(text);
+    // The phrase lists are prepared once per worker, not once per question.
+    static TRIGGERS: std::sync::OnceLock<crate::dialog::Triggers> = std::sync::OnceLock::new();
+    let s = TRIGGERS.get_or_init(Default::default).detect(text);
     format!(
         r#"{{"wantsPerson":{},"urgent":{}}}"#,
         s.wants_person, s.urgent
