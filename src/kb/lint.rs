@@ -188,7 +188,7 @@ pub fn check_retrieval(checked: &Checked, index: &Index, lexical_weight: f32) ->
         if near || count[e] < 2 {
             continue;
         }
-        let only = index.language(e).and_then(|l| index.in_language(l));
+        let only = index.alongside(e);
         let scope = Scope {
             only: only.as_deref(),
             phrasing: Some(i),

@@ -126,7 +126,7 @@ pub fn calibrate(index: &Index, texts: &[&str], lexical_weight: f32) -> Calibrat
             right: ranked.first().is_some_and(|s| s.entry == e),
         };
         // Asked, as a visitor would be answered, among the entries of its own language.
-        let only = index.language(e).and_then(|l| index.in_language(l));
+        let only = index.alongside(e);
         let only = only.as_deref();
         let unknown_scope = Scope {
             only,

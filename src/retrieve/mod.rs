@@ -193,9 +193,12 @@ impl Index {
         )
     }
 
-    /// The language of entry `entry`, if it has one.
-    pub(crate) fn language(&self, entry: usize) -> Option<&str> {
-        self.languages[entry].as_deref()
+    /// The entries a visitor asking about entry `entry` in its language is answered from
+    /// (see [`Index::rank`]); None when the entry has no language (all entries).
+    pub(crate) fn alongside(&self, entry: usize) -> Option<Vec<bool>> {
+        self.languages[entry]
+            .as_deref()
+            .and_then(|l| self.in_language(l))
     }
 
     /// Per phrasing cosine, and per lexical document the share of the query it matches.
