@@ -227,20 +227,8 @@ impl Bundle {
                 m.model.dim
             ))
         })?;
-        let mut phrasing_entry = Vec::with_capacity(phrasings);
-        for (i, e) in m.entries.iter().enumerate() {
-            phrasing_entry.extend(std::iter::repeat_n(i as u32, e.phrasings.len()));
-        }
-        let mut document_entry = phrasing_entry.clone();
-        document_entry.extend(0..m.entries.len() as u32);
-        let index = Index::from_parts(
-            &m.entries,
-            vectors,
-            phrasing_entry,
-            m.lexical,
-            document_entry,
-        )
-        .map_err(BundleError::Malformed)?;
+        let index =
+            Index::from_parts(&m.entries, vectors, m.lexical).map_err(BundleError::Malformed)?;
         Ok(Bundle {
             entries: m.entries,
             index,

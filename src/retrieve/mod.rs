@@ -74,45 +74,22 @@ impl Index {
     /// Indexes `entries`; `vectors` holds their phrasings' embeddings in order (every entry's
     /// phrasings, entry after entry).
     pub fn build(entries: &[Entry], vectors: Vectors) -> Index {
-        let mut phrasing_entry = Vec::new();
-        let mut docs = Vec::new();
-        for (i, e) in entries.iter().enumerate() {
-            for p in &e.phrasings {
-                phrasing_entry.push(i as u32);
-                docs.push(entry_terms(p, e));
-            }
-        }
-        assert_eq!(
-            phrasing_entry.len(),
-            vectors.len(),
-            "one vector per phrasing"
-        );
-        let mut document_entry = phrasing_entry.clone();
-        for (i, e) in entries.iter().enumerate() {
-            document_entry.push(i as u32);
-            docs.push(entry_terms(&e.answer, e));
-        }
-        Index {
-            entries: entries.len(),
-            languages: languages_of(entries),
-            vectors,
-            phrasing_entry,
-            lexical: Bm25::new(docs),
-            document_entry,
-        }
+        let docs = entries
+            .iter()
+            .flat_map(|e| e.phrasings.iter().map(move |p| entry_terms(p, e)))
+            .chain(entries.iter().map(|e| entry_terms(&e.answer, e)))
+            .collect::<Vec<_>>();
+        Index::from_parts(entries, vectors, Bm25::new(docs)).expect("one vector per phrasing")
     }
 
     /// Reassembles an index of `entries` from its stored parts, checking they fit together.
-    pub fn from_parts(
-        entries: &[Entry],
-        vectors: Vectors,
-        phrasing_entry: Vec<u32>,
-        lexical: Bm25,
-        document_entry: Vec<u32>,
-    ) -> Result<Index, String> {
-        let languages = languages_of(entries);
-        let entries = entries.len();
-        let owners_ok = |v: &[u32]| v.iter().all(|&e| (e as usize) < entries);
+    /// Which entry each row belongs to follows from the entries' order, so it is derived here.
+    pub fn from_parts(entries: &[Entry], vectors: Vectors, lexical: Bm25) -> Result<Index, String> {
+        let phrasing_entry: Vec<u32> = entries
+            .iter()
+            .enumerate()
+            .flat_map(|(i, e)| std::iter::repeat_n(i as u32, e.phrasings.len()))
+            .collect();
         if phrasing_entry.len() != vectors.len() {
             return Err(format!(
                 "{} vectors for {} phrasings",
@@ -120,18 +97,14 @@ impl Index {
                 phrasing_entry.len()
             ));
         }
-        if document_entry.len() != lexical.len()
-            || document_entry.len() < phrasing_entry.len()
-            || document_entry[..phrasing_entry.len()] != phrasing_entry[..]
-        {
+        let mut document_entry = phrasing_entry.clone();
+        document_entry.extend(0..entries.len() as u32);
+        if document_entry.len() != lexical.len() {
             return Err("the lexical index does not match the phrasings".into());
         }
-        if !owners_ok(&phrasing_entry) || !owners_ok(&document_entry) {
-            return Err("a phrasing points past the last entry".into());
-        }
         Ok(Index {
-            entries,
-            languages,
+            entries: entries.len(),
+            languages: languages_of(entries),
             vectors,
             phrasing_entry,
             lexical,
@@ -153,10 +126,6 @@ impl Index {
 
     pub fn lexical(&self) -> &Bm25 {
         &self.lexical
-    }
-
-    pub fn document_entry(&self) -> &[u32] {
-        &self.document_entry
     }
 
     /// Every entry scored for `query`, best first (ties by entry order).
