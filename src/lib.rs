@@ -8,6 +8,7 @@
 //!   compiled bundle.
 //! - [`retrieve`]: finding the entries a question is about and the answer policy.
 //! - [`dialog`]: what the visitor's words ask of the conversation (a person, urgency).
+//! - [`escalate`]: the message a visitor sends to a person, its checks and its delivery.
 //! - `web` (wasm32 only): the wasm-bindgen surface the browser worker calls.
 //! - `native` (native only): the filesystem edge that reads model directories and files.
 //!
@@ -16,6 +17,7 @@
 
 mod container;
 pub mod dialog;
+pub mod escalate;
 pub mod kb;
 pub mod model;
 pub mod retrieve;

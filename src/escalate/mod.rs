@@ -1,0 +1,10 @@
+//! Escalation: owns the message a visitor sends to a person (its fields, its checks, the consent
+//! rules for the transcript) and how it is delivered. It never sends anything by itself: the
+//! widget's outbox sends, the inbox receives, both through these types.
+
+mod message;
+
+pub use message::{
+    transcript_text, Draft, Escalation, Invalid, LaneKind, Line, Problem, ReplyTo, Speaker,
+    KEY_LEN, MAX_TEXT, MAX_TRANSCRIPT,
+};
