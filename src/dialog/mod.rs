@@ -1,7 +1,11 @@
-//! A conversation turn: owns reading what the visitor's words ask of the conversation itself
-//! (a person, urgency) before any FAQ lookup. Pure: text in, signals out; it never sends,
-//! stores or schedules anything (hours, lanes and delivery come with the rest of issue 5).
+//! A conversation turn: owns what decides when and how a person is offered: the visitor's words
+//! (asking for a person, urgency), misses in a row, the owner's hours and lanes. Pure: text and
+//! instants in, signals and lanes out; it never sends, stores or reads the clock itself.
 
+mod hours;
+mod lanes;
 mod triggers;
 
+pub use hours::{HoursError, Schedule, Status};
+pub use lanes::{Lane, Lanes, Live, Misses};
 pub use triggers::{Signals, Triggers};

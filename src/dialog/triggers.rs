@@ -15,7 +15,7 @@ pub struct Signals {
 
 /// The phrases that signal each kind, Spanish and English built in; the owner may add urgent
 /// terms of their own (a clinic's "dolor", a locksmith's "cerrado fuera").
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Triggers {
     person: Vec<Vec<String>>,
     urgent: Vec<Vec<String>>,

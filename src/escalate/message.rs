@@ -277,7 +277,7 @@ fn valid_key(key: &str) -> bool {
 
 /// Deliberately loose (one @, a dotted domain, no spaces): the owner will write to it, so a
 /// typo-catching check is what helps; RFC 5322's full grammar would accept more typos, not fewer.
-fn valid_email(email: &str) -> bool {
+pub(crate) fn valid_email(email: &str) -> bool {
     let email = email.trim();
     let Some((local, domain)) = email.split_once('@') else {
         return false;
@@ -294,7 +294,7 @@ fn valid_email(email: &str) -> bool {
             .any(|c| c.is_whitespace() || c.is_control() || c == ',')
 }
 
-fn valid_phone(phone: &str) -> bool {
+pub(crate) fn valid_phone(phone: &str) -> bool {
     let phone = phone.trim();
     let digits = phone.chars().filter(char::is_ascii_digit).count();
     // A + only as the country prefix: once, before any digit ("(+34) 600...").

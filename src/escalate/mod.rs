@@ -3,8 +3,13 @@
 //! widget's outbox sends, the inbox receives, both through these types.
 
 mod message;
+mod settings;
 
 pub use message::{
     transcript_text, Draft, Escalation, Invalid, LaneKind, Line, Problem, ReplyTo, Speaker,
     KEY_LEN, MAX_TEXT, MAX_TRANSCRIPT,
+};
+pub use settings::{
+    Contact, Delivery, DeliverySettings, Offer, OpenSettings, Settings, SettingsError,
+    UrgentSettings, Week,
 };

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Entry;
 use crate::container::{self, FrameError, Range};
+use crate::escalate::{Contact, Settings, SettingsError};
 use crate::model::{self, Encoder};
 use crate::retrieve::{self, Bm25, Calibration, Index, Outcome, Policy, Query, Scored, Vectors};
 
@@ -32,6 +33,9 @@ pub struct Bundle {
     calibration: Calibration,
     model: ModelRef,
     fingerprint: String,
+    settings: Option<Settings>,
+    /// `settings`, checked.
+    contact: Contact,
 }
 
 /// The model a bundle's vectors came from.
@@ -51,6 +55,9 @@ struct Manifest {
     entries: Vec<Entry>,
     lexical: Bm25,
     vectors: Range,
+    /// The owner's contact settings; bundles built without them leave the field out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    contact: Option<Settings>,
 }
 
 /// Everything that can make a bundle unreadable or unusable. Messages say what to do.
@@ -85,13 +92,17 @@ pub enum BuildError {
     EmptyAnswer { id: String, origin: super::Origin },
     #[error("policy: {0}")]
     Policy(String),
+    #[error("contact settings: {0}")]
+    Contact(#[from] SettingsError),
     #[error(transparent)]
     Model(#[from] model::Error),
 }
 
 /// The owner's choices for a build: thresholds left as None are calibrated.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct BuildOptions {
+    /// How visitors reach a person; None for a bundle without (always open, contact page).
+    pub contact: Option<Settings>,
     pub answer_at: Option<f32>,
     pub margin: Option<f32>,
     pub suggest_at: Option<f32>,
@@ -112,7 +123,11 @@ impl Bundle {
         if entries.is_empty() {
             return Err(BuildError::NoEntries);
         }
-        if let Some(e) = entries.iter().find(|e| e.answer.trim().is_empty()) {
+        // A hand-off entry may leave the answer to the person it hands the visitor to.
+        if let Some(e) = entries
+            .iter()
+            .find(|e| e.answer.trim().is_empty() && !e.handoff)
+        {
             return Err(BuildError::EmptyAnswer {
                 id: e.id.clone(),
                 origin: e.origin.clone(),
@@ -129,6 +144,10 @@ impl Bundle {
         }
         .validate()
         .map_err(BuildError::Policy)?;
+        let contact = match &options.contact {
+            Some(settings) => settings.check()?,
+            None => Contact::default(),
+        };
         // The bundle is served to visitors: keep a source's file name, not where it sat on the
         // owner's disk.
         for e in &mut entries {
@@ -168,6 +187,8 @@ impl Bundle {
                 file: model_file.map(|f| file_name(f).to_string()),
             },
             fingerprint: String::new(),
+            settings: options.contact,
+            contact,
         };
         // Named by its own bytes, as a read would name it.
         bundle.fingerprint = container::written_name(FINGERPRINT_PREFIX, &bundle.to_bytes());
@@ -183,6 +204,7 @@ impl Bundle {
             entries: self.entries.clone(),
             lexical: self.index.lexical().clone(),
             vectors,
+            contact: self.settings.clone(),
         };
         let manifest = serde_json::to_vec(&manifest).expect("manifest serialises");
         container::write(MAGIC, FORMAT_VERSION, &manifest, &data)
@@ -229,13 +251,31 @@ impl Bundle {
         })?;
         let index =
             Index::from_parts(&m.entries, vectors, m.lexical).map_err(BundleError::Malformed)?;
+        let contact = match &m.contact {
+            Some(settings) => settings
+                .check()
+                .map_err(|e| BundleError::Malformed(format!("contact settings: {e}")))?,
+            None => Contact::default(),
+        };
         Ok(Bundle {
             entries: m.entries,
             index,
             calibration: m.calibration,
             model: m.model,
             fingerprint: frame.name(FINGERPRINT_PREFIX),
+            settings: m.contact,
+            contact,
         })
+    }
+
+    /// How visitors reach a person, as the owner set it (defaults when the bundle has none).
+    pub fn contact(&self) -> &Contact {
+        &self.contact
+    }
+
+    /// The contact settings exactly as the owner gave them, if any.
+    pub fn settings(&self) -> Option<&Settings> {
+        self.settings.as_ref()
     }
 
     pub fn entries(&self) -> &[Entry] {

@@ -4,8 +4,8 @@
 
 use wasm_bindgen::prelude::*;
 
-use crate::kb;
 use crate::model::{self, ModelFiles};
+use crate::{dialog, escalate, kb};
 
 #[wasm_bindgen(start)]
 fn start() {
@@ -75,6 +75,8 @@ impl Encoder {
 #[wasm_bindgen]
 pub struct Knowledge {
     inner: kb::Bundle,
+    /// Unanswered questions in a row, for offering a person unasked.
+    misses: dialog::Misses,
 }
 
 #[wasm_bindgen]
@@ -84,7 +86,8 @@ impl Knowledge {
     pub fn new(bundle: &[u8], encoder: &Encoder) -> Result<Knowledge, JsError> {
         let inner = kb::Bundle::from_bytes(bundle)?;
         inner.check_model(&encoder.inner)?;
-        Ok(Knowledge { inner })
+        let misses = dialog::Misses::new(inner.contact().misses_before_offer);
+        Ok(Knowledge { inner, misses })
     }
 
     /// The reply to `text` as JSON: {"outcome": "answer", "entry": {...}}, {"outcome":
@@ -101,6 +104,35 @@ impl Knowledge {
         Ok(serde_json::to_string(&self.inner.reply(&outcome))?)
     }
 
+    /// One visitor turn, as JSON: {"reply": (as `ask`), "signals": {"wantsPerson", "urgent"},
+    /// "offerPerson": bool}. Signals use the owner's urgent words too; `offerPerson` is true on
+    /// the turn that reaches the owner's number of unanswered questions in a row.
+    pub fn turn(
+        &mut self,
+        encoder: &Encoder,
+        text: &str,
+        lang: Option<String>,
+    ) -> Result<String, JsError> {
+        let outcome = self.inner.ask(&encoder.inner, text, lang.as_deref())?;
+        let signals = self.inner.contact().triggers.detect(text);
+        let answered = matches!(outcome, crate::retrieve::Outcome::Answer(_));
+        let offer_person = self.misses.record(answered);
+        Ok(serde_json::to_string(&serde_json::json!({
+            "reply": self.inner.reply(&outcome),
+            "signals": {"wantsPerson": signals.wants_person, "urgent": signals.urgent},
+            "offerPerson": offer_person,
+        }))?)
+    }
+
+    /// The way to a person at `now_ms` (the page's clock, milliseconds since the epoch), as
+    /// JSON (see `escalate::Offer`): the lane, phones, next opening, where messages go.
+    pub fn contact(&self, now_ms: f64, urgent: bool) -> Result<String, JsError> {
+        let now = jiff::Timestamp::from_millisecond(now_ms as i64)?;
+        Ok(serde_json::to_string(
+            &self.inner.contact().offer(now, urgent),
+        )?)
+    }
+
     /// Number of entries.
     #[wasm_bindgen(getter)]
     pub fn entries(&self) -> usize {
@@ -113,15 +145,27 @@ impl Knowledge {
     }
 }
 
-/// What the visitor's words ask of the conversation, as JSON: {"wantsPerson": bool,
-/// "urgent": bool} (see `dialog::Triggers`, Spanish and English built in).
-#[wasm_bindgen(js_name = detectSignals)]
-pub fn detect_signals(text: &str) -> String {
-    // The phrase lists are prepared once per worker, not once per question.
-    static TRIGGERS: std::sync::OnceLock<crate::dialog::Triggers> = std::sync::OnceLock::new();
-    let s = TRIGGERS.get_or_init(Default::default).detect(text);
-    format!(
-        r#"{{"wantsPerson":{},"urgent":{}}}"#,
-        s.wants_person, s.urgent
-    )
+/// Checks the escalation form (a `escalate::Draft` as JSON) and, when valid, gives back exactly
+/// what will be sent: {"ok": true, "message": {...}, "body": "JSON text", "form": [[name,
+/// value], ...]}; otherwise {"ok": false, "problems": [{"field", "code", "limit"?}, ...]}.
+#[wasm_bindgen(js_name = prepareMessage)]
+pub fn prepare_message(draft: &str) -> Result<String, JsError> {
+    let draft: escalate::Draft = serde_json::from_str(draft)?;
+    let value = match draft.prepare() {
+        Ok(message) => serde_json::json!({
+            "ok": true,
+            "body": serde_json::to_string(&message)?,
+            "form": message.form_fields(),
+            "message": message,
+        }),
+        Err(escalate::Invalid(problems)) => serde_json::json!({
+            "ok": false,
+            "problems": problems.iter().map(|p| {
+                let mut v = serde_json::to_value(p).expect("problems serialise");
+                v["field"] = p.field().into();
+                v
+            }).collect::<Vec<_>>(),
+        }),
+    };
+    Ok(value.to_string())
 }

@@ -1,8 +1,9 @@
 //! `ayuda build`: FAQ sources and a model to one knowledge-base bundle.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use ayuda::escalate::Settings;
 use ayuda::kb::{BuildOptions, Bundle};
 use ayuda::native::{load_encoder, read_sources};
 use ayuda::retrieve::calibrate::Basis;
@@ -34,14 +35,20 @@ pub struct BuildArgs {
     /// Share of the keyword (BM25) score in the fused score, 0 to 1.
     #[arg(long)]
     lexical_weight: Option<f32>,
+    /// Contact settings (TOML or JSON): hours, time zone, phones, where messages go.
+    #[arg(long, value_name = "FILE")]
+    contact: Option<PathBuf>,
 }
 
 pub fn run(args: BuildArgs) -> Result<()> {
+    // Settings first: a typo in them should not wait for the embedding.
+    let contact = args.contact.as_deref().map(read_contact).transpose()?;
     let entries = read_sources(&args.sources)?;
     let encoder = load_encoder(&args.model)?;
     let phrasings: usize = entries.iter().map(|e| e.phrasings.len()).sum();
     let bar = progress(phrasings, "phrasings", 256);
     let options = BuildOptions {
+        contact,
         answer_at: args.answer_at,
         margin: args.margin,
         suggest_at: args.suggest_at,
@@ -119,4 +126,20 @@ pub fn run(args: BuildArgs) -> Result<()> {
         eprintln!("ayuda: set by you: {}", cal.owner_set.join(", "));
     }
     Ok(())
+}
+
+/// Reads and checks a contact settings file: TOML, or JSON when it ends in .json.
+fn read_contact(path: &Path) -> Result<Settings> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading contact settings {}", path.display()))?;
+    let settings: Settings = if path.extension().is_some_and(|e| e == "json") {
+        serde_json::from_str(&text).map_err(anyhow::Error::from)
+    } else {
+        toml::from_str(&text).map_err(anyhow::Error::from)
+    }
+    .with_context(|| format!("contact settings {}", path.display()))?;
+    settings
+        .check()
+        .with_context(|| format!("contact settings {}", path.display()))?;
+    Ok(settings)
 }
