@@ -6,6 +6,7 @@ mod architectures;
 mod cli;
 mod encoder;
 mod fetch;
+mod inbox;
 mod kb;
 mod packed;
 mod sources;

@@ -5,6 +5,7 @@ mod ask;
 mod build;
 mod embed;
 mod eval;
+mod inbox;
 mod lint;
 mod model_cmd;
 mod serve;
@@ -42,6 +43,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Serve a folder over HTTP on loopback (the demo and the browser tests use it).
     Serve(serve::ServeArgs),
+    /// Receive visitors' messages over HTTP into a SQLite file; `inbox list` prints them.
+    Inbox(inbox::InboxArgs),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
         Command::Ask(args) => ask::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Inbox(args) => inbox::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -11,6 +11,8 @@ use clap::Args;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use crate::inbox;
+
 #[derive(Args)]
 pub struct ServeArgs {
     /// The folder served at /.
@@ -21,6 +23,16 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// Also receive the widget's messages at /inbox (POST /inbox/messages) into this SQLite file.
+    #[arg(long, value_name = "FILE")]
+    inbox_db: Option<PathBuf>,
+    /// Another origin whose pages may post to /inbox (repeatable; the demo's own needs none).
+    #[arg(
+        long = "inbox-allow-origin",
+        value_name = "ORIGIN",
+        requires = "inbox_db"
+    )]
+    inbox_allow_origins: Vec<String>,
 }
 
 pub fn run(args: ServeArgs) -> Result<()> {
@@ -39,6 +51,13 @@ pub fn run(args: ServeArgs) -> Result<()> {
             bail!("--mount {mount}: {dir} is not a folder");
         }
         app = app.nest_service(prefix.trim_end_matches('/'), ServeDir::new(dir));
+    }
+    if let Some(db) = args.inbox_db {
+        let config = inbox::Config {
+            allow_origins: args.inbox_allow_origins,
+            ..inbox::Config::new(db)
+        };
+        app = app.nest("/inbox", inbox::router(&config)?);
     }
     let app = app
         .fallback_service(ServeDir::new(&args.dir))
@@ -61,11 +80,15 @@ pub fn run(args: ServeArgs) -> Result<()> {
             args.dir.display(),
             listener.local_addr()?
         );
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
-            .context("serving")
+        // The inbox limits requests per peer address, which it finds in the connection info.
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("serving")
     })
 }

@@ -1,0 +1,268 @@
+//! `ayuda inbox`: the reference endpoint visitors' messages are sent to, and `inbox list` to read
+//! them. It never changes or deletes a stored message, nor sends one anywhere but the webhook.
+
+mod server;
+mod store;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use axum::http::{HeaderValue, Uri};
+use axum::Router;
+use ayuda::escalate::{transcript_text, Escalation, ReplyTo};
+use clap::{value_parser, Args, Subcommand};
+
+use server::{Inbox, Webhook};
+use store::{Row, Store};
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct InboxArgs {
+    #[command(subcommand)]
+    command: Option<InboxCommand>,
+    /// Address to listen on (port 0 picks a free port; the line on stderr names it).
+    #[arg(long, required = true)]
+    listen: Option<SocketAddr>,
+    /// The SQLite file messages are kept in (created if missing).
+    #[arg(long, value_name = "FILE", required = true)]
+    db: Option<PathBuf>,
+    /// A web origin whose pages may post here, e.g. https://example.com (repeatable).
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    allow_origins: Vec<String>,
+    /// Token for reading messages with GET /messages; prefer $AYUDA_INBOX_TOKEN, which other
+    /// users cannot see in the process list. Without one, reading over HTTP is off.
+    #[arg(long)]
+    token: Option<String>,
+    /// Also POST each new message, as JSON, to this URL (best effort, retried).
+    #[arg(long, value_name = "URL")]
+    webhook: Option<String>,
+    /// Requests one address may make per minute, after a burst of 20.
+    #[arg(long, default_value_t = 120, value_parser = value_parser!(u32).range(1..))]
+    per_minute: u32,
+}
+
+#[derive(Subcommand)]
+enum InboxCommand {
+    /// Print the stored messages, oldest first.
+    List(ListArgs),
+}
+
+#[derive(Args)]
+struct ListArgs {
+    /// The inbox's SQLite file.
+    #[arg(long, value_name = "FILE")]
+    db: PathBuf,
+    /// One JSON array, each message with its id and received_at.
+    #[arg(long)]
+    json: bool,
+}
+
+/// What an inbox needs, wherever it is mounted (`ayuda inbox` at /, `ayuda serve` at /inbox).
+pub struct Config {
+    pub db: PathBuf,
+    pub allow_origins: Vec<String>,
+    pub token: Option<String>,
+    pub webhook: Option<String>,
+    pub per_minute: u32,
+}
+
+impl Config {
+    /// An inbox storing in `db`, with no other origins, no reading over HTTP and no webhook.
+    pub fn new(db: PathBuf) -> Config {
+        Config {
+            db,
+            allow_origins: Vec::new(),
+            token: None,
+            webhook: None,
+            per_minute: 120,
+        }
+    }
+}
+
+/// The inbox's routes, with its store opened (or created). Serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()`: the rate limit is per peer address.
+pub fn router(config: &Config) -> Result<Router> {
+    let allow_origins = config
+        .allow_origins
+        .iter()
+        .map(|o| origin(o))
+        .collect::<Result<_>>()?;
+    let webhook = match &config.webhook {
+        Some(url) => {
+            let parsed: Uri = url.parse().with_context(|| format!("--webhook {url}"))?;
+            if !matches!(parsed.scheme_str(), Some("http" | "https")) {
+                bail!("--webhook {url}: expected an http:// or https:// URL");
+            }
+            Some(Webhook::start(url.clone()))
+        }
+        None => None,
+    };
+    let inbox = Inbox {
+        store: Arc::new(Store::open(&config.db)?),
+        token: config.token.clone(),
+        webhook,
+    };
+    Ok(server::routes(inbox, allow_origins, config.per_minute))
+}
+
+/// Browsers send `Origin` as scheme://host[:port] with nothing after, so anything else here
+/// would silently never match.
+fn origin(text: &str) -> Result<HeaderValue> {
+    let uri: Uri = text
+        .parse()
+        .with_context(|| format!("--allow-origin {text}"))?;
+    let bare = uri.authority().is_some()
+        && matches!(uri.scheme_str(), Some("http" | "https"))
+        && !text.ends_with('/')
+        && uri
+            .path_and_query()
+            .is_none_or(|p| p.as_str().is_empty() || p == "/");
+    if !bare {
+        bail!("--allow-origin {text}: expected an origin like https://example.com, with no path");
+    }
+    Ok(HeaderValue::from_str(text)?)
+}
+
+pub fn run(args: InboxArgs) -> Result<()> {
+    if let Some(InboxCommand::List(list)) = args.command {
+        return list_messages(&list);
+    }
+    let (Some(listen), Some(db)) = (args.listen, args.db) else {
+        bail!("ayuda inbox needs --listen ADDR and --db FILE");
+    };
+    let token = args
+        .token
+        .or_else(|| std::env::var("AYUDA_INBOX_TOKEN").ok())
+        .filter(|t| !t.is_empty());
+    let config = Config {
+        db,
+        allow_origins: args.allow_origins,
+        token,
+        webhook: args.webhook,
+        per_minute: args.per_minute,
+    };
+    let app = router(&config)?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("listening on {listen}"))?;
+        eprintln!(
+            "ayuda: inbox listening on http://{} (storing in {})",
+            listener.local_addr()?,
+            config.db.display()
+        );
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("serving")
+    })
+}
+
+/// Ctrl-C, or SIGTERM from a service manager: stop taking connections, finish the requests
+/// under way (each commit completes before its answer), then exit.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+fn list_messages(args: &ListArgs) -> Result<()> {
+    let rows = Store::open_existing(&args.db)?
+        .all()
+        .with_context(|| format!("reading {}", args.db.display()))?;
+    let mut text = String::new();
+    if args.json {
+        let rows = rows.iter().map(Row::to_json).collect::<Result<Vec<_>>>()?;
+        text = serde_json::to_string_pretty(&rows)?;
+        text.push('\n');
+    } else if rows.is_empty() {
+        eprintln!("ayuda: no messages in {}", args.db.display());
+    } else {
+        for row in &rows {
+            text += &readable(row, &args.db)?;
+        }
+    }
+    std::io::stdout().lock().write_all(text.as_bytes())?;
+    Ok(())
+}
+
+/// One message for a person to read: a heading line, the message indented, the transcript
+/// indented further.
+fn readable(row: &Row, db: &Path) -> Result<String> {
+    let message: Escalation = serde_json::from_str(&row.body)
+        .with_context(|| format!("{}: message {} is damaged", db.display(), row.id))?;
+    let reply = match &message.reply_to {
+        ReplyTo::Email(email) => format!("email {email}"),
+        ReplyTo::Phone(phone) => format!("phone {phone}"),
+    };
+    let lang = message
+        .lang
+        .as_deref()
+        .map(|l| format!(", lang {l}"))
+        .unwrap_or_default();
+    let mut out = format!(
+        "#{} received {}  [{}]  {}{}\n",
+        row.id,
+        row.received_at,
+        message.lane.as_str(),
+        shown(&reply),
+        shown(&lang)
+    );
+    for line in message.message.split('\n') {
+        out += &format!("    {}\n", shown(line));
+    }
+    if let Some(lines) = &message.transcript {
+        out += "  transcript:\n";
+        for turn in lines {
+            let text = transcript_text(std::slice::from_ref(turn));
+            let mut parts = text.split('\n');
+            out += &format!("      {}\n", shown(parts.next().unwrap_or_default()));
+            for more in parts {
+                out += &format!("        {}\n", shown(more));
+            }
+        }
+    }
+    out.push('\n');
+    Ok(out)
+}
+
+/// Visitor text on the owner's terminal: control characters (escape sequences could move the
+/// cursor or rewrite earlier lines) and bidi overrides (which could reorder what is shown) are
+/// printed escaped; everything else, markup included, as written.
+fn shown(text: &str) -> String {
+    let risky = |c: char| {
+        (c.is_control() && c != '\t')
+            || ('\u{202a}'..='\u{202e}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c)
+    };
+    text.chars()
+        .map(|c| {
+            if risky(c) {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,430 @@
+//! The inbox's HTTP side: `POST /messages` and `GET /messages`, their limits (size, rate, CORS)
+//! and the webhook. It never answers 2xx to a message before the store has committed it.
+
+use std::sync::mpsc::{self, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Form, Json, Router};
+use ayuda::escalate::{Escalation, Invalid, LaneKind, Line, Problem, ReplyTo, Speaker};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tower_governor::governor::GovernorConfigBuilder;
+use tower_governor::{GovernorError, GovernorLayer};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use super::store::{Row, Saved, Store};
+
+/// Largest request body read; anything longer is refused before it is buffered. The largest
+/// valid message (2000 characters plus 40 transcript lines of 2000, up to 4 bytes each in
+/// UTF-8, JSON-escaped) stays below it.
+const MAX_BODY: usize = 512 * 1024;
+/// Burst of requests one address may send before the refill rate applies.
+const BURST: u32 = 20;
+/// New messages waiting for the webhook; beyond this they are stored but not forwarded.
+const WEBHOOK_QUEUE: usize = 256;
+
+pub struct Inbox {
+    pub store: Arc<Store>,
+    pub token: Option<String>,
+    pub webhook: Option<Webhook>,
+}
+
+/// The routes with their limits, outermost first: CORS (so even a 429 or 413 is readable by an
+/// allowed page, and preflights cost no quota), the rate limit, then the body limit. A 429 is
+/// decided before the body is read, so it never follows a store: nothing answered 2xx is dropped.
+pub fn routes(inbox: Inbox, allow_origins: Vec<HeaderValue>, per_minute: u32) -> Router {
+    // Both are non-zero (the CLI refuses --per-minute 0), so `finish` cannot return None.
+    let limit = GovernorConfigBuilder::default()
+        .period(Duration::from_secs(60) / per_minute)
+        .burst_size(BURST)
+        .finish()
+        .expect("non-zero rate and burst");
+    let limiter = limit.limiter().clone();
+    // The limiter keeps a cell per address seen; forgetting idle ones bounds its memory.
+    std::thread::spawn(move || loop {
+        std::thread::sleep(Duration::from_secs(60));
+        limiter.retain_recent();
+    });
+    let api = Router::new()
+        .route("/messages", post(receive).get(list))
+        .fallback(|| async {
+            Failure::new(
+                StatusCode::NOT_FOUND,
+                "No such path: messages go to /messages.",
+            )
+        })
+        .method_not_allowed_fallback(|| async {
+            Failure::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Use POST /messages to send a message, GET /messages to read them.",
+            )
+        })
+        .with_state(Arc::new(inbox))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(GovernorLayer::new(limit).error_handler(too_many));
+    if allow_origins.is_empty() {
+        return api;
+    }
+    api.layer(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(allow_origins))
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([
+                CONTENT_TYPE,
+                AUTHORIZATION,
+                HeaderName::from_static("idempotency-key"),
+            ])
+            .expose_headers([RETRY_AFTER])
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
+async fn receive(
+    State(inbox): State<Arc<Inbox>>,
+    Incoming(message): Incoming,
+) -> Result<Response, Failure> {
+    message.check().map_err(Failure::invalid)?;
+    let key = message.key.clone();
+    let store = inbox.store.clone();
+    let saved = blocking(move || store.save(&message, Timestamp::now())).await?;
+    Ok(match saved {
+        Saved::New(row) => {
+            if let Some(webhook) = &inbox.webhook {
+                webhook.forward(&row);
+            }
+            let body = json!({"stored": key, "id": row.id});
+            (StatusCode::CREATED, Json(body)).into_response()
+        }
+        Saved::Duplicate(id) => Json(json!({"duplicate": key, "id": id})).into_response(),
+        Saved::Conflict => {
+            return Err(Failure::new(
+                StatusCode::CONFLICT,
+                format!(
+                    "A different message is already stored under the key {key}; \
+                     a new message needs a new key."
+                ),
+            ))
+        }
+    })
+}
+
+async fn list(State(inbox): State<Arc<Inbox>>, headers: HeaderMap) -> Response {
+    let Some(token) = &inbox.token else {
+        return Failure::new(
+            StatusCode::FORBIDDEN,
+            "Reading messages over HTTP is off: start the inbox with --token TOKEN \
+             (or AYUDA_INBOX_TOKEN) to turn it on.",
+        )
+        .into_response();
+    };
+    let given = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !same_secret(given.as_bytes(), token.as_bytes()) {
+        let failure = Failure::new(
+            StatusCode::UNAUTHORIZED,
+            "Reading messages needs the header `Authorization: Bearer TOKEN` with the inbox's token.",
+        );
+        return ([(WWW_AUTHENTICATE, "Bearer")], failure).into_response();
+    }
+    let store = inbox.store.clone();
+    let rows = blocking(move || store.all()?.iter().map(Row::to_json).collect()).await;
+    match rows {
+        Ok(rows) => Json::<Vec<Value>>(rows).into_response(),
+        Err(failure) => failure.into_response(),
+    }
+}
+
+/// Hand-written rather than a crate for one line: every byte is compared whatever the first
+/// difference, so the time taken says nothing about how much of a guess was right.
+fn same_secret(given: &[u8], secret: &[u8]) -> bool {
+    let diff = given
+        .iter()
+        .zip(secret)
+        .fold(0u8, |acc, (a, b)| std::hint::black_box(acc | (a ^ b)));
+    given.len() == secret.len() && diff == 0
+}
+
+/// Runs a store call off the async threads. A failure is logged and answered with a 500 that
+/// asks for a resend: the widget keeps its copy on anything but a 2xx.
+async fn blocking<T: Send + 'static>(
+    call: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+) -> Result<T, Failure> {
+    let failed = |err: String| {
+        eprintln!("ayuda: inbox: {err}");
+        Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The inbox could not reach its storage; nothing was stored, please try again later.",
+        )
+    };
+    match tokio::task::spawn_blocking(call).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(err)) => Err(failed(format!("{err:#}"))),
+        Err(err) => Err(failed(err.to_string())),
+    }
+}
+
+fn too_many(err: GovernorError) -> Response {
+    let GovernorError::TooManyRequests { wait_time, .. } = err else {
+        eprintln!("ayuda: inbox: rate limiter: {err}");
+        return Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The rate limiter failed.",
+        )
+        .into_response();
+    };
+    // governor rounds the wait down to whole seconds, which is 0 at the usual half-second
+    // refill; a client told 0 would retry at once.
+    let seconds = wait_time + 1;
+    let failure = Failure::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!(
+            "Too many requests from your address; try again in {seconds} second{}.",
+            if seconds == 1 { "" } else { "s" }
+        ),
+    );
+    ([(RETRY_AFTER, seconds.to_string())], failure).into_response()
+}
+
+/// An error answer: `{"error": sentence}`, plus the message's problems when it was invalid.
+#[derive(Serialize)]
+pub struct Failure {
+    #[serde(skip)]
+    status: StatusCode,
+    error: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problems: Option<Vec<Problem>>,
+}
+
+impl Failure {
+    fn new(status: StatusCode, error: impl Into<String>) -> Failure {
+        Failure {
+            status,
+            error: error.into(),
+            problems: None,
+        }
+    }
+
+    fn invalid(invalid: Invalid) -> Failure {
+        Failure {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            error: invalid.to_string(),
+            problems: Some(invalid.0),
+        }
+    }
+
+    /// axum's rejections already pick the right status (400 syntax, 413 size, 415 type,
+    /// 422 fields) and name serde's line and column; only two need plainer words.
+    fn rejected(status: StatusCode, text: String) -> Failure {
+        let error = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                format!("The message is larger than {} KiB.", MAX_BODY / 1024)
+            }
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "Send the message with Content-Type \
+                application/json (or application/x-www-form-urlencoded)."
+                .to_string(),
+            _ => text,
+        };
+        Failure::new(status, error)
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        (self.status, Json(&self)).into_response()
+    }
+}
+
+/// A message as it arrives, as JSON or as form fields (for owners whose widget posts to a
+/// form backend and who point a copy at this inbox).
+struct Incoming(Escalation);
+
+impl<S: Send + Sync> FromRequest<S> for Incoming {
+    type Rejection = Failure;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Failure> {
+        let form = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| {
+                v.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
+        if form {
+            let Form(fields) = Form::<FormFields>::from_request(req, state)
+                .await
+                .map_err(|r| Failure::rejected(r.status(), r.body_text()))?;
+            fields.into_escalation().map(Incoming)
+        } else {
+            let Json(message) = Json::<Escalation>::from_request(req, state)
+                .await
+                .map_err(|r| Failure::rejected(r.status(), r.body_text()))?;
+            Ok(Incoming(message))
+        }
+    }
+}
+
+/// The fields of [`Escalation::form_fields`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FormFields {
+    key: String,
+    message: String,
+    email: Option<String>,
+    phone: Option<String>,
+    lane: LaneKind,
+    lang: Option<String>,
+    transcript: Option<String>,
+    written_at: Timestamp,
+}
+
+impl FormFields {
+    fn into_escalation(self) -> Result<Escalation, Failure> {
+        let unprocessable = |error: &str| Failure::new(StatusCode::UNPROCESSABLE_ENTITY, error);
+        let reply_to = match (self.email, self.phone) {
+            (Some(email), None) => ReplyTo::Email(email),
+            (None, Some(phone)) => ReplyTo::Phone(phone),
+            // Left empty so `check` reports it together with any other problem.
+            (None, None) => ReplyTo::Email(String::new()),
+            (Some(_), Some(_)) => return Err(unprocessable("Give an email or a phone, not both.")),
+        };
+        let transcript = match self.transcript {
+            Some(text) => Some(parse_transcript(&text).ok_or_else(|| {
+                unprocessable("transcript: each turn starts with \"visitor: \" or \"assistant: \".")
+            })?),
+            None => None,
+        };
+        Ok(Escalation {
+            key: self.key,
+            message: self.message,
+            reply_to,
+            lane: self.lane,
+            lang: self.lang,
+            transcript,
+            written_at: self.written_at,
+        })
+    }
+}
+
+/// The inverse of `transcript_text`: a line that starts no turn continues the one before, since
+/// a turn's own line breaks are kept as they are.
+fn parse_transcript(text: &str) -> Option<Vec<Line>> {
+    let mut lines: Vec<Line> = Vec::new();
+    if text.is_empty() {
+        return Some(lines);
+    }
+    for part in text.split('\n') {
+        let turn = [
+            ("visitor: ", Speaker::Visitor),
+            ("assistant: ", Speaker::Assistant),
+        ]
+        .into_iter()
+        .find_map(|(prefix, from)| part.strip_prefix(prefix).map(|text| (from, text)));
+        match (turn, lines.last_mut()) {
+            (Some((from, text)), _) => lines.push(Line {
+                from,
+                text: text.to_string(),
+            }),
+            (None, Some(last)) => {
+                last.text.push('\n');
+                last.text.push_str(part);
+            }
+            (None, None) => return None,
+        }
+    }
+    Some(lines)
+}
+
+/// Forwards new messages to the owner's URL from one background thread, so a slow or dead
+/// webhook never holds up an answer; the stored copy is the record either way.
+pub struct Webhook {
+    queue: SyncSender<String>,
+}
+
+impl Webhook {
+    pub fn start(url: String) -> Webhook {
+        let (queue, pending) = mpsc::sync_channel::<String>(WEBHOOK_QUEUE);
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(10)))
+            .build()
+            .into();
+        std::thread::spawn(move || {
+            for body in pending {
+                deliver(&agent, &url, &body);
+            }
+        });
+        Webhook { queue }
+    }
+
+    fn forward(&self, row: &Row) {
+        let body = match row.to_json() {
+            Ok(json) => json.to_string(),
+            Err(err) => return eprintln!("ayuda: inbox: webhook: {err:#}"),
+        };
+        if let Err(TrySendError::Full(_)) = self.queue.try_send(body) {
+            eprintln!(
+                "ayuda: inbox: webhook: too many waiting; message {} stored but not forwarded",
+                row.id
+            );
+        }
+    }
+}
+
+fn deliver(agent: &ureq::Agent, url: &str, body: &str) {
+    const ATTEMPTS: u32 = 4;
+    for attempt in 1..=ATTEMPTS {
+        let sent = agent
+            .post(url)
+            .header("Content-Type", "application/json")
+            .send(body);
+        match sent {
+            Ok(_) => return,
+            Err(err) if attempt == ATTEMPTS => {
+                // The URL itself may hold the receiver's secret, so it is not printed.
+                eprintln!("ayuda: inbox: webhook: gave up after {ATTEMPTS} tries: {err}")
+            }
+            Err(_) => std::thread::sleep(Duration::from_secs(1 << (attempt - 1))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ayuda::escalate::transcript_text;
+
+    #[test]
+    fn form_transcripts_read_back_with_their_line_breaks() {
+        let lines = vec![
+            Line {
+                from: Speaker::Visitor,
+                text: "first\nsecond".into(),
+            },
+            Line {
+                from: Speaker::Assistant,
+                text: String::new(),
+            },
+        ];
+        assert_eq!(parse_transcript(&transcript_text(&lines)), Some(lines));
+        assert_eq!(parse_transcript("hello"), None);
+    }
+
+    #[test]
+    fn secrets_match_only_exactly() {
+        assert!(same_secret(b"s3cret", b"s3cret"));
+        assert!(!same_secret(b"s3cre", b"s3cret"));
+        assert!(!same_secret(b"s3cret!", b"s3cret"));
+        assert!(!same_secret(b"", b"s3cret"));
+    }
+}

@@ -1,0 +1,804 @@
+//! `ayuda inbox` over real HTTP: the binary on a free loopback port with a fresh database, read
+//! back with `ayuda inbox list`. No model needed; no server outlives its test.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use ayuda::escalate::Escalation;
+use serde_json::{json, Value};
+
+use crate::util::{ayuda, root, stderr};
+
+/// A running `ayuda` server, killed when dropped.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    log: Arc<Mutex<String>>,
+}
+
+impl Server {
+    /// Starts `ayuda ARGS` in the repository root and waits for the address it prints.
+    fn start(args: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ayuda"))
+            .args(args)
+            .current_dir(root())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("ayuda runs");
+        let pipe = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (found, address) = mpsc::channel();
+        let keep = log.clone();
+        // Drained for the server's whole life, so a chatty server never blocks on a full pipe.
+        thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                if let Some((_, rest)) = line.split_once("http://") {
+                    let addr = rest.split_whitespace().next().unwrap_or("");
+                    let _ = found.send(addr.parse::<SocketAddr>());
+                }
+                keep.lock().unwrap().push_str(&format!("{line}\n"));
+            }
+        });
+        match address.recv_timeout(Duration::from_secs(30)) {
+            Ok(Ok(addr)) => Server { child, addr, log },
+            other => {
+                let _ = child.kill();
+                panic!("no address ({other:?}); stderr: {}", log.lock().unwrap())
+            }
+        }
+    }
+
+    fn inbox(db: &Path, extra: &[&str]) -> Server {
+        let mut args = vec![
+            "inbox",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            db.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        Server::start(&args)
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Reply {
+    status: u16,
+    headers: ureq::http::HeaderMap,
+    text: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.text)
+            .unwrap_or_else(|e| panic!("{} is not JSON ({e}): {}", self.status, self.text))
+    }
+
+    fn error(&self) -> String {
+        self.json()["error"].as_str().unwrap_or("").to_string()
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().unwrap())
+    }
+}
+
+/// A client that reports every status instead of treating 4xx as an error.
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+fn reply(sent: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
+    let mut response = sent.expect("the request gets an answer");
+    Reply {
+        status: response.status().as_u16(),
+        headers: response.headers().clone(),
+        text: response.body_mut().read_to_string().unwrap(),
+    }
+}
+
+fn post_json(agent: &ureq::Agent, url: &str, body: &str) -> Reply {
+    reply(
+        agent
+            .post(url)
+            .header("Content-Type", "application/json")
+            .send(body),
+    )
+}
+
+fn key(tag: &str, i: usize) -> String {
+    format!("{tag}-{i:05}-0123456789ab")
+}
+
+fn message(key: &str, text: &str) -> Value {
+    json!({
+        "key": key,
+        "message": text,
+        "reply_to": {"email": "ana@example.es"},
+        "lane": "open",
+        "lang": "es",
+        "written_at": "2026-11-24T10:00:00Z",
+    })
+}
+
+/// `ayuda inbox list --db DB --json`, parsed.
+fn listed(db: &Path) -> Vec<Value> {
+    let out = ayuda(
+        &["inbox", "list", "--db", db.to_str().unwrap(), "--json"],
+        b"",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_slice(&out.stdout).expect("one JSON array")
+}
+
+fn listed_keys(db: &Path) -> BTreeSet<String> {
+    listed(db)
+        .iter()
+        .map(|row| row["key"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A listed row without what the inbox added, i.e. the message as it was sent.
+fn as_sent(row: &Value) -> Value {
+    let mut row = row.clone();
+    let fields = row.as_object_mut().unwrap();
+    assert!(fields.remove("id").unwrap().is_i64(), "{row}");
+    assert!(fields.remove("received_at").unwrap().is_string());
+    row
+}
+
+#[test]
+fn malformed_json_is_a_400_naming_the_problem_and_stores_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("inbox.db");
+    let server = Server::inbox(&db, &[]);
+    let agent = agent();
+
+    let r = post_json(
+        &agent,
+        &server.url("/messages"),
+        r#"{"key": "abc", "message": 'x'}"#,
+    );
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert!(r.error().contains("line 1 column"), "{}", r.text);
+
+    let r = post_json(&agent, &server.url("/messages"), r#"{"key": "#);
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert!(r.error().contains("EOF"), "{}", r.text);
+
+    let body = message(&key("plain", 0), "Hola").to_string();
+    let r = reply(
+        agent
+            .post(server.url("/messages"))
+            .header("Content-Type", "text/plain")
+            .send(&body),
+    );
+    assert_eq!(r.status, 415, "{}", r.text);
+    assert!(r.error().contains("application/json"), "{}", r.text);
+
+    assert_eq!(listed(&db), Vec::<Value>::new());
+}
+
+/// Sends `head` and a body of `len` bytes on a raw connection, as fast as the server takes it,
+/// and returns whatever the server answered before closing.
+fn raw_oversized(addr: SocketAddr, head: &str, len: usize, chunked: bool) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let sending = thread::spawn(move || {
+        let chunk = vec![b'a'; 64 * 1024];
+        let mut sent = 0;
+        while sent < len {
+            let framed = if chunked {
+                let mut frame = format!("{:x}\r\n", chunk.len()).into_bytes();
+                frame.extend(&chunk);
+                frame.extend(b"\r\n");
+                frame
+            } else {
+                chunk.clone()
+            };
+            // The server may stop reading and close: that is an answer, not a failure.
+            if writer.write_all(&framed).is_err() {
+                return sent;
+            }
+            sent += chunk.len();
+        }
+        if chunked {
+            let _ = writer.write_all(b"0\r\n\r\n");
+        }
+        sent
+    });
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => answer.extend(&buf[..n]),
+        }
+        let text = String::from_utf8_lossy(&answer);
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length = head.lines().find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length: ")?
+                    .parse()
+                    .ok()
+            });
+            if length.is_some_and(|n: usize| body.len() >= n) {
+                break;
+            }
+        }
+    }
+    drop(stream);
+    let sent = sending.join().unwrap();
+    assert!(sent < len, "the server read the whole {len}-byte body");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[test]
+fn a_10mb_body_is_refused_with_413_and_the_server_keeps_serving() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("inbox.db");
+    let server = Server::inbox(&db, &[]);
+    let len = 10 * 1024 * 1024;
+
+    let declared = format!(
+        "POST /messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n\r\n"
+    );
+    let chunked = "POST /messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (head, is_chunked) in [(declared.as_str(), false), (chunked, true)] {
+        let answer = raw_oversized(server.addr, head, len, is_chunked);
+        assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+        let body = answer.split_once("\r\n\r\n").unwrap().1;
+        let body: Value = serde_json::from_str(body).unwrap_or_else(|_| panic!("{answer}"));
+        assert!(
+            body["error"].as_str().unwrap().contains("512 KiB"),
+            "{body}"
+        );
+    }
+
+    let k = key("after-413", 0);
+    let r = post_json(
+        &agent(),
+        &server.url("/messages"),
+        &message(&k, "Hola").to_string(),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(listed_keys(&db), BTreeSet::from([k]));
+}
+
+#[test]
+fn missing_or_invalid_fields_are_a_422_naming_them_and_store_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("inbox.db");
+    let server = Server::inbox(&db, &[]);
+    let agent = agent();
+    let url = server.url("/messages");
+
+    let mut no_reply = message(&key("noreply", 0), "Hola");
+    no_reply.as_object_mut().unwrap().remove("reply_to");
+    let r = post_json(&agent, &url, &no_reply.to_string());
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(r.error().contains("missing field `reply_to`"), "{}", r.text);
+
+    let r = post_json(&agent, &url, &message(&key("empty", 0), "   ").to_string());
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(r.error().contains("message: empty"), "{}", r.text);
+    assert_eq!(r.json()["problems"], json!([{"code": "message-empty"}]));
+
+    let mut several = message("short", &"x".repeat(2001));
+    several["reply_to"] = json!({"phone": "12"});
+    let r = post_json(&agent, &url, &several.to_string());
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(
+        r.json()["problems"],
+        json!([
+            {"code": "key-invalid"},
+            {"code": "message-too-long", "limit": 2000},
+            {"code": "phone-invalid"},
+        ])
+    );
+
+    let mut unknown = message(&key("unknown", 0), "Hola");
+    unknown["tracking_id"] = json!("x");
+    let r = post_json(&agent, &url, &unknown.to_string());
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(r.error().contains("tracking_id"), "{}", r.text);
+
+    assert_eq!(listed(&db), Vec::<Value>::new());
+}
+
+#[test]
+fn a_resend_is_a_200_duplicate_and_a_reused_key_a_409() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("inbox.db");
+    let server = Server::inbox(&db, &[]);
+    let agent = agent();
+    let url = server.url("/messages");
+    let k = key("dup", 0);
+    let sent = message(&k, "¿Tenéis pan sin gluten?");
+
+    let first = post_json(&agent, &url, &sent.to_string());
+    assert_eq!(first.status, 201, "{}", first.text);
+    assert_eq!(first.json()["stored"], k.as_str());
+    let again = post_json(&agent, &url, &sent.to_string());
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(again.json()["duplicate"], k.as_str());
+    assert_eq!(again.json()["id"], first.json()["id"]);
+
+    let other = post_json(&agent, &url, &message(&k, "Otra cosa").to_string());
+    assert_eq!(other.status, 409, "{}", other.text);
+    assert!(other.error().contains(&k), "{}", other.text);
+
+    let rows = listed(&db);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(as_sent(&rows[0]), sent);
+}
+
+/// A POST from a second loopback address, a different visitor as far as the limit goes.
+fn post_from(from: &str, to: SocketAddr, body: &str) -> String {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    let from: SocketAddr = format!("{from}:0").parse().unwrap();
+    socket.bind(&from.into()).unwrap();
+    socket.connect(&to.into()).unwrap();
+    let mut stream: TcpStream = socket.into();
+    write!(
+        stream,
+        "POST /messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+#[test]
+fn a_burst_gets_201s_then_429s_with_retry_after_and_loses_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("inbox.db");
+    let server = Server::inbox(&db, &[]);
+    let url = server.url("/messages");
+
+    let started = Instant::now();
+    let results: Vec<(String, Reply)> = thread::scope(|s| {
+        let workers: Vec<_> = (0..4)
+            .map(|t| {
+                let url = &url;
+                s.spawn(move || {
+                    let agent = agent();
+                    (0..25)
+                        .map(|i| {
+                            let k = key(&format!("burst{t}"), i);
+                            let r = post_json(&agent, url, &message(&k, "Hola").to_string());
+                            (k, r)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let mut stored = BTreeSet::new();
+    let mut limited = 0;
+    for (k, r) in &results {
+        match r.status {
+            201 => {
+                stored.insert(k.clone());
+            }
+            429 => {
+                limited += 1;
+                let wait: u64 = r
+                    .header("retry-after")
+                    .expect("Retry-After")
+                    .parse()
+                    .unwrap();
+                assert!((1..=60).contains(&wait), "{wait}");
+                assert!(r.error().contains("try again"), "{}", r.text);
+            }
+            other => panic!("{other}: {}", r.text),
+        }
+    }
+    assert!((20..100).contains(&stored.len()), "{} stored", stored.len());
+    assert!(limited > 0);
+    assert_eq!(listed_keys(&db), stored);
+
+    // Another address still has its whole quota; the first gets in again after waiting.
+    let other = post_from(
+        "127.0.0.2",
+        server.addr,
+        &message(&key("second", 0), "Hola").to_string(),
+    );
+    assert!(other.starts_with("HTTP/1.1 201"), "{other}");
+    thread::sleep(Duration::from_secs(2));
+    let r = post_json(
+        &agent(),
+        &url,
+        &message(&key("later", 0), "Hola").to_string(),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(listed(&db).len(), stored.len() + 2);
+}
+
+#[test]
+fn hostile_text_is_stored_and_listed_verbatim() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("inbox.db");
+    let server = Server::inbox(&db, &[]);
+    let text =
+        "'); DROP TABLE messages;--\n<script>alert(1)</script>\n\"double\" 'single' `back` \\ \
+                \n😀🥖 emoji\nمرحبا بالعالم \u{202e}override\u{202c}\nNUL:\u{0}:end\t\x1b[2Jgone";
+    let mut sent = message(&key("hostile", 0), text);
+    sent["transcript"] = json!([
+        {"from": "visitor", "text": "Robert'); DROP TABLE messages;--"},
+        {"from": "assistant", "text": "<img src=x onerror=alert(1)>"},
+    ]);
+    let r = post_json(&agent(), &server.url("/messages"), &sent.to_string());
+    assert_eq!(r.status, 201, "{}", r.text);
+
+    let rows = listed(&db);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(as_sent(&rows[0]), sent);
+
+    let out = ayuda(&["inbox", "list", "--db", db.to_str().unwrap()], b"");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plain = String::from_utf8(out.stdout).unwrap();
+    for piece in [
+        "'); DROP TABLE messages;--",
+        "<script>alert(1)</script>",
+        "\"double\" 'single' `back` \\",
+        "😀🥖 emoji",
+        "مرحبا بالعالم",
+        "visitor: Robert'); DROP TABLE messages;--",
+        "assistant: <img src=x onerror=alert(1)>",
+        "[open]",
+        "email ana@example.es",
+    ] {
+        assert!(plain.contains(piece), "{piece:?} missing from:\n{plain}");
+    }
+    // Control characters and bidi overrides reach the owner's terminal escaped, never raw.
+    assert!(plain.contains("NUL:\\u{0}:end"), "{plain}");
+    assert!(plain.contains("\\u{1b}[2Jgone"), "{plain}");
+    assert!(plain.contains("\\u{202e}override"), "{plain}");
+    assert!(!plain.contains(['\0', '\x1b', '\u{202e}']), "{plain}");
+}
+
+#[test]
+fn kill_9_during_a_burst_loses_no_acknowledged_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("inbox.db");
+    let mut server = Server::inbox(&db, &["--per-minute", "10000000"]);
+    let url = server.url("/messages");
+    let stop = AtomicBool::new(false);
+    let acked = Mutex::new(Vec::new());
+
+    thread::scope(|s| {
+        for t in 0..6 {
+            let (url, stop, acked) = (&url, &stop, &acked);
+            s.spawn(move || {
+                let agent = agent();
+                for i in 0.. {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let k = key(&format!("kill{t}"), i);
+                    let body = message(&k, "Hola").to_string();
+                    let sent = agent
+                        .post(url)
+                        .header("Content-Type", "application/json")
+                        .send(&body);
+                    match sent.map(|r| r.status().as_u16()) {
+                        Ok(201 | 200) => acked.lock().unwrap().push(k),
+                        Ok(429) => {}
+                        Ok(other) => panic!("{other}"),
+                        // The server is gone: whatever was under way was never acknowledged.
+                        Err(_) => break,
+                    }
+                }
+            });
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while acked.lock().unwrap().len() < 60 && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(5));
+        }
+        server.child.kill().unwrap(); // SIGKILL: no shutdown, no flush.
+        server.child.wait().unwrap();
+        stop.store(true, Ordering::Relaxed);
+    });
+
+    let acked: BTreeSet<String> = acked.into_inner().unwrap().into_iter().collect();
+    assert!(acked.len() >= 20, "only {} acknowledged", acked.len());
+    let kept = listed_keys(&db);
+    let lost: Vec<_> = acked.difference(&kept).collect();
+    assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
+}
+
+#[test]
+fn cors_answers_only_allowed_origins_and_reading_needs_the_token() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("inbox.db");
+    let allowed = "http://127.0.0.1:8080";
+    let server = Server::inbox(&db, &["--allow-origin", allowed, "--token", "s3cret-token"]);
+    let agent = agent();
+    let url = server.url("/messages");
+
+    let preflight = |origin: &str| {
+        reply(
+            agent
+                .options(&url)
+                .header("Origin", origin)
+                .header("Access-Control-Request-Method", "POST")
+                .header(
+                    "Access-Control-Request-Headers",
+                    "content-type,idempotency-key",
+                )
+                .call(),
+        )
+    };
+    let ok = preflight(allowed);
+    assert!((200..300).contains(&ok.status), "{}", ok.status);
+    assert_eq!(ok.header("access-control-allow-origin"), Some(allowed));
+    let headers = ok
+        .header("access-control-allow-headers")
+        .unwrap()
+        .to_lowercase();
+    assert!(
+        headers.contains("content-type") && headers.contains("idempotency-key"),
+        "{headers}"
+    );
+    assert!(ok
+        .header("access-control-allow-methods")
+        .unwrap()
+        .contains("POST"));
+    let evil = preflight("https://evil.example");
+    assert_eq!(evil.header("access-control-allow-origin"), None);
+
+    let post = |origin: &str, k: &str| {
+        reply(
+            agent
+                .post(&url)
+                .header("Origin", origin)
+                .header("Content-Type", "application/json")
+                .send(message(k, "Hola").to_string()),
+        )
+    };
+    let r = post(allowed, &key("cors", 0));
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.header("access-control-allow-origin"), Some(allowed));
+    let r = post("https://evil.example", &key("cors", 1));
+    assert_eq!(r.header("access-control-allow-origin"), None);
+    let r = post_json(&agent, &url, &message(&key("cors", 2), "Hola").to_string());
+    assert_eq!(
+        r.status, 201,
+        "same-origin requests are unaffected: {}",
+        r.text
+    );
+
+    let read = |auth: Option<&str>| {
+        let mut req = agent.get(&url);
+        if let Some(auth) = auth {
+            req = req.header("Authorization", auth);
+        }
+        reply(req.call())
+    };
+    for auth in [
+        None,
+        Some("Bearer wrong"),
+        Some("Bearer s3cret-toke"),
+        Some("s3cret-token"),
+    ] {
+        let r = read(auth);
+        assert_eq!(r.status, 401, "{auth:?}: {}", r.text);
+        assert!(r.error().contains("Authorization: Bearer"), "{}", r.text);
+    }
+    let r = read(Some("Bearer s3cret-token"));
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json(), Value::Array(listed(&db)));
+    assert_eq!(r.json().as_array().unwrap().len(), 3);
+
+    let tokenless = Server::inbox(&tmp.path().join("other.db"), &[]);
+    let r = reply(agent.get(tokenless.url("/messages")).call());
+    assert_eq!(r.status, 403, "{}", r.text);
+    assert!(r.error().contains("--token"), "{}", r.text);
+}
+
+fn full_message(k: &str) -> Escalation {
+    serde_json::from_value(json!({
+        "key": k,
+        "message": "¿Hacéis tartas por encargo?\nPara el sábado & 20 personas = 1 tarta",
+        "reply_to": {"phone": "+34 600 12 34 56"},
+        "lane": "closed",
+        "lang": "es",
+        "transcript": [
+            {"from": "visitor", "text": "tartas de cumpleaños\ncon nombre"},
+            {"from": "assistant", "text": "No tengo una respuesta segura."},
+        ],
+        "written_at": "2026-11-24T21:30:00Z",
+    }))
+    .unwrap()
+}
+
+#[test]
+fn a_form_encoded_post_stores_the_same_message_as_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("inbox.db");
+    let server = Server::inbox(&db, &[]);
+    let agent = agent();
+    let url = server.url("/messages");
+    let sent = full_message(&key("form", 0));
+
+    let r = reply(agent.post(&url).send_form(sent.form_fields()));
+    assert_eq!(r.status, 201, "{}", r.text);
+    let rows = listed(&db);
+    assert_eq!(as_sent(&rows[0]), serde_json::to_value(&sent).unwrap());
+    // The JSON form of the same message is the same message: a duplicate, not a conflict.
+    let r = post_json(&agent, &url, &serde_json::to_string(&sent).unwrap());
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    let mut fields = full_message(&key("form", 1)).form_fields();
+    fields.retain(|(name, _)| *name != "phone");
+    let r = reply(agent.post(&url).send_form(fields));
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(r.json()["problems"], json!([{"code": "reply-missing"}]));
+    assert_eq!(listed(&db).len(), 1);
+}
+
+#[test]
+fn serve_mounts_the_inbox_under_its_own_origin() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("inbox.db");
+    let server = Server::start(&[
+        "serve",
+        "www",
+        "--listen",
+        "127.0.0.1:0",
+        "--inbox-db",
+        db.to_str().unwrap(),
+    ]);
+    let agent = agent();
+    let k = key("serve", 0);
+    let r = post_json(
+        &agent,
+        &server.url("/inbox/messages"),
+        &message(&k, "Hola").to_string(),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(listed_keys(&db), BTreeSet::from([k]));
+    let page = reply(agent.get(server.url("/ayuda.js")).call());
+    assert_eq!(page.status, 200, "the folder is still served");
+}
+
+#[test]
+fn new_messages_are_forwarded_to_the_webhook_without_delaying_the_answer() {
+    let receiver = TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook = format!("http://{}/hook", receiver.local_addr().unwrap());
+    let (got, forwarded) = mpsc::channel();
+    thread::spawn(move || {
+        let (mut conn, _) = receiver.accept().unwrap();
+        let mut reader = BufReader::new(conn.try_clone().unwrap());
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if line == "\r\n" {
+                break;
+            }
+            if let Some(n) = line.to_ascii_lowercase().strip_prefix("content-length: ") {
+                length = n.trim().parse().unwrap();
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        conn.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        got.send(body).unwrap();
+    });
+
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("inbox.db");
+    let server = Server::inbox(&db, &["--webhook", &hook]);
+    let k = key("hook", 0);
+    let r = post_json(
+        &agent(),
+        &server.url("/messages"),
+        &message(&k, "Hola").to_string(),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let body = forwarded
+        .recv_timeout(Duration::from_secs(10))
+        .unwrap_or_else(|_| panic!("nothing forwarded; stderr: {}", server.log()));
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body, listed(&db)[0]);
+
+    // A webhook that is down costs the sender nothing.
+    let dead = TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_url = format!("http://{}/", dead.local_addr().unwrap());
+    drop(dead);
+    let db = tmp.path().join("other.db");
+    let server = Server::inbox(&db, &["--webhook", &dead_url]);
+    let started = Instant::now();
+    let r = post_json(
+        &agent(),
+        &server.url("/messages"),
+        &message(&k, "Hola").to_string(),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+#[test]
+fn listing_a_missing_database_fails_without_creating_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("nope.db");
+    let out = ayuda(&["inbox", "list", "--db", db.to_str().unwrap()], b"");
+    crate::util::assert_fails(&out, "no inbox database");
+    assert!(!db.exists());
+}
+
+#[test]
+fn sigterm_stops_the_server_cleanly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("inbox.db");
+    let mut server = Server::inbox(&db, &[]);
+    let r = post_json(
+        &agent(),
+        &server.url("/messages"),
+        &message(&key("term", 0), "Hola").to_string(),
+    );
+    assert_eq!(r.status, 201);
+    let term = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "still running after SIGTERM");
+        thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}: {}", server.log());
+    assert_eq!(listed(&db).len(), 1);
+}
