@@ -1,6 +1,8 @@
 # The two commands of the README: `make demo` and `make test`. Each installs what it needs first
 # (tools/ensure.sh: only what is missing), then builds only what changed.
 PORT ?= 8080
+# Where the demo's reference inbox stores the messages visitors send to a person.
+INBOX_DB ?= target/demo-inbox.db
 MODEL := all-MiniLM-L6-v2
 PACKED := www/models/$(MODEL).ayuda
 AYUDA := target/debug/ayuda
@@ -10,9 +12,11 @@ DEMO_KB := www/kb/demo.bin
 .NOTPARALLEL:
 .PHONY: demo test setup build native wasm pack demo-kb bench eval clean
 
-# The demo site at the root, ayuda's files (widget, worker, wasm, model, bundle) under /ayuda/.
+# The demo site at the root, ayuda's files (widget, worker, wasm, model, bundle) under /ayuda/,
+# and the reference inbox at /inbox/ storing visitors' messages in $(INBOX_DB)
+# (read them with `target/debug/ayuda inbox list --db $(INBOX_DB)`).
 demo: setup build
-	$(AYUDA) serve www/demo --mount /ayuda=www --listen 127.0.0.1:$(PORT)
+	$(AYUDA) serve www/demo --mount /ayuda=www --listen 127.0.0.1:$(PORT) --inbox-db $(INBOX_DB)
 
 test: setup build
 	cargo test --quiet
@@ -36,9 +40,9 @@ $(PACKED): models/$(MODEL)/model.safetensors $(wildcard src/model/*.rs) | native
 	$(AYUDA) model pack models/$(MODEL) -o $@
 
 demo-kb: $(DEMO_KB)
-$(DEMO_KB): $(shell find www/demo -name '*.html') $(PACKED) $(AYUDA) | native
+$(DEMO_KB): $(shell find www/demo -name '*.html') www/demo-contact.toml $(PACKED) $(AYUDA) | native
 	mkdir -p www/kb
-	$(AYUDA) build www/demo --model $(PACKED) --out $@
+	$(AYUDA) build www/demo --contact www/demo-contact.toml --model $(PACKED) --out $@
 
 # Side by side with transformers.js in one Chromium (DESIGN.md, peer benchmark), then the
 # widget's time to first answer on the demo; prints one JSON

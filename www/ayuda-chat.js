@@ -5,12 +5,16 @@
 // Attributes (mirrored by properties): kb (bundle URL, required), model (packed model URL,
 // default <base>models/all-MiniLM-L6-v2.ayuda), base (where ayuda's files are; default: this
 // file's folder), lang (es, en; default: the page's, else the browser's), position (right or
-// left), contact (URL of the site's contact page, offered with "talk to a person").
+// left), contact (URL of the site's contact page, offered when the knowledge base gives no way
+// to send a message), endpoint (where messages go as JSON; overrides the knowledge base's).
 // Events (composed, bubbling): ayuda-ready, ayuda-reply {detail: reply}, ayuda-escalate
-// {detail: {reason}} (visitor, asked, urgent, no-answer, suggest, handoff); the escalation
-// flow listens for the last.
+// {detail: {reason}} (visitor, asked, urgent, no-answer, suggest, handoff, misses),
+// ayuda-message {detail: {key, state}} (sending, sent, queued, failed).
+// The one thing that ever leaves the device is a message the visitor writes, previews and sends
+// to a person; it goes through the outbox (outbox.js).
 import { EncoderClient } from './encoder.js';
 import { STRINGS, pickLanguage } from './ayuda-i18n.js';
+import { outbox } from './outbox.js';
 
 const HERE = new URL('./', import.meta.url);
 const MODEL = 'models/all-MiniLM-L6-v2.ayuda';
@@ -74,6 +78,22 @@ textarea { flex: 1; resize: none; min-height: 2.5rem; max-height: 6rem; padding:
   border: 1px solid var(--ayuda-border); border-radius: 8px; background: var(--ayuda-bg); }
 form button { border: 0; border-radius: 8px; padding: 0 1rem; background: var(--ayuda-accent);
   color: var(--ayuda-on-accent); font-weight: 600; cursor: pointer; }
+.person { display: flex; flex-direction: column; gap: .5rem; width: 100%; }
+.person [hidden] { display: none; }
+.person form { flex-direction: column; padding: 0; border: 0; gap: .375rem; }
+.person label { font-size: .875rem; font-weight: 600; }
+.person input[type="text"], .person textarea { width: 100%; padding: .4rem .5rem; border: 1px solid var(--ayuda-border);
+  border-radius: 8px; background: var(--ayuda-bg); max-height: none; }
+.person .tick { display: flex; gap: .4rem; align-items: center; font-weight: 400; }
+.person .error { color: #b00020; font-size: .875rem; margin: 0; }
+@media (prefers-color-scheme: dark) { .person .error { color: #ff8a80; } }
+.person [aria-invalid="true"] { border-color: #b00020; }
+.person button { border: 0; border-radius: 8px; padding: .4rem 1rem; background: var(--ayuda-accent);
+  color: var(--ayuda-on-accent); font-weight: 600; cursor: pointer; align-self: flex-start; }
+.person button.secondary { background: var(--ayuda-bg); color: var(--ayuda-fg); border: 1px solid var(--ayuda-border); }
+.person dl { margin: 0; } .person dt { font-weight: 600; font-size: .875rem; } .person dd { margin: 0 0 .375rem; white-space: pre-wrap; }
+.person pre { white-space: pre-wrap; overflow-wrap: anywhere; font-size: .75rem; margin: .25rem 0 0; }
+.person .buttons { display: flex; gap: .5rem; }
 @media (prefers-reduced-motion: no-preference) {
   .panel:not([hidden]) { animation: rise .18s ease-out; }
   @keyframes rise { from { opacity: 0; transform: translateY(.5rem); } }
@@ -163,7 +183,7 @@ function recordFeedback(entryId, helpful) {
 }
 
 export class AyudaChat extends HTMLElement {
-  static observedAttributes = ['kb', 'model', 'base', 'lang', 'position', 'contact'];
+  static observedAttributes = ['kb', 'model', 'base', 'lang', 'position', 'contact', 'endpoint'];
 
   constructor() {
     super();
@@ -172,6 +192,9 @@ export class AyudaChat extends HTMLElement {
     this.state = 'idle';       // idle | loading | ready | failed
     this.waiting = [];         // questions asked before the answers were ready
     this.client = null;
+    this.loaded = null;        // the load's Promise, for an escalation asked for while loading
+    this.transcript = [];      // {from, text}: sent only if the visitor ticks the box
+    this.lastQuestion = '';
   }
 
   get kb() { return this.getAttribute('kb'); }
@@ -184,6 +207,8 @@ export class AyudaChat extends HTMLElement {
   set position(v) { this.setAttribute('position', v); }
   get contact() { return this.getAttribute('contact'); }
   set contact(v) { this.setAttribute('contact', v); }
+  get endpoint() { return this.getAttribute('endpoint'); }
+  set endpoint(v) { this.setAttribute('endpoint', v); }
 
   /** The interface language: the lang attribute, else the page's, else the browser's. */
   get language() {
@@ -192,9 +217,14 @@ export class AyudaChat extends HTMLElement {
 
   connectedCallback() {
     if (!this.panel) this.render();
+    // A message queued on an earlier visit is sent now, chat open or not.
+    this.stopListening = outbox().listen((change) => this.dispatchEvent(
+      new CustomEvent('ayuda-message', { detail: change, bubbles: true, composed: true })));
+    outbox().flush({ now: true }).catch(() => {});
   }
 
   disconnectedCallback() {
+    this.stopListening?.();
     this.client?.terminate();
     this.client = null;
     this.state = 'idle';
@@ -213,6 +243,12 @@ export class AyudaChat extends HTMLElement {
 
   t(key, n) {
     return STRINGS[this.language][key].replace('{n}', n ?? '');
+  }
+
+  /** A unique id inside this chat's shadow root, for label and error wiring. */
+  uid(name) {
+    this.nextUid = (this.nextUid || 0) + 1;
+    return `${name}-${this.nextUid}`;
   }
 
   render() {
@@ -246,11 +282,13 @@ export class AyudaChat extends HTMLElement {
     this.botSay(t('greeting'));
   }
 
-  open() {
+  open({ focus = true } = {}) {
+    const wasHidden = this.panel.hidden;
     this.panel.hidden = false;
     this.launcher.setAttribute('aria-expanded', 'true');
-    this.input.focus();
+    if (focus) this.input.focus();
     this.start();
+    if (wasHidden) this.showPending();
   }
 
   close() {
@@ -277,7 +315,7 @@ export class AyudaChat extends HTMLElement {
     try {
       this.client = new EncoderClient(new URL('encoder-worker.js', base));
     } catch { fail(); return; }
-    this.client.load(model, {
+    this.loaded = this.client.load(model, {
       kb,
       onProgress: (loaded, total) => {
         if (total) this.setStatus(this.t('loading', `${Math.min(99, Math.floor((100 * loaded) / total))}%`));
@@ -298,6 +336,7 @@ export class AyudaChat extends HTMLElement {
     const text = this.input.value.trim().slice(0, MAX_QUESTION);
     if (!text) return;
     this.input.value = '';
+    this.lastQuestion = text;
     this.say('visitor', text);
     if (this.state === 'ready') this.answer(text);
     else if (this.state === 'failed') this.botSay(this.t('unavailable'), { human: true });
@@ -309,9 +348,9 @@ export class AyudaChat extends HTMLElement {
   }
 
   async answer(text) {
-    let reply, signals;
+    let reply, signals, offerPerson;
     try {
-      ({ reply, signals } = await this.client.turn(text, { lang: this.language }));
+      ({ reply, signals, offerPerson } = await this.client.turn(text, { lang: this.language }));
     } catch {
       this.botSay(this.t('unavailable'), { human: true });
       return;
@@ -325,10 +364,12 @@ export class AyudaChat extends HTMLElement {
     if (reply.outcome === 'answer') this.showAnswer(reply.entry);
     else if (reply.outcome === 'suggest') this.showSuggestions(reply.entries);
     else this.botSay(this.t('escalate'), { human: true, reason: 'no-answer' });
+    // Missed again (the owner sets how many in a row): offer a person without being asked.
+    if (offerPerson && reply.outcome !== 'answer') this.escalate('misses');
   }
 
   showAnswer(entry) {
-    const msg = this.say('bot', renderAnswer(entry.answer));
+    const msg = this.say('bot', entry.answer.trim() ? renderAnswer(entry.answer) : this.t('handoff'));
     const source = entry.url && safeLink(entry.url, document);
     if (source) {
       source.textContent = this.t('source');
@@ -336,8 +377,9 @@ export class AyudaChat extends HTMLElement {
       msg.append(source);
     }
     if (entry.handoff) {
-      msg.append(h('p', {}, this.t('handoff')));
-      this.humanButton(msg, 'handoff');
+      // The owner hands this topic to a person: the way to one opens with the answer.
+      if (entry.answer.trim()) msg.append(h('p', {}, this.t('handoff')));
+      this.escalate('handoff');
     }
     const feedback = h('div', { className: 'feedback' }, this.t('helpfulQuestion'));
     for (const helpful of [true, false]) {
@@ -368,18 +410,225 @@ export class AyudaChat extends HTMLElement {
         this.t('human'))));
   }
 
-  /** The way to a person. The escalation flow (issue 5) replaces this message; today it
-   *  points at the site's contact page. */
-  escalate(reason) {
-    this.open();
+  /** The way to a person: the lane the owner's hours give now (open, closed, urgent), its
+   *  phones and links, and the message form. Without a knowledge base to say how, the site's
+   *  contact page. */
+  async escalate(reason) {
+    this.open({ focus: false });
     this.dispatchEvent(new CustomEvent('ayuda-escalate', { detail: { reason }, bubbles: true, composed: true }));
+    let offer = null;
+    try {
+      await this.loaded;
+      offer = await this.client.contact({ now: Date.now(), urgent: reason === 'urgent' });
+    } catch { /* no knowledge base: no hours, no endpoint */ }
+    if (this.endpoint) offer = { lane: 'open', ...offer, delivery: { kind: 'json', url: this.endpoint } };
+    if (!offer) { this.contactPage(); return; }
+    this.personPanel?.remove();
+    const box = h('div', { className: 'person' });
+    this.personPanel = this.say('bot', box, { record: false });
+    for (const line of this.laneLines(offer)) box.append(line);
+    if (offer.delivery.kind === 'none') {
+      box.append(h('p', {}, this.t('noDelivery')));
+      this.contactPage();
+      return;
+    }
+    this.messageForm(box, offer);
+  }
+
+  /** The lane's words: open with live contact, closed with the next opening in the visitor's
+   *  own time, urgent with the direct line first; the direct line is in every lane. */
+  laneLines(offer) {
+    const lines = [];
+    const tel = (number) => {
+      const a = safeLink(`tel:${number.replace(/[^\d+]/g, '')}`, document);
+      a.textContent = number;
+      return a;
+    };
+    if (offer.lane === 'urgent' && offer.urgentPhone) {
+      lines.push(h('p', {}, h('strong', {}, this.t('urgentNow'), tel(offer.urgentPhone))));
+    }
+    if (offer.lane === 'closed') {
+      lines.push(h('p', {}, this.t('closedNow')));
+      if (offer.opensAt) lines.push(h('p', {}, this.t('opensAt', this.when(offer.opensAt))));
+    } else {
+      if (offer.phone || offer.chat) lines.push(h('p', {}, this.t('openNow')));
+      if (offer.phone) lines.push(h('p', {}, this.t('callUs'), tel(offer.phone)));
+      const chat = offer.chat && safeLink(offer.chat, document);
+      if (chat) { chat.textContent = this.t('chatUs'); lines.push(h('p', {}, chat)); }
+      lines.push(h('p', {}, offer.replyWithinHours ? this.t('replyWithin', offer.replyWithinHours) : this.t('replySoon')));
+    }
+    if (offer.lane !== 'urgent' && offer.urgentPhone) {
+      lines.push(h('p', {}, this.t('urgentLine'), tel(offer.urgentPhone)));
+    }
+    return lines;
+  }
+
+  /** An instant (ms) in the visitor's own time zone and language. */
+  when(ms) {
+    return new Intl.DateTimeFormat(this.language, { weekday: 'long', day: 'numeric', month: 'long',
+      hour: '2-digit', minute: '2-digit' }).format(new Date(ms));
+  }
+
+  /** The form: the message (the last question, editable), one way to reply, and the
+   *  conversation only if ticked. Checked by the same rules the inbox applies, then previewed. */
+  messageForm(box, offer) {
+    const key = crypto.randomUUID();
+    const ids = { message: this.uid('message'), reply: this.uid('reply'), transcript: this.uid('transcript') };
+    const errors = {};
+    const field = (name, control, label) => {
+      errors[name] = h('p', { className: 'error', id: `${ids[name]}-error`, role: 'alert' });
+      errors[name].hidden = true;
+      control.id = ids[name];
+      control.setAttribute('aria-describedby', errors[name].id);
+      return [h('label', { htmlFor: ids[name] }, label), control, errors[name]];
+    };
+    const message = h('textarea', { rows: 3, value: this.lastQuestion });
+    const reply = h('input', { type: 'text', autocomplete: 'email', spellcheck: false });
+    const transcript = h('input', { type: 'checkbox', id: ids.transcript });
+    const lines = this.transcript.slice();
+    const form = h('form', { noValidate: true, onsubmit: async (e) => {
+      e.preventDefault();
+      const draft = { key, message: message.value, reply: reply.value, lane: offer.lane,
+        lang: this.language, transcript: transcript.checked ? lines : null,
+        written_at: new Date().toISOString() };
+      let prepared;
+      try { prepared = await this.client.prepare(draft); } catch { prepared = null; }
+      for (const [name, el] of Object.entries(errors)) {
+        el.hidden = true;
+        el.textContent = '';
+        (name === 'message' ? message : reply).removeAttribute('aria-invalid');
+      }
+      if (!prepared) { this.contactPage(); return; }
+      if (!prepared.ok) {
+        this.showProblems(prepared.problems, errors, { message, reply });
+        return;
+      }
+      form.hidden = true;
+      this.preview(box, prepared, offer, () => { form.hidden = false; message.focus(); });
+    } },
+      ...field('message', message, this.t('formMessage')),
+      ...field('reply', reply, this.t('formReply')),
+      h('label', { className: 'tick', htmlFor: ids.transcript }, transcript,
+        this.t('formTranscript', lines.length)),
+      h('button', { type: 'submit' }, this.t('formReview')));
+    box.append(form);
+    (this.lastQuestion ? reply : message).focus();
+  }
+
+  showProblems(problems, errors, controls) {
+    const words = {
+      'message-empty': 'errMessageEmpty', 'message-too-long': 'errMessageTooLong',
+      'reply-missing': 'errReplyMissing', 'email-invalid': 'errEmailInvalid', 'phone-invalid': 'errPhoneInvalid',
+    };
+    let first = null;
+    for (const p of problems) {
+      const el = errors[p.field] || errors.message;
+      const text = words[p.code] ? this.t(words[p.code], p.limit) : this.t('errOther', p.code);
+      el.textContent = el.textContent ? `${el.textContent} ${text}` : text;
+      el.hidden = false;
+      const control = controls[p.field] || controls.message;
+      control.setAttribute('aria-invalid', 'true');
+      first ??= control;
+    }
+    first?.focus();
+  }
+
+  /** Exactly what will be sent, field by field and as the raw text, before anything leaves. */
+  preview(box, prepared, offer, edit) {
+    const m = prepared.message;
+    const target = offer.delivery.kind === 'email' ? offer.delivery.address
+      : new URL(offer.delivery.url, location.href).host;
+    const lane = { open: 'laneOpen', closed: 'laneClosed', urgent: 'laneUrgent' }[m.lane];
+    const rows = [
+      ['previewMessage', m.message],
+      ['previewReply', m.reply_to.email ?? m.reply_to.phone],
+      ['previewLane', this.t(lane)],
+      ['previewLang', m.lang ?? ''],
+      ['previewWritten', this.when(Date.parse(m.written_at))],
+      ['previewTranscript', m.transcript
+        ? m.transcript.map((l) => `${this.t(l.from === 'visitor' ? 'you' : 'bot')}: ${l.text}`).join('\n')
+        : this.t('previewNoTranscript')],
+    ];
+    const raw = offer.delivery.kind === 'json' ? prepared.body
+      : prepared.form.map(([k, v]) => `${k}: ${v}`).join('\n');
+    const status = h('p', { role: 'status' });
+    const view = h('div', { className: 'preview' },
+      h('p', {}, this.t('previewIntro', target)),
+      h('dl', {}, ...rows.flatMap(([k, v]) => [h('dt', {}, this.t(k)), h('dd', {}, v)])),
+      h('details', {}, h('summary', {}, this.t('previewRaw')), h('pre', { className: 'raw' }, raw)));
+    const buttons = h('div', { className: 'buttons' });
+    const back = h('button', { type: 'button', className: 'secondary', onclick: () => { view.remove(); edit(); } },
+      this.t('edit'));
+    if (offer.delivery.kind === 'email') {
+      const subject = `${this.t('title')}: ${m.message.slice(0, 60)}`;
+      const mail = safeLink(`mailto:${offer.delivery.address}?subject=${encodeURIComponent(subject)}`
+        + `&body=${encodeURIComponent(raw)}`, document);
+      mail.textContent = this.t('sendByEmail');
+      mail.addEventListener('click', () => { status.textContent = this.t('emailOpened'); });
+      buttons.append(mail, back);
+    } else {
+      const send = h('button', { type: 'button', onclick: async () => {
+        send.disabled = true;
+        back.remove();
+        this.track(m.key, status, raw);
+        const json = offer.delivery.kind === 'json';
+        await outbox().add({ key: m.key, url: new URL(offer.delivery.url, location.href).href,
+          contentType: json ? 'application/json' : 'application/x-www-form-urlencoded',
+          body: json ? prepared.body : new URLSearchParams(prepared.form).toString() });
+      } }, this.t('send'));
+      buttons.append(send, back);
+    }
+    view.append(buttons, status);
+    box.append(view);
+    this.log.scrollTop = this.log.scrollHeight;
+    buttons.firstChild.focus();
+  }
+
+  /** Shows a message's delivery as it changes: sending, sent, queued (will retry by itself) or
+   *  failed (with the reason, and the text to copy). */
+  track(key, status, raw) {
+    const stop = outbox().listen((change) => {
+      if (change.key !== key) return;
+      if (change.state === 'failed') {
+        status.replaceChildren(this.t('failed', change.reason),
+          h('pre', { className: 'copy' }, raw),
+          h('button', { type: 'button', className: 'secondary', onclick: async (e) => {
+            try { await navigator.clipboard.writeText(raw); e.target.textContent = this.t('copied'); } catch { /* the text is selectable above */ }
+          } }, this.t('copy')));
+        stop();
+        return;
+      }
+      status.textContent = this.t({ sending: 'sending', sent: 'sent', queued: 'queuedSend' }[change.state]);
+      if (change.state === 'sent') stop();
+    });
+  }
+
+  /** Messages from an earlier visit still waiting in the outbox, with their live state. */
+  async showPending() {
+    let items = [];
+    try { items = await outbox().pending(); } catch { return; }
+    for (const item of items) {
+      if (this.shownPending?.has(item.key)) continue;
+      (this.shownPending ??= new Set()).add(item.key);
+      let text = item.body;
+      try { text = JSON.parse(item.body).message; } catch { text = new URLSearchParams(item.body).get('message') ?? text; }
+      const status = h('p', { role: 'status' }, item.state === 'failed'
+        ? this.t('failed', item.reason) : this.t('queuedSend'));
+      this.say('bot', h('div', { className: 'person' }, h('p', {}, this.t('pendingMessage')),
+        h('blockquote', {}, text), status), { record: false });
+      this.track(item.key, status, text);
+    }
+  }
+
+  /** The site's contact page, when there is no way to send a message from here. */
+  contactPage() {
     const contact = this.contact && safeLink(this.contact, document);
     if (contact) {
       contact.textContent = this.t('contactLink');
-      const msg = this.say('bot', this.t('contact'));
+      const msg = this.say('bot', this.t('contact'), { record: false });
       msg.append(contact);
     } else {
-      this.botSay(this.t('contactNone'));
+      this.say('bot', this.t('contactNone'), { record: false });
     }
   }
 
@@ -389,8 +638,14 @@ export class AyudaChat extends HTMLElement {
     return msg;
   }
 
-  /** Appends a message; `content` is text (shown as text, never parsed) or safe nodes. */
-  say(who, content) {
+  /** Appends a message; `content` is text (shown as text, never parsed) or safe nodes. It joins
+   *  the transcript (kept in memory, sent only if the visitor ticks the box) unless `record` is
+   *  false, as for the escalation form itself. */
+  say(who, content, { record = true } = {}) {
+    if (record) {
+      const text = typeof content === 'string' ? content : content.textContent;
+      if (text.trim()) this.transcript.push({ from: who === 'visitor' ? 'visitor' : 'assistant', text: text.slice(0, 2000) });
+    }
     const label = h('span', { className: 'who' }, `${this.t(who === 'visitor' ? 'you' : 'bot')}: `);
     const msg = h('div', { className: `msg ${who}` }, label, content);
     this.log.append(msg);

@@ -7,16 +7,21 @@
 //               {id, op: 'load', modelDir: URL, kb?: URL}        a sentence-transformers folder (full precision)
 //               {id, op: 'embed', text}
 //               {id, op: 'ask', text, lang?}                     needs a load with kb; lang: the visitor's
+//               {id, op: 'contact', now, urgent}                 the way to a person at `now` (ms)
+//               {id, op: 'prepare', draft}                       check an escalation form (escalate::Draft)
 // Messages out: {id, type: 'progress', loaded, total}            (summed over the files of a load)
 //               {id, type: 'ready', ms, dim, fingerprint, bytes, memory, entries, kbFingerprint}
 //                   (bytes fetched, wasm heap; entries and kbFingerprint are null without kb)
 //               {id, type: 'result', vector: Float32Array, ms}
-//               {id, type: 'reply', reply, signals, ms}          reply: what `ayuda ask --json` prints;
-//                                                                signals: {wantsPerson, urgent}
+//               {id, type: 'reply', reply, signals, offerPerson, ms}
+//                   reply: what `ayuda ask --json` prints; signals: {wantsPerson, urgent};
+//                   offerPerson: this turn reached the owner's number of misses in a row
+//               {id, type: 'contact', offer}                     escalate::Offer (lane, phones, delivery)
+//               {id, type: 'prepared', ok, message, body, form}  or {ok: false, problems}
 //               {id, type: 'error', message}
 // A load either replaces the model and the knowledge base together or, on any error, leaves
 // both as they were, so a bad file never leaves an encoder paired with a bundle it does not fit.
-import init, { Encoder, Knowledge, detectSignals } from './pkg/ayuda.js';
+import init, { Encoder, Knowledge, prepareMessage } from './pkg/ayuda.js';
 
 const CACHE = 'ayuda-model-v1';
 let encoder = null;
@@ -162,10 +167,21 @@ function ask(msg) {
   // Rust hands back the same JSON `ayuda ask --json` prints; parsed here so the page gets an
   // object and the native and browser outcomes can be compared as they are.
   const lang = typeof msg.lang === 'string' && msg.lang ? msg.lang : undefined;
-  const reply = JSON.parse(knowledge.ask(encoder, msg.text, lang));
-  // Asking for a person or saying it is urgent, in words: the page offers a person at once.
-  const signals = JSON.parse(detectSignals(msg.text));
-  return { type: 'reply', reply, signals, ms: performance.now() - t0 };
+  // A turn also reads the words (asking for a person, urgency: the page offers a person at
+  // once) and counts misses in a row.
+  const turn = JSON.parse(knowledge.turn(encoder, msg.text, lang));
+  return { type: 'reply', ...turn, ms: performance.now() - t0 };
+}
+
+function contact(msg) {
+  if (!knowledge) throw new Error("no knowledge base is loaded: send 'load' with a kb URL first");
+  // The page's clock, not the worker's: it is the one the visitor (and a test) sees.
+  const offer = JSON.parse(knowledge.contact(Number(msg.now), Boolean(msg.urgent)));
+  return { type: 'contact', offer };
+}
+
+function prepare(msg) {
+  return { type: 'prepared', ...JSON.parse(prepareMessage(JSON.stringify(msg.draft))) };
 }
 
 // One request at a time, in arrival order: an embed sent before 'ready' waits for the load.
@@ -177,6 +193,8 @@ self.onmessage = (event) => {
       const reply = msg.op === 'load' ? await load(msg)
         : msg.op === 'embed' ? embed(msg)
         : msg.op === 'ask' ? ask(msg)
+        : msg.op === 'contact' ? contact(msg)
+        : msg.op === 'prepare' ? (await wasmReady, prepare(msg))
         : (() => { throw new Error(`unknown op ${msg.op}`); })();
       const transfer = reply.vector ? [reply.vector.buffer] : [];
       postMessage({ id: msg.id, ...reply }, transfer);

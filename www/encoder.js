@@ -73,10 +73,23 @@ export class EncoderClient {
   }
 
   /** ask, with what the words ask of the conversation: resolves to {reply, signals:
-   *  {wantsPerson, urgent}}. */
+   *  {wantsPerson, urgent}, offerPerson} (offerPerson: the owner's misses in a row reached). */
   async turn(text, { lang } = {}) {
-    const { reply, signals } = await this.request({ op: 'ask', text, lang });
-    return { reply, signals };
+    const { reply, signals, offerPerson } = await this.request({ op: 'ask', text, lang });
+    return { reply, signals, offerPerson };
+  }
+
+  /** The way to a person now: resolves to the offer {lane: 'open'|'closed'|'urgent',
+   *  closesAt?, opensAt? (ms), phone?, chat?, replyWithinHours?, urgentPhone?, delivery}. */
+  async contact({ now = Date.now(), urgent = false } = {}) {
+    return (await this.request({ op: 'contact', now, urgent })).offer;
+  }
+
+  /** Checks an escalation form: resolves to {ok: true, message, body, form} (exactly what will
+   *  be sent) or {ok: false, problems: [{field, code, limit?}]}. */
+  async prepare(draft) {
+    const { ok, message, body, form, problems } = await this.request({ op: 'prepare', draft });
+    return ok ? { ok, message, body, form } : { ok, problems };
   }
 
   terminate() {

@@ -8,12 +8,26 @@ import { chromium } from 'playwright-core';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** Starts `ayuda serve` on 127.0.0.1 with an OS-chosen port; resolves to {url, stop}. */
-export async function serve(dir, mounts = {}) {
-  const bin = path.join(root, 'target/debug/ayuda');
-  const args = ['serve', dir, '--listen', '127.0.0.1:0'];
-  for (const [prefix, folder] of Object.entries(mounts)) args.push('--mount', `${prefix}=${folder}`);
-  const child = spawn(bin, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+export const AYUDA = path.join(root, 'target/debug/ayuda');
+
+/** Starts `ayuda serve` on 127.0.0.1 with an OS-chosen port; resolves to {url, stop}.
+ *  `args` are further options (for example ['--inbox-db', file]). */
+export async function serve(dir, mounts = {}, args = []) {
+  const all = ['serve', dir, '--listen', '127.0.0.1:0', ...args];
+  for (const [prefix, folder] of Object.entries(mounts)) all.push('--mount', `${prefix}=${folder}`);
+  return start(all);
+}
+
+/** Starts `ayuda inbox` on `listen` (default: an OS-chosen port); resolves to {url, stop}. */
+export async function inbox(db, { listen = '127.0.0.1:0', allowOrigins = [] } = {}) {
+  const args = ['inbox', '--listen', listen, '--db', db];
+  for (const origin of allowOrigins) args.push('--allow-origin', origin);
+  return start(args);
+}
+
+/** Runs the `ayuda` binary until it prints the address it listens on. */
+async function start(args) {
+  const child = spawn(AYUDA, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
   const url = await new Promise((resolve, reject) => {
     let err = '';
     child.stderr.on('data', (d) => {
@@ -21,9 +35,10 @@ export async function serve(dir, mounts = {}) {
       const m = err.match(/on (http:\/\/127\.0\.0\.1:\d+)/);
       if (m) resolve(m[1]);
     });
-    child.on('exit', (code) => reject(new Error(`ayuda serve exited with ${code}: ${err}`)));
+    child.on('exit', (code) => reject(new Error(`ayuda ${args[0]} exited with ${code}: ${err}`)));
   });
-  return { url, stop: () => child.kill() };
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  return { url, stop: async () => { child.kill(); await exited; } };
 }
 
 export async function launch() {

@@ -2,12 +2,12 @@
 // model and knowledge base come from this cache, so the chat answers with the network off.
 // Pages and data are fetched fresh when the network is there (so a redeploy shows at once) and
 // from the cache when it is not. Only same-origin GETs are handled.
-const CACHE = 'panaderia-luna-v1';
+const CACHE = 'panaderia-luna-v2';
 const PRECACHE = [
   '/', '/preguntas/', '/productos/', '/envios/', '/contacto/',
   '/en/', '/en/faq/', '/en/products/', '/en/shipping/', '/en/contact/',
   '/site.css', '/site.js', '/icon.svg', '/manifest.webmanifest',
-  '/ayuda/ayuda.js', '/ayuda/ayuda-chat.js', '/ayuda/ayuda-i18n.js', '/ayuda/encoder.js',
+  '/ayuda/ayuda.js', '/ayuda/ayuda-chat.js', '/ayuda/ayuda-i18n.js', '/ayuda/outbox.js', '/ayuda/encoder.js',
   '/ayuda/encoder-worker.js', '/ayuda/pkg/ayuda.js', '/ayuda/pkg/ayuda_bg.wasm',
   '/ayuda/models/all-MiniLM-L6-v2.ayuda', '/ayuda/kb/demo.bin',
 ];

@@ -1,0 +1,277 @@
+// Reaching a person, as visitors do it on the demo (www/demo with its contact settings,
+// www/demo-contact.toml: Europe/Madrid, 07:30-20:30 Monday to Saturday, Sunday 08:00-14:00),
+// in headless Chromium against a real `ayuda inbox` on 127.0.0.1: the lanes by the clock, the
+// form and its preview, delivery through the outbox, and what reaches the inbox. The page's
+// clock is set with Playwright's clock; the inbox is read back with `ayuda inbox list --json`.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { serve, inbox, launch, AYUDA } from './harness.mjs';
+
+let server, browser, dir, db;
+before(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'ayuda-escalation-'));
+  db = path.join(dir, 'demo-inbox.db');
+  // As `make demo` runs it: the site, ayuda under /ayuda/, the inbox under /inbox/.
+  server = await serve('www/demo', { '/ayuda': 'www', '/tests': 'tests/browser/pages' },
+    ['--inbox-db', db]);
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Every message in an inbox database, as `ayuda inbox list --json` prints them. */
+function stored(file = db) {
+  return JSON.parse(execFileSync(AYUDA, ['inbox', 'list', '--db', file, '--json'], { encoding: 'utf8' }));
+}
+
+/** The stored message without what the inbox adds (its id and time of arrival). */
+function content(row) {
+  const { id, received_at, ...message } = row;
+  assert.ok(id && received_at, 'the inbox numbers and dates each message');
+  return message;
+}
+
+/** A visitor at a fixed instant (the page's clock) in `timezoneId`, recording every request. */
+async function visitor({ at, timezoneId = 'Europe/Madrid', locale = 'es-ES' } = {}) {
+  const context = await browser.newContext({ locale, timezoneId, serviceWorkers: 'block' });
+  const requests = [];
+  context.on('request', (r) => requests.push({ method: r.method(), url: r.url(), body: r.postData() ?? '' }));
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  if (at) await page.clock.setFixedTime(new Date(at));
+  return { context, page, requests, errors };
+}
+
+/** Opens the chat and asks `question`; resolves once the reply is shown. */
+async function ask(page, question) {
+  if (await page.getByRole('button', { name: 'Ayuda', exact: true }).getAttribute('aria-expanded') !== 'true') {
+    await page.getByRole('button', { name: 'Ayuda', exact: true }).click();
+  }
+  const log = page.getByRole('log');
+  const before = await log.locator('.msg').count();
+  await page.getByRole('textbox', { name: 'Escribe tu pregunta' }).fill(question);
+  await page.getByRole('button', { name: 'Enviar', exact: true }).click();
+  await page.waitForFunction(([n]) => {
+    const msgs = document.querySelector('ayuda-chat').shadowRoot.querySelectorAll('[role=log] .msg');
+    return msgs.length >= n + 2 && !/Un momento/.test(msgs[msgs.length - 1].textContent);
+  }, [before], { timeout: 60_000 });
+}
+
+/** Fills the form, previews, and returns the exact text the preview says will be sent. */
+async function writeAndPreview(page, { reply, message, transcript = false }) {
+  const form = page.getByRole('log');
+  if (message !== undefined) await form.getByLabel('Tu mensaje').fill(message);
+  await form.getByLabel('Tu email o teléfono, para responderte').fill(reply);
+  if (transcript) await form.getByLabel(/Incluir esta conversación/).check();
+  await form.getByRole('button', { name: 'Revisar antes de enviar' }).click();
+  await form.getByText('Esto es exactamente lo que se enviará', { exact: false }).waitFor();
+  return form.locator('pre.raw').last().textContent();
+}
+
+async function sendAndWait(page, status) {
+  await page.getByRole('log').getByRole('button', { name: 'Enviar', exact: true }).click();
+  await page.getByRole('log').getByText(status, { exact: false }).waitFor({ timeout: 30_000 });
+}
+
+/** Only the escalation POST carries anything the visitor typed. */
+function onlyTheEscalationCarries(requests, typed, inboxUrl) {
+  const carrying = requests.filter((r) => typed.some((t) => r.url.includes(encodeURIComponent(t))
+    || r.url.includes(t) || r.body.includes(t)));
+  assert.ok(carrying.length >= 1, 'the message was sent');
+  for (const r of carrying) {
+    assert.equal(r.method, 'POST', `${r.method} ${r.url} carries typed text`);
+    assert.equal(r.url, inboxUrl);
+  }
+}
+
+test('in opening hours: live contact, then the inbox stores exactly the previewed message, once', async () => {
+  const before = stored().length;
+  // Tuesday 24 November 2026, 10:00 in Valencia.
+  const { context, page, requests, errors } = await visitor({ at: '2026-11-24T09:00:00Z' });
+  await page.goto(`${server.url}/`);
+  const question = '¿Podéis hacer una tarta con forma de dinosaurio para el sábado?';
+  await ask(page, question);
+  await page.getByRole('button', { name: 'Hablar con una persona' }).first().click();
+  const log = page.getByRole('log');
+  await log.getByText('Ahora estamos atendiendo.').waitFor();
+  assert.equal(await log.getByRole('link', { name: '+34 600 000 000' }).getAttribute('href'), 'tel:+34600000000');
+  await log.getByText('te respondemos en unas 2 horas', { exact: false }).waitFor();
+  // The direct line is shown in every lane.
+  assert.equal(await log.getByRole('link', { name: '+34 600 000 099' }).count(), 1);
+  // The message starts as the last question, editable.
+  assert.equal(await log.getByLabel('Tu mensaje').inputValue(), question);
+
+  const raw = await writeAndPreview(page, { reply: 'ana.garcia@example.es', transcript: true });
+  const previewed = JSON.parse(raw);
+  assert.equal(previewed.message, question);
+  assert.deepEqual(previewed.reply_to, { email: 'ana.garcia@example.es' });
+  assert.equal(previewed.lane, 'open');
+  assert.equal(previewed.lang, 'es');
+  assert.ok(previewed.transcript.some((l) => l.from === 'visitor' && l.text === question), raw);
+  await log.getByText(`se enviará a ${new URL(server.url).host}`, { exact: false }).waitFor();
+
+  await sendAndWait(page, 'Enviado. Te responderemos pronto.');
+  const rows = stored();
+  assert.equal(rows.length, before + 1, 'one message per escalation');
+  assert.deepEqual(content(rows.at(-1)), previewed, 'the inbox has exactly what the preview showed');
+  onlyTheEscalationCarries(requests, [question, 'ana.garcia@example.es'], `${server.url}/inbox/messages`);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('out of hours: the next opening in the visitor\'s own time zone, and no transcript unless ticked', async () => {
+  const before = stored().length;
+  // Tuesday 22:00 in Valencia is 16:00 in New York; Valencia opens Wednesday 07:30 = 01:30 there.
+  const { context, page } = await visitor({ at: '2026-11-24T21:00:00Z', timezoneId: 'America/New_York' });
+  await page.goto(`${server.url}/`);
+  await ask(page, '¿Hacéis envíos a Canarias?');
+  await page.getByRole('button', { name: 'Hablar con una persona' }).first().click();
+  const log = page.getByRole('log');
+  await log.getByText('Ahora estamos cerrados. Déjanos un mensaje y te contactaremos.').waitFor();
+  const opens = await log.getByText('Volvemos a abrir', { exact: false }).innerText();
+  assert.match(opens, /miércoles, 25 de noviembre.*01:30 \(tu hora\)/, opens);
+  assert.equal(await log.getByRole('link', { name: '+34 600 000 000' }).count(), 0, 'no live phone while closed');
+
+  const raw = await writeAndPreview(page, { reply: '+34 611 22 33 44', message: 'Necesito un pedido para Tenerife.' });
+  await log.getByText('No se incluye la conversación.').waitFor();
+  const previewed = JSON.parse(raw);
+  assert.equal(previewed.lane, 'closed');
+  assert.equal(previewed.transcript, undefined);
+  await sendAndWait(page, 'Enviado.');
+  const rows = stored();
+  assert.equal(rows.length, before + 1);
+  assert.deepEqual(content(rows.at(-1)), previewed);
+  assert.deepEqual(rows.at(-1).reply_to, { phone: '+34 611 22 33 44' });
+  await context.close();
+});
+
+test('urgent words offer the direct line at once, at any hour, and the message is marked urgent', async () => {
+  const before = stored().length;
+  // Sunday 03:00 in Valencia: closed.
+  const { context, page } = await visitor({ at: '2026-11-29T02:00:00Z' });
+  await page.goto(`${server.url}/`);
+  await ask(page, 'Mi hija ha tenido una reacción alérgica con vuestra tarta, ¡ayuda!');
+  const log = page.getByRole('log');
+  await log.getByText('Si es urgente, llama ahora a la línea directa:', { exact: false }).waitFor();
+  assert.equal(await log.getByRole('link', { name: '+34 600 000 099' }).getAttribute('href'), 'tel:+34600000099');
+  const previewed = JSON.parse(await writeAndPreview(page, { reply: 'padre@example.es' }));
+  assert.equal(previewed.lane, 'urgent');
+  await sendAndWait(page, 'Enviado.');
+  assert.equal(stored().length, before + 1);
+  assert.deepEqual(content(stored().at(-1)), previewed);
+  await context.close();
+});
+
+test('the form says what is wrong, in the visitor\'s language, and sends nothing until it is right', async () => {
+  const { context, page, requests } = await visitor({ at: '2026-11-24T09:00:00Z' });
+  await page.goto(`${server.url}/`);
+  await page.getByRole('button', { name: 'Ayuda', exact: true }).click();
+  await page.getByRole('button', { name: 'Hablar con una persona' }).first().click();
+  const log = page.getByRole('log');
+  await log.getByRole('button', { name: 'Revisar antes de enviar' }).click();
+  await log.getByText('Escribe tu mensaje.').waitFor();
+  await log.getByText('Déjanos un email o un teléfono para poder responderte.').waitFor();
+  assert.equal(await log.getByLabel('Tu mensaje').getAttribute('aria-invalid'), 'true');
+  await log.getByLabel('Tu mensaje').fill('Hola');
+  await log.getByLabel('Tu email o teléfono, para responderte').fill('ana@example');
+  await log.getByRole('button', { name: 'Revisar antes de enviar' }).click();
+  await log.getByText('Ese email no parece correcto', { exact: false }).waitFor();
+  assert.equal(await log.getByText('Escribe tu mensaje.').isVisible(), false, 'fixed problems go away');
+  assert.equal(requests.filter((r) => r.method === 'POST').length, 0);
+  await context.close();
+});
+
+test('two unanswered questions in a row offer a person without being asked', async () => {
+  const { context, page } = await visitor({ at: '2026-11-24T09:00:00Z' });
+  await page.goto(`${server.url}/`);
+  await ask(page, '¿Qué tiempo hará mañana?');
+  const log = page.getByRole('log');
+  assert.equal(await log.getByLabel('Tu mensaje').count(), 0, 'one miss only offers the button');
+  await ask(page, '¿Quién ganó el partido de ayer?');
+  await log.getByLabel('Tu mensaje').waitFor();
+  assert.equal(await log.getByLabel('Tu mensaje').inputValue(), '¿Quién ganó el partido de ayer?');
+  await context.close();
+});
+
+test('a refused message shows the reason and keeps the text to copy', async () => {
+  // An endpoint that refuses posts: the static site itself (405 Method Not Allowed).
+  const { context, page } = await visitor({ at: '2026-11-24T09:00:00Z' });
+  await page.goto(`${server.url}/tests/endpoint.html?endpoint=/not-an-inbox/`);
+  await ask(page, 'Quiero hablar con una persona');
+  const raw = await writeAndPreview(page, { reply: 'ana@example.es', message: 'Un mensaje que no llegará.' });
+  await sendAndWait(page, 'No se ha podido enviar (405');
+  const log = page.getByRole('log');
+  assert.equal(await log.locator('pre.copy').last().textContent(), raw, 'the whole text, ready to copy');
+  await log.getByRole('button', { name: 'Copiar el mensaje' }).waitFor();
+  await context.close();
+});
+
+/** A free loopback port, so an inbox can be stopped and started again at the same address. */
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+test('with the inbox down the message waits on the device, survives a reload, and arrives exactly once', async () => {
+  const inboxDb = path.join(dir, 'self-hosted.db');
+  const listen = `127.0.0.1:${await freePort()}`;
+  const endpoint = `http://${listen}/messages`;
+  const allowOrigins = [new URL(server.url).origin];
+  // The inbox runs on its own origin, as a self-hoster would run it; start it once to create
+  // its database, then stop it.
+  let box = await inbox(inboxDb, { listen, allowOrigins });
+  await box.stop();
+
+  // The real clock: retries are scheduled by it.
+  const { context, page, requests } = await visitor();
+  const url = `${server.url}/tests/endpoint.html?endpoint=${encodeURIComponent(endpoint)}`;
+  await page.goto(url);
+  await ask(page, 'Quiero hablar con alguien');
+  const previewed = JSON.parse(await writeAndPreview(page,
+    { reply: 'ana@example.es', message: 'Mensaje escrito con la bandeja caída.' }));
+  await sendAndWait(page, 'tu mensaje está guardado en este dispositivo');
+  assert.equal(stored(inboxDb).length, 0);
+
+  await page.reload();
+  box = await inbox(inboxDb, { listen, allowOrigins });
+  try {
+    // Sent again by itself (on load, then with backoff), chat closed: nothing to click.
+    const deadline = Date.now() + 30_000;
+    while (stored(inboxDb).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    const rows = stored(inboxDb);
+    assert.equal(rows.length, 1, 'arrived');
+    assert.deepEqual(content(rows[0]), previewed, 'exactly as previewed before the reload');
+    // The outbox let go of it, and nothing sends it again.
+    await page.waitForFunction(async () => {
+      const db = await new Promise((resolve, reject) => {
+        const open = indexedDB.open('ayuda-outbox');
+        open.onsuccess = () => resolve(open.result);
+        open.onerror = () => reject(open.error);
+      });
+      const all = await new Promise((resolve) => {
+        const req = db.transaction('messages').objectStore('messages').getAll();
+        req.onsuccess = () => resolve(req.result);
+      });
+      db.close();
+      return all.length === 0;
+    }, null, { timeout: 10_000 });
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.equal(stored(inboxDb).length, 1, 'exactly once');
+    const posts = requests.filter((r) => r.method === 'POST' && r.url === endpoint);
+    assert.ok(posts.length >= 2, 'tried while down, then again after the reload');
+    for (const p of posts) assert.equal(p.body, JSON.stringify(previewed));
+  } finally {
+    await box.stop();
+    await context.close();
+  }
+});
