@@ -180,29 +180,31 @@ fn parse_time(text: &str) -> Option<u16> {
     (h < 24 && m < 60 || h == 24 && m == 0).then_some(h * 60 + m)
 }
 
+/// A Valencia bakery, for the dialog's tests: mornings and evenings on weekdays, Saturday
+/// mornings, closed on Sunday.
+#[cfg(test)]
+pub(crate) fn bakery(holidays: &[&str]) -> Schedule {
+    let weekday = "08:00-14:00, 17:00-20:30";
+    let holidays: Vec<String> = holidays.iter().map(|h| h.to_string()).collect();
+    Schedule::new(
+        "Europe/Madrid",
+        [
+            weekday,
+            weekday,
+            weekday,
+            weekday,
+            weekday,
+            "09:00-14:00",
+            "closed",
+        ],
+        &holidays,
+    )
+    .unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A Valencia bakery: mornings and evenings on weekdays, Saturday mornings, closed Sunday.
-    fn bakery(holidays: &[&str]) -> Schedule {
-        let weekday = "08:00-14:00, 17:00-20:30";
-        let holidays: Vec<String> = holidays.iter().map(|h| h.to_string()).collect();
-        Schedule::new(
-            "Europe/Madrid",
-            [
-                weekday,
-                weekday,
-                weekday,
-                weekday,
-                weekday,
-                "09:00-14:00",
-                "closed",
-            ],
-            &holidays,
-        )
-        .unwrap()
-    }
 
     fn at(text: &str) -> Timestamp {
         text.parse().unwrap()

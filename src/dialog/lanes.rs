@@ -97,24 +97,8 @@ mod tests {
     use super::*;
 
     fn lanes(urgent: Option<&str>) -> Lanes {
-        let weekday = "08:00-14:00, 17:00-20:30";
         Lanes {
-            schedule: Some(
-                Schedule::new(
-                    "Europe/Madrid",
-                    [
-                        weekday,
-                        weekday,
-                        weekday,
-                        weekday,
-                        weekday,
-                        "09:00-14:00",
-                        "",
-                    ],
-                    &[],
-                )
-                .unwrap(),
-            ),
+            schedule: Some(crate::dialog::hours::bakery(&[])),
             live: Live {
                 phone: Some("+34 960 000 000".into()),
                 chat: None,

@@ -6,18 +6,18 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { serve, inbox, launch, AYUDA } from './harness.mjs';
+import { serve, inbox, launch, root, AYUDA } from './harness.mjs';
 
 let server, browser, dir, db;
 before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'ayuda-escalation-'));
   db = path.join(dir, 'demo-inbox.db');
   // As `make demo` runs it: the site, ayuda under /ayuda/, the inbox under /inbox/.
-  server = await serve('www/demo', { '/ayuda': 'www', '/tests': 'tests/browser/pages' },
+  server = await serve('www/demo', { '/ayuda': 'www', '/tests': 'tests/browser/pages', '/built': dir },
     ['--inbox-db', db]);
   browser = await launch();
 });
@@ -205,7 +205,7 @@ test('two unanswered questions in a row offer a person without being asked', asy
 test('a refused message shows the reason and keeps the text to copy', async () => {
   // An endpoint that refuses posts: the static site itself (405 Method Not Allowed).
   const { context, page } = await visitor({ at: '2026-11-24T09:00:00Z' });
-  await page.goto(`${server.url}/tests/endpoint.html?endpoint=/not-an-inbox/`);
+  await page.goto(`${server.url}/tests/chat.html?endpoint=/not-an-inbox/`);
   await ask(page, 'Quiero hablar con una persona');
   const raw = await writeAndPreview(page, { reply: 'ana@example.es', message: 'Un mensaje que no llegará.' });
   await sendAndWait(page, 'No se ha podido enviar (405');
@@ -234,7 +234,7 @@ test('with the inbox down the message waits on the device, survives a reload, an
 
   // The real clock: retries are scheduled by it.
   const { context, page, requests } = await visitor();
-  const url = `${server.url}/tests/endpoint.html?endpoint=${encodeURIComponent(endpoint)}`;
+  const url = `${server.url}/tests/chat.html?endpoint=${encodeURIComponent(endpoint)}`;
   await page.goto(url);
   await ask(page, 'Quiero hablar con alguien');
   const previewed = JSON.parse(await writeAndPreview(page,
@@ -274,4 +274,66 @@ test('with the inbox down the message waits on the device, survives a reload, an
     await box.stop();
     await context.close();
   }
+});
+
+/** Builds a small knowledge base from `csv` with `contact` settings into the test folder
+ *  (served at /built/); returns its URL path. */
+function build(name, csv, contact) {
+  const file = (ext) => path.join(dir, `${name}.${ext}`);
+  writeFileSync(file('csv'), csv);
+  writeFileSync(file('json'), JSON.stringify(contact));
+  execFileSync(AYUDA, ['build', file('csv'), '--contact', file('json'),
+    '--model', 'www/models/all-MiniLM-L6-v2.ayuda', '--out', file('bin')], { cwd: root, stdio: 'ignore' });
+  return `/built/${name}.bin`;
+}
+
+const FAQ = `id,question,answer,handoff
+horario,¿A qué hora abrís?,Abrimos de 9:00 a 14:00.,no
+envios,¿Hacéis envíos a domicilio?,Sí: a toda la Península en 48 horas.,no
+abogado,¿Puedo hablar con vuestro abogado sobre una reclamación?,,yes
+`;
+
+test('an entry the owner hands to a person opens the form; a form backend gets the same fields', async () => {
+  const before = stored().length;
+  const kb = build('form', FAQ, { delivery: { form: '/inbox/messages' } });
+  const { context, page, requests } = await visitor();
+  await page.goto(`${server.url}/tests/chat.html?kb=${kb}`);
+  const question = '¿Puedo hablar con vuestro abogado sobre una reclamación?';
+  await ask(page, question);
+  const log = page.getByRole('log');
+  await log.getByText('De esto se encarga una persona del equipo.').waitFor();
+  assert.equal(await log.getByLabel('Tu mensaje').inputValue(), question, 'the form opened by itself');
+  const raw = await writeAndPreview(page, { reply: '+34 611 22 33 44' });
+  assert.match(raw, /^key: [0-9a-f-]{36}\nmessage: ¿Puedo hablar/);
+  await sendAndWait(page, 'Enviado.');
+  const post = requests.find((r) => r.method === 'POST');
+  assert.equal(post.url, `${server.url}/inbox/messages`);
+  const fields = Object.fromEntries(new URLSearchParams(post.body));
+  assert.equal(raw, Object.entries(fields).map(([k, v]) => `${k}: ${v}`).join('\n'),
+    'the preview lists exactly the fields posted');
+  const row = stored().at(-1);
+  assert.equal(stored().length, before + 1);
+  assert.equal(row.key, fields.key);
+  assert.equal(row.message, question);
+  assert.deepEqual(row.reply_to, { phone: '+34 611 22 33 44' });
+  // No hours in these settings: always open.
+  assert.equal(row.lane, 'open');
+  await context.close();
+});
+
+test('without an endpoint, the message opens in the visitor\'s mail program and nothing is posted', async () => {
+  const kb = build('mail', FAQ, { delivery: { email: 'hola@panaderia-luna.example' } });
+  const { context, page, requests } = await visitor();
+  await page.goto(`${server.url}/tests/chat.html?kb=${kb}`);
+  await page.getByRole('button', { name: 'Ayuda', exact: true }).click();
+  await page.getByRole('button', { name: 'Hablar con una persona' }).first().click();
+  const raw = await writeAndPreview(page, { reply: 'ana@example.es', message: 'Quiero encargar 40 rosquilletas.' });
+  const log = page.getByRole('log');
+  await log.getByText('se enviará a hola@panaderia-luna.example', { exact: false }).waitFor();
+  const href = await log.getByRole('link', { name: 'Abrir en tu programa de correo' }).getAttribute('href');
+  const mail = new URL(href);
+  assert.equal(mail.protocol + mail.pathname, 'mailto:hola@panaderia-luna.example');
+  assert.equal(new URLSearchParams(mail.search).get('body'), raw, 'the mail carries exactly the preview');
+  assert.equal(requests.filter((r) => r.method === 'POST').length, 0);
+  await context.close();
 });
