@@ -192,7 +192,6 @@ export class AyudaChat extends HTMLElement {
     this.state = 'idle';       // idle | loading | ready | failed
     this.waiting = [];         // questions asked before the answers were ready
     this.client = null;
-    this.loaded = null;        // the load's Promise, for an escalation asked for while loading
     this.transcript = [];      // {from, text}: sent only if the visitor ticks the box
     this.lastQuestion = '';
   }
@@ -315,7 +314,7 @@ export class AyudaChat extends HTMLElement {
     try {
       this.client = new EncoderClient(new URL('encoder-worker.js', base));
     } catch { fail(); return; }
-    this.loaded = this.client.load(model, {
+    this.client.load(model, {
       kb,
       onProgress: (loaded, total) => {
         if (total) this.setStatus(this.t('loading', `${Math.min(99, Math.floor((100 * loaded) / total))}%`));
@@ -418,8 +417,8 @@ export class AyudaChat extends HTMLElement {
     this.dispatchEvent(new CustomEvent('ayuda-escalate', { detail: { reason }, bubbles: true, composed: true }));
     let offer = null;
     try {
-      await this.loaded;
-      offer = await this.client.contact({ now: Date.now(), urgent: reason === 'urgent' });
+      // From the bundle alone: the way to a person does not wait for the model.
+      offer = await this.client.contact({ now: Date.now(), urgent: reason === 'urgent', kb: this.kb });
     } catch { /* no knowledge base: no hours, no endpoint */ }
     if (this.endpoint) offer = { lane: 'open', ...offer, delivery: { kind: 'json', url: this.endpoint } };
     if (!offer) { this.contactPage(); return; }

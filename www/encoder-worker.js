@@ -7,7 +7,8 @@
 //               {id, op: 'load', modelDir: URL, kb?: URL}        a sentence-transformers folder (full precision)
 //               {id, op: 'embed', text}
 //               {id, op: 'ask', text, lang?}                     needs a load with kb; lang: the visitor's
-//               {id, op: 'contact', now, urgent}                 the way to a person at `now` (ms)
+//               {id, op: 'contact', now, urgent, kb}             the way to a person at `now` (ms), from
+//                                                                the loaded bundle, else from kb's bytes
 //               {id, op: 'prepare', draft}                       check an escalation form (escalate::Draft)
 // Messages out: {id, type: 'progress', loaded, total}            (summed over the files of a load)
 //               {id, type: 'ready', ms, dim, fingerprint, bytes, memory, entries, kbFingerprint}
@@ -21,7 +22,7 @@
 //               {id, type: 'error', message}
 // A load either replaces the model and the knowledge base together or, on any error, leaves
 // both as they were, so a bad file never leaves an encoder paired with a bundle it does not fit.
-import init, { Encoder, Knowledge, prepareMessage } from './pkg/ayuda.js';
+import init, { Encoder, Knowledge, contactOffer, prepareMessage } from './pkg/ayuda.js';
 
 const CACHE = 'ayuda-model-v1';
 let encoder = null;
@@ -173,33 +174,43 @@ function ask(msg) {
   return { type: 'reply', ...turn, ms: performance.now() - t0 };
 }
 
-function contact(msg) {
-  if (!knowledge) throw new Error("no knowledge base is loaded: send 'load' with a kb URL first");
-  // The page's clock, not the worker's: it is the one the visitor (and a test) sees.
-  const offer = JSON.parse(knowledge.contact(Number(msg.now), Boolean(msg.urgent)));
-  return { type: 'contact', offer };
+// The page's clock, not the worker's: it is the one the visitor (and a test) sees. Answered out
+// of turn (see onmessage) and from the bundle alone when the model is still downloading, or
+// failed: the way to a person must not wait for 18 MB.
+async function contact(msg) {
+  const now = Number(msg.now);
+  const urgent = Boolean(msg.urgent);
+  if (knowledge) return { type: 'contact', offer: JSON.parse(knowledge.contact(now, urgent)) };
+  if (!msg.kb) throw new Error('contact needs a kb URL while no knowledge base is loaded');
+  await wasmReady;
+  const bytes = await cachedBytes(new URL(msg.kb, location.href).href, () => {});
+  return { type: 'contact', offer: JSON.parse(contactOffer(bytes, now, urgent)) };
 }
 
 function prepare(msg) {
   return { type: 'prepared', ...JSON.parse(prepareMessage(JSON.stringify(msg.draft))) };
 }
 
+async function handle(msg) {
+  try {
+    const reply = msg.op === 'load' ? await load(msg)
+      : msg.op === 'embed' ? embed(msg)
+      : msg.op === 'ask' ? ask(msg)
+      : msg.op === 'contact' ? await contact(msg)
+      : msg.op === 'prepare' ? (await wasmReady, prepare(msg))
+      : (() => { throw new Error(`unknown op ${msg.op}`); })();
+    const transfer = reply.vector ? [reply.vector.buffer] : [];
+    postMessage({ id: msg.id, ...reply }, transfer);
+  } catch (error) {
+    postMessage({ id: msg.id, type: 'error', message: String(error && error.message || error) });
+  }
+}
+
 // One request at a time, in arrival order: an embed sent before 'ready' waits for the load.
+// The way to a person (contact, prepare) needs no model and never waits behind it.
 let queue = Promise.resolve();
 self.onmessage = (event) => {
   const msg = event.data;
-  queue = queue.then(async () => {
-    try {
-      const reply = msg.op === 'load' ? await load(msg)
-        : msg.op === 'embed' ? embed(msg)
-        : msg.op === 'ask' ? ask(msg)
-        : msg.op === 'contact' ? contact(msg)
-        : msg.op === 'prepare' ? (await wasmReady, prepare(msg))
-        : (() => { throw new Error(`unknown op ${msg.op}`); })();
-      const transfer = reply.vector ? [reply.vector.buffer] : [];
-      postMessage({ id: msg.id, ...reply }, transfer);
-    } catch (error) {
-      postMessage({ id: msg.id, type: 'error', message: String(error && error.message || error) });
-    }
-  });
+  if (msg.op === 'contact' || msg.op === 'prepare') handle(msg);
+  else queue = queue.then(() => handle(msg));
 };

@@ -80,9 +80,10 @@ export class EncoderClient {
   }
 
   /** The way to a person now: resolves to the offer {lane: 'open'|'closed'|'urgent',
-   *  closesAt?, opensAt? (ms), phone?, chat?, replyWithinHours?, urgentPhone?, delivery}. */
-  async contact({ now = Date.now(), urgent = false } = {}) {
-    return (await this.request({ op: 'contact', now, urgent })).offer;
+   *  closesAt?, opensAt? (ms), phone?, chat?, replyWithinHours?, urgentPhone?, delivery}.
+   *  `kb`: the bundle to read it from while the load is still under way (or failed). */
+  async contact({ now = Date.now(), urgent = false, kb } = {}) {
+    return (await this.request({ op: 'contact', now, urgent, ...(kb && { kb: absolute(kb) }) })).offer;
   }
 
   /** Checks an escalation form: resolves to {ok: true, message, body, form} (exactly what will

@@ -145,6 +145,15 @@ impl Knowledge {
     }
 }
 
+/// The way to a person (as `Knowledge::contact`) from a bundle's bytes alone: the contact
+/// settings need no model, so a visitor asking for a person never waits for its download.
+#[wasm_bindgen(js_name = contactOffer)]
+pub fn contact_offer(bundle: &[u8], now_ms: f64, urgent: bool) -> Result<String, JsError> {
+    let bundle = kb::Bundle::from_bytes(bundle)?;
+    let now = jiff::Timestamp::from_millisecond(now_ms as i64)?;
+    Ok(serde_json::to_string(&bundle.contact().offer(now, urgent))?)
+}
+
 /// Checks the escalation form (a `escalate::Draft` as JSON) and, when valid, gives back exactly
 /// what will be sent: {"ok": true, "message": {...}, "body": "JSON text", "form": [[name,
 /// value], ...]}; otherwise {"ok": false, "problems": [{"field", "code", "limit"?}, ...]}.
