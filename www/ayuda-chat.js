@@ -589,17 +589,28 @@ export class AyudaChat extends HTMLElement {
     const stop = outbox().listen((change) => {
       if (change.key !== key) return;
       if (change.state === 'failed') {
-        status.replaceChildren(this.t('failed', change.reason),
-          h('pre', { className: 'copy' }, raw),
-          h('button', { type: 'button', className: 'secondary', onclick: async (e) => {
-            try { await navigator.clipboard.writeText(raw); e.target.textContent = this.t('copied'); } catch { /* the text is selectable above */ }
-          } }, this.t('copy')));
+        this.showFailed(key, status, raw, change.reason);
         stop();
         return;
       }
       status.textContent = this.t({ sending: 'sending', sent: 'sent', queued: 'queuedSend' }[change.state]);
       if (change.state === 'sent') stop();
     });
+  }
+
+  /** A refused message: the endpoint's reason, the whole text to copy, and a way to let it go
+   *  (until then it stays on the device, across reloads). */
+  showFailed(key, status, raw, reason) {
+    status.replaceChildren(this.t('failed', reason),
+      h('pre', { className: 'copy' }, raw),
+      h('div', { className: 'buttons' },
+        h('button', { type: 'button', className: 'secondary', onclick: async (e) => {
+          try { await navigator.clipboard.writeText(raw); e.target.textContent = this.t('copied'); } catch { /* the text is selectable above */ }
+        } }, this.t('copy')),
+        h('button', { type: 'button', className: 'secondary', onclick: async () => {
+          await outbox().dismiss(key).catch(() => {});
+          status.replaceChildren(this.t('discarded'));
+        } }, this.t('discard'))));
   }
 
   /** Messages from an earlier visit still waiting in the outbox, with their live state. */
@@ -611,11 +622,11 @@ export class AyudaChat extends HTMLElement {
       (this.shownPending ??= new Set()).add(item.key);
       let text = item.body;
       try { text = JSON.parse(item.body).message; } catch { text = new URLSearchParams(item.body).get('message') ?? text; }
-      const status = h('p', { role: 'status' }, item.state === 'failed'
-        ? this.t('failed', item.reason) : this.t('queuedSend'));
+      const status = h('p', { role: 'status' }, this.t('queuedSend'));
       this.say('bot', h('div', { className: 'person' }, h('p', {}, this.t('pendingMessage')),
         h('blockquote', {}, text), status), { record: false });
-      this.track(item.key, status, text);
+      if (item.state === 'failed') this.showFailed(item.key, status, item.body, item.reason);
+      else this.track(item.key, status, text);
     }
   }
 

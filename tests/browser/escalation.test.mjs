@@ -212,6 +212,17 @@ test('a refused message shows the reason and keeps the text to copy', async () =
   const log = page.getByRole('log');
   assert.equal(await log.locator('pre.copy').last().textContent(), raw, 'the whole text, ready to copy');
   await log.getByRole('button', { name: 'Copiar el mensaje' }).waitFor();
+  // Kept on the device across a reload until the visitor discards it.
+  await page.reload();
+  await page.getByRole('button', { name: 'Ayuda', exact: true }).click();
+  await log.getByText('Tienes un mensaje pendiente de enviar:').waitFor();
+  await log.getByText('No se ha podido enviar (405', { exact: false }).waitFor();
+  await log.getByRole('button', { name: 'Descartar' }).click();
+  await log.getByText('Mensaje descartado.').waitFor();
+  await page.reload();
+  await page.getByRole('button', { name: 'Ayuda', exact: true }).click();
+  await page.getByRole('log').getByText('¡Hola!', { exact: false }).waitFor();
+  assert.equal(await page.getByRole('log').getByText('Tienes un mensaje pendiente').count(), 0);
   await context.close();
 });
 
