@@ -462,9 +462,11 @@ export class AyudaChat extends HTMLElement {
     return lines;
   }
 
-  /** An instant (ms) in the visitor's own time zone and language. */
+  /** An instant (ms) in the visitor's own time zone and language, in their regional format
+   *  when the browser's languages name one for it (en-GB: "Monday 30 November"). */
   when(ms) {
-    return new Intl.DateTimeFormat(this.language, { weekday: 'long', day: 'numeric', month: 'long',
+    const regional = navigator.languages.find((l) => l.toLowerCase().split('-')[0] === this.language);
+    return new Intl.DateTimeFormat(regional || this.language, { weekday: 'long', day: 'numeric', month: 'long',
       hour: '2-digit', minute: '2-digit' }).format(new Date(ms));
   }
 

@@ -349,3 +349,28 @@ test('without an endpoint, the message opens in the visitor\'s mail program and 
   assert.equal(requests.filter((r) => r.method === 'POST').length, 0);
   await context.close();
 });
+
+test('an English visitor gets the way to a person in English, with the opening in their time', async () => {
+  // Sunday 29 November 2026, 15:00 in Valencia (closed since 14:00), 14:00 in London.
+  const { context, page } = await visitor({ at: '2026-11-29T14:00:00Z', timezoneId: 'Europe/London', locale: 'en-GB' });
+  await page.goto(`${server.url}/en/`);
+  await page.getByRole('button', { name: 'Help', exact: true }).click();
+  await page.getByRole('button', { name: 'Talk to a person' }).first().click();
+  const log = page.getByRole('log');
+  await log.getByText('We are closed right now. Leave us a message and we will contact you.').waitFor();
+  // Monday 07:30 in Valencia is 06:30 in London.
+  assert.match(await log.getByText('We open again on', { exact: false }).innerText(), /Monday,? 30 November.* 06:30 \(your time\)/);
+  await log.getByRole('button', { name: 'Review before sending' }).click();
+  await log.getByText('Write your message.').waitFor();
+  await log.getByText('Leave an email or a phone number so we can reply.').waitFor();
+  await log.getByLabel('Your message').fill('Do you deliver to Gibraltar?');
+  await log.getByLabel('Your email or phone, so we can reply').fill('sam@example.co.uk');
+  await log.getByRole('button', { name: 'Review before sending' }).click();
+  const previewed = JSON.parse(await log.locator('pre.raw').last().textContent());
+  assert.equal(previewed.lang, 'en');
+  assert.equal(previewed.lane, 'closed');
+  await log.getByRole('button', { name: 'Send', exact: true }).last().click();
+  await log.getByText('Sent. We will reply soon.').waitFor({ timeout: 30_000 });
+  assert.deepEqual(content(stored().at(-1)), previewed);
+  await context.close();
+});
