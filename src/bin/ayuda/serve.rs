@@ -52,6 +52,13 @@ pub fn run(args: ServeArgs) -> Result<()> {
         }
         app = app.nest_service(prefix.trim_end_matches('/'), ServeDir::new(dir));
     }
+    let inbox_note = match &args.inbox_db {
+        Some(db) => format!(
+            " (messages to /inbox/messages are stored in {})",
+            db.display()
+        ),
+        None => String::new(),
+    };
     if let Some(db) = args.inbox_db {
         let config = inbox::Config {
             allow_origins: args.inbox_allow_origins,
@@ -76,7 +83,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
             .await
             .with_context(|| format!("listening on {}", args.listen))?;
         eprintln!(
-            "ayuda: serving {} on http://{}",
+            "ayuda: serving {} on http://{}{inbox_note}",
             args.dir.display(),
             listener.local_addr()?
         );
