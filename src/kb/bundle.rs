@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Entry;
 use crate::container::{self, FrameError, Range};
+use crate::dialog::{HoursError, Zone};
 use crate::escalate::{Contact, Settings, SettingsError};
 use crate::model::{self, Encoder};
 use crate::retrieve::{self, Bm25, Calibration, Index, Outcome, Policy, Query, Scored, Vectors};
@@ -58,6 +59,16 @@ struct Manifest {
     /// The owner's contact settings; bundles built without them leave the field out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     contact: Option<Settings>,
+    /// The settings' time zone (its TZif rules in the data section), so readers need no time
+    /// zone database.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    zone: Option<ZoneRef>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ZoneRef {
+    name: String,
+    tzif: Range,
 }
 
 /// Everything that can make a bundle unreadable or unusable. Messages say what to do.
@@ -198,6 +209,10 @@ impl Bundle {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut data = Vec::new();
         let vectors = Range::push(&mut data, &self.index.vectors().to_bytes());
+        let zone = self.contact.zone().map(|z| ZoneRef {
+            name: z.name().to_string(),
+            tzif: Range::push(&mut data, z.tzif()),
+        });
         let manifest = Manifest {
             model: self.model.clone(),
             calibration: self.calibration.clone(),
@@ -205,6 +220,7 @@ impl Bundle {
             lexical: self.index.lexical().clone(),
             vectors,
             contact: self.settings.clone(),
+            zone,
         };
         let manifest = serde_json::to_vec(&manifest).expect("manifest serialises");
         container::write(MAGIC, FORMAT_VERSION, &manifest, &data)
@@ -251,9 +267,22 @@ impl Bundle {
         })?;
         let index =
             Index::from_parts(&m.entries, vectors, m.lexical).map_err(BundleError::Malformed)?;
+        let zone = match &m.zone {
+            Some(z) => {
+                let tzif = z
+                    .tzif
+                    .slice(frame.data, "time zone")
+                    .map_err(BundleError::Malformed)?;
+                Some(
+                    Zone::from_tzif(&z.name, tzif)
+                        .map_err(|e| BundleError::Malformed(e.to_string()))?,
+                )
+            }
+            None => None,
+        };
         let contact = match &m.contact {
             Some(settings) => settings
-                .check()
+                .check_in(|name| zone.ok_or_else(|| HoursError::UnknownZone(name.to_string())))
                 .map_err(|e| BundleError::Malformed(format!("contact settings: {e}")))?,
             None => Contact::default(),
         };

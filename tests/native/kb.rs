@@ -598,3 +598,56 @@ fn the_visitors_language_picks_among_twin_entries() {
         Some("horario")
     );
 }
+
+#[test]
+fn contact_settings_travel_in_the_bundle_with_their_time_zone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let contact = tmp.path().join("contact.toml");
+    std::fs::write(
+        &contact,
+        "time_zone = \"America/Mexico_City\"\nholidays = [\"2026-12-25\"]\n\
+         [hours]\nmonday = \"09:00-18:00\"\n[open]\nphone = \"+52 55 1234 5678\"\n\
+         [delivery]\nendpoint = \"/inbox/messages\"\n",
+    )
+    .unwrap();
+    let kb = build(
+        tmp.path(),
+        &[fixture("faq.csv")],
+        &["--contact", path(&contact)],
+    );
+    // Read back in the form the browser gets it: the zone's rules come from the bundle itself.
+    let bundle = Bundle::from_bytes(&std::fs::read(&kb).unwrap()).unwrap();
+    let zone = bundle.contact().zone().expect("hours give a zone");
+    assert_eq!(zone.name(), "America/Mexico_City");
+    assert!(zone.tzif().starts_with(b"TZif"));
+    let offer = |at: &str| {
+        serde_json::to_value(bundle.contact().offer(at.parse().unwrap(), false)).unwrap()
+    };
+    // Monday 30 November 2026, 10:00 in Mexico City (UTC-6): open, with the phone.
+    let open = offer("2026-11-30T16:00:00Z");
+    assert_eq!(open["lane"], "open");
+    assert_eq!(open["phone"], "+52 55 1234 5678");
+    assert_eq!(open["delivery"]["url"], "/inbox/messages");
+    // Monday 19:00 there: closed until the next Monday, 7 December, 09:00 (15:00Z).
+    let closed = offer("2026-12-01T01:00:00Z");
+    assert_eq!(closed["lane"], "closed");
+    assert_eq!(closed["opensAt"], 1_796_655_600_000_i64);
+
+    // Mistakes stop the build before any embedding, naming the file and the field.
+    std::fs::write(&contact, "[open]\nphone = \"call us\"\n").unwrap();
+    let out = tmp.path().join("bad.bin");
+    let o = try_build(&[fixture("faq.csv")], &out, &["--contact", path(&contact)]);
+    assert_fails(&o, "contact.toml");
+    assert_fails(&o, "open.phone: \"call us\" is not a phone number");
+    std::fs::write(
+        &contact,
+        "time_zone = \"Mars/Olympus\"\n[hours]\nmonday = \"9-17\"\n",
+    )
+    .unwrap();
+    let o = try_build(&[fixture("faq.csv")], &out, &["--contact", path(&contact)]);
+    assert_fails(
+        &o,
+        "time zone \"Mars/Olympus\" is not in the IANA time zone database",
+    );
+    assert!(!out.exists());
+}
