@@ -359,6 +359,18 @@ fn a_resend_is_a_200_duplicate_and_a_reused_key_a_409() {
     assert_eq!(other.status, 409, "{}", other.text);
     assert!(other.error().contains(&k), "{}", other.text);
 
+    // The widget also sends the key as Idempotency-Key: the same key is fine, another refused.
+    for (header, status) in [(k.clone(), 200), (key("dup", 1), 422)] {
+        let r = reply(
+            agent
+                .post(&url)
+                .header("Content-Type", "application/json")
+                .header("Idempotency-Key", &header)
+                .send(sent.to_string()),
+        );
+        assert_eq!(r.status, status, "{}", r.text);
+    }
+
     let rows = listed(&db);
     assert_eq!(rows.len(), 1);
     assert_eq!(as_sent(&rows[0]), sent);

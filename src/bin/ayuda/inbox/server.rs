@@ -88,9 +88,20 @@ pub fn routes(inbox: Inbox, allow_origins: Vec<HeaderValue>, per_minute: u32) ->
 
 async fn receive(
     State(inbox): State<Arc<Inbox>>,
+    headers: HeaderMap,
     Incoming(message): Incoming,
 ) -> Result<Response, Failure> {
     message.check().map_err(Failure::invalid)?;
+    // The widget sends its key twice, in the header and the body; they must be one key, or a
+    // retry could be taken for another message.
+    if let Some(header) = headers.get("idempotency-key") {
+        if header.as_bytes() != message.key.as_bytes() {
+            return Err(Failure::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "The Idempotency-Key header and the message's key differ; send the same key in both.",
+            ));
+        }
+    }
     let key = message.key.clone();
     let store = inbox.store.clone();
     let saved = blocking(move || store.save(&message, Timestamp::now())).await?;
