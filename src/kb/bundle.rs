@@ -302,11 +302,6 @@ impl Bundle {
         &self.contact
     }
 
-    /// The contact settings exactly as the owner gave them, if any.
-    pub fn settings(&self) -> Option<&Settings> {
-        self.settings.as_ref()
-    }
-
     pub fn entries(&self) -> &[Entry] {
         &self.entries
     }

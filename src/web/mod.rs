@@ -127,10 +127,7 @@ impl Knowledge {
     /// The way to a person at `now_ms` (the page's clock, milliseconds since the epoch), as
     /// JSON (see `escalate::Offer`): the lane, phones, next opening, where messages go.
     pub fn contact(&self, now_ms: f64, urgent: bool) -> Result<String, JsError> {
-        let now = jiff::Timestamp::from_millisecond(now_ms as i64)?;
-        Ok(serde_json::to_string(
-            &self.inner.contact().offer(now, urgent),
-        )?)
+        offer_json(self.inner.contact(), now_ms, urgent)
     }
 
     /// Number of entries.
@@ -149,9 +146,12 @@ impl Knowledge {
 /// settings need no model, so a visitor asking for a person never waits for its download.
 #[wasm_bindgen(js_name = contactOffer)]
 pub fn contact_offer(bundle: &[u8], now_ms: f64, urgent: bool) -> Result<String, JsError> {
-    let bundle = kb::Bundle::from_bytes(bundle)?;
+    offer_json(kb::Bundle::from_bytes(bundle)?.contact(), now_ms, urgent)
+}
+
+fn offer_json(contact: &escalate::Contact, now_ms: f64, urgent: bool) -> Result<String, JsError> {
     let now = jiff::Timestamp::from_millisecond(now_ms as i64)?;
-    Ok(serde_json::to_string(&bundle.contact().offer(now, urgent))?)
+    Ok(serde_json::to_string(&contact.offer(now, urgent))?)
 }
 
 /// Checks the escalation form (a `escalate::Draft` as JSON) and, when valid, gives back exactly
