@@ -27,6 +27,7 @@ import init, { Encoder, Knowledge, contactOffer, prepareMessage } from './pkg/ay
 const CACHE = 'ayuda-model-v1';
 let encoder = null;
 let knowledge = null;
+let downloading = null; // {url, bytes: Promise}: the bundle of the latest load
 const wasmReady = init({ module_or_path: new URL('./pkg/ayuda_bg.wasm', import.meta.url) });
 let wasmMemory = null;
 wasmReady.then((exports) => { wasmMemory = exports.memory; }, () => {});
@@ -129,6 +130,7 @@ async function load(msg) {
   const kbUrl = msg.kb ? new URL(msg.kb, location.href).href : null;
   const kbBytes = kbUrl ? cachedBytes(kbUrl, progress(kbUrl)) : null;
   kbBytes?.catch(() => {}); // awaited below; a model error may come first
+  downloading = kbUrl ? { url: kbUrl, bytes: kbBytes } : null;
   const nextEncoder = await newEncoder(msg, progress);
   let nextKnowledge = null;
   try {
@@ -183,7 +185,9 @@ async function contact(msg) {
   if (knowledge) return { type: 'contact', offer: JSON.parse(knowledge.contact(now, urgent)) };
   if (!msg.kb) throw new Error('contact needs a kb URL while no knowledge base is loaded');
   await wasmReady;
-  const bytes = await cachedBytes(new URL(msg.kb, location.href).href, () => {});
+  const url = new URL(msg.kb, location.href).href;
+  // The load under way is already downloading this bundle: wait for its bytes, not a second copy.
+  const bytes = await (downloading?.url === url ? downloading.bytes : cachedBytes(url, () => {}));
   return { type: 'contact', offer: JSON.parse(contactOffer(bytes, now, urgent)) };
 }
 
