@@ -21,6 +21,9 @@ const MODEL = 'models/all-MiniLM-L6-v2.ayuda';
 /** Longest question kept; the model reads about 256 tokens anyway, and a pasted page should
  *  not freeze the tab while its words are counted. */
 const MAX_QUESTION = 2000;
+/** Longest transcript line a message may carry (escalate::MAX_TEXT): longer answers are cut,
+ *  not refused. */
+const MAX_LINE = 2000;
 
 // Styles in a constructed sheet: allowed under a Content-Security-Policy without
 // 'unsafe-inline', shared by every instance.
@@ -486,6 +489,7 @@ export class AyudaChat extends HTMLElement {
     const message = h('textarea', { rows: 3, value: this.lastQuestion });
     const reply = h('input', { type: 'text', autocomplete: 'email', spellcheck: false });
     const transcript = h('input', { type: 'checkbox', id: ids.transcript });
+    const controls = { message, reply };
     const lines = this.transcript.slice();
     const form = h('form', { noValidate: true, onsubmit: async (e) => {
       e.preventDefault();
@@ -497,11 +501,11 @@ export class AyudaChat extends HTMLElement {
       for (const [name, el] of Object.entries(errors)) {
         el.hidden = true;
         el.textContent = '';
-        (name === 'message' ? message : reply).removeAttribute('aria-invalid');
+        controls[name].removeAttribute('aria-invalid');
       }
       if (!prepared) { this.contactPage(); return; }
       if (!prepared.ok) {
-        this.showProblems(prepared.problems, errors, { message, reply });
+        this.showProblems(prepared.problems, errors, controls);
         return;
       }
       form.hidden = true;
@@ -622,13 +626,16 @@ export class AyudaChat extends HTMLElement {
     for (const item of items) {
       if (this.shownPending?.has(item.key)) continue;
       (this.shownPending ??= new Set()).add(item.key);
-      let text = item.body;
-      try { text = JSON.parse(item.body).message; } catch { text = new URLSearchParams(item.body).get('message') ?? text; }
+      // The text as the preview showed it: the JSON body, or a form's fields one per line.
+      const json = item.contentType === 'application/json';
+      const form = new URLSearchParams(json ? '' : item.body);
+      const raw = json ? item.body : [...form].map(([k, v]) => `${k}: ${v}`).join('\n');
+      const message = json ? JSON.parse(item.body).message : form.get('message');
       const status = h('p', { role: 'status' }, this.t('queuedSend'));
       this.say('bot', h('div', { className: 'person' }, h('p', {}, this.t('pendingMessage')),
-        h('blockquote', {}, text), status), { record: false });
-      if (item.state === 'failed') this.showFailed(item.key, status, item.body, item.reason);
-      else this.track(item.key, status, text);
+        h('blockquote', {}, message ?? ''), status), { record: false });
+      if (item.state === 'failed') this.showFailed(item.key, status, raw, item.reason);
+      else this.track(item.key, status, raw);
     }
   }
 
@@ -656,7 +663,7 @@ export class AyudaChat extends HTMLElement {
   say(who, content, { record = true } = {}) {
     if (record) {
       const text = typeof content === 'string' ? content : content.textContent;
-      if (text.trim()) this.transcript.push({ from: who === 'visitor' ? 'visitor' : 'assistant', text: text.slice(0, 2000) });
+      if (text.trim()) this.transcript.push({ from: who === 'visitor' ? 'visitor' : 'assistant', text: text.slice(0, MAX_LINE) });
     }
     const label = h('span', { className: 'who' }, `${this.t(who === 'visitor' ? 'you' : 'bot')}: `);
     const msg = h('div', { className: `msg ${who}` }, label, content);
