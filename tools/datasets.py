@@ -14,6 +14,9 @@ Writes OUT_DIR/<set>/kb.csv and OUT_DIR/<set>/queries.csv for:
                  similar to a FAQ question
   bitext         the synthetic support set: per intent, the first 40 instructions are the
                  KB entry's phrasings (its first response the answer), the next 10 questions
+  demo-es, demo-en   the demo site's visitors (tests/eval/demo-visitors.csv), split by the
+                 question's language; the KB is the demo site itself (www/demo), so only
+                 queries.csv is written
 Only the standard library, so it runs wherever Python does.
 """
 import csv
@@ -92,6 +95,13 @@ def bitext(data, out):
     write(out / "bitext" / "queries.csv", ["text", "label"], qs)
 
 
+def demo(out):
+    rows = read_csv(Path(__file__).resolve().parent.parent / "tests" / "eval" / "demo-visitors.csv")
+    for lang in ("es", "en"):
+        qs = [(r["text"], r["label"]) for r in rows if r["lang"] == lang]
+        write(out / f"demo-{lang}" / "queries.csv", ["text", "label"], qs)
+
+
 if __name__ == "__main__":
     if len(sys.argv) != 3:
         sys.exit(__doc__)
@@ -100,3 +110,4 @@ if __name__ == "__main__":
     stackfaq(data, out)
     covid(data, out)
     bitext(data, out)
+    demo(out)

@@ -60,6 +60,7 @@ ensure_chromium() {
 
 ensure_model() {
   bash models/fetch.sh
+  bash models/fetch-multilingual.sh
 }
 
 what=${1:-all}

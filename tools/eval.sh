@@ -1,21 +1,53 @@
 #!/usr/bin/env bash
 # Answer quality on the dev sets (ARCHITECTURE.md, "Answer policy"): for each set, builds the
-# knowledge base with the packed model at default settings and scores its questions with
-# `ayuda eval`, printing each command before its output. Sets: banking77, banking77-oos,
-# stackfaq, covid, bitext (tools/datasets.py). Needs ../shared/data. Usage: tools/eval.sh [SET...]
+# knowledge base at default settings (the model `ayuda build` picks for it) and scores its
+# questions with `ayuda eval`, printing each command before its output; then the same with the
+# other model, and one table of both. Sets: banking77, banking77-oos, stackfaq, covid, bitext
+# (tools/datasets.py, from ../shared/data), demo-es and demo-en (the demo site's visitors,
+# tests/eval). Usage: tools/eval.sh [SET...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=../shared/data
 [ -d "$data" ] || { echo "eval: $data not found (../shared must sit beside the repo)" >&2; exit 1; }
 cargo build --release --quiet --bin ayuda
 python3 tools/datasets.py "$data" target/eval
-model=www/models/all-MiniLM-L6-v2.ayuda
+ayuda=target/release/ayuda
+english=www/models/all-MiniLM-L6-v2.ayuda
+multi=www/models/multilingual-e5-small.ayuda
 sets=("$@")
-[ ${#sets[@]} -gt 0 ] || sets=(banking77 banking77-oos stackfaq covid bitext)
+[ ${#sets[@]} -gt 0 ] || sets=(banking77 banking77-oos stackfaq covid bitext demo-es demo-en)
 run() { echo "$ ayuda ${*:2}" >&2; "$@"; }
+table=target/eval/table.tsv
+: > "$table"
 for s in "${sets[@]}"; do
   echo "== $s"
   dir=target/eval/$s
-  run target/release/ayuda build "$dir/kb.csv" --model "$model" --out "$dir/kb.bin"
-  run target/release/ayuda eval --kb "$dir/kb.bin" --model "$model" --queries "$dir/queries.csv" --oos-label oos --json
+  case $s in
+    demo-*) sources=(www/demo --contact www/demo-contact.toml); lang=(--lang "${s#demo-}") ;;
+    *) sources=("$dir/kb.csv"); lang=() ;;
+  esac
+  for model in default "$english" "$multi"; do
+    if [ "$model" = default ]; then
+      run "$ayuda" build "${sources[@]}" --out "$dir/kb.bin" 2> >(tee "$dir/build.log" >&2)
+      chosen=$(sed -n 's/^ayuda: model \([^ ]*\) .*/\1/p' "$dir/build.log")
+      name=$(basename "${chosen:-?}" .ayuda)
+      label="default ($name)"
+    else
+      # The default build already used this model: nothing new to learn.
+      [ "$(basename "$model")" = "$(basename "${chosen:-}")" ] && continue
+      run "$ayuda" build "${sources[@]}" --model "$model" --out "$dir/kb.bin"
+      label=$(basename "$model" .ayuda)
+    fi
+    json=$(run "$ayuda" eval --kb "$dir/kb.bin" --queries "$dir/queries.csv" --oos-label oos "${lang[@]}" --json)
+    echo "$json"
+    printf '%s\t%s\t%s\n' "$s" "$label" "$json" >> "$table"
+  done
 done
+python3 - "$table" <<'PY'
+import json, sys
+print(f"\n{'set':<14} {'model':<40} {'correct':>8} {'wrong':>7} {'suggest':>8} {'top-1':>7}")
+for line in open(sys.argv[1], encoding="utf-8"):
+    s, model, j = line.rstrip("\n").split("\t")
+    r = json.loads(j)
+    print(f"{s:<14} {model:<40} {r['correct_rate']:>8.1%} {r['wrong_rate']:>7.1%} {r['suggest_rate']:>8.1%} {r['top1_accuracy']:>7.1%}")
+PY

@@ -3,7 +3,7 @@
 // sends what the visitor types anywhere: questions go to the worker, on this device.
 //
 // Attributes (mirrored by properties): kb (bundle URL, required), model (packed model URL,
-// default <base>models/all-MiniLM-L6-v2.ayuda), base (where ayuda's files are; default: this
+// default: <base>models/ + the model the bundle names), base (where ayuda's files are; default: this
 // file's folder), lang (es, en; default: the page's, else the browser's), position (right or
 // left), contact (URL of the site's contact page, offered when the knowledge base gives no way
 // to send a message), endpoint (where messages go as JSON; overrides the knowledge base's).
@@ -17,7 +17,8 @@ import { STRINGS, pickLanguage } from './ayuda-i18n.js';
 import { outbox } from './outbox.js';
 
 const HERE = new URL('./', import.meta.url);
-const MODEL = 'models/all-MiniLM-L6-v2.ayuda';
+/** Where the packed models are, under base; the bundle names which one it needs. */
+const MODELS = 'models/';
 /** Longest question kept; the model reads about 256 tokens anyway, and a pasted page should
  *  not freeze the tab while its words are counted. */
 const MAX_QUESTION = 2000;
@@ -304,7 +305,7 @@ export class AyudaChat extends HTMLElement {
     if (this.state !== 'idle') return;
     this.state = 'loading';
     const base = new URL(this.base || HERE.href, location.href);
-    const model = new URL(this.model || MODEL, base).href;
+    const model = this.model ? new URL(this.model, base).href : null;
     const kb = this.kb ? new URL(this.kb, location.href).href : null;
     this.setStatus(this.t('loadingNoSize'));
     const fail = () => {
@@ -317,12 +318,11 @@ export class AyudaChat extends HTMLElement {
     try {
       this.client = new EncoderClient(new URL('encoder-worker.js', base));
     } catch { fail(); return; }
-    this.client.load(model, {
-      kb,
-      onProgress: (loaded, total) => {
-        if (total) this.setStatus(this.t('loading', `${Math.min(99, Math.floor((100 * loaded) / total))}%`));
-      },
-    }).then(() => {
+    const onProgress = (loaded, total) => {
+      if (total) this.setStatus(this.t('loading', `${Math.min(99, Math.floor((100 * loaded) / total))}%`));
+    };
+    (model ? this.client.load(model, { kb, onProgress })
+      : this.client.loadFor(kb, new URL(MODELS, base).href, onProgress)).then(() => {
       this.state = 'ready';
       this.setStatus('');
       this.dispatchEvent(new CustomEvent('ayuda-ready', { bubbles: true, composed: true }));

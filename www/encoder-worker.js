@@ -4,6 +4,7 @@
 // page's own origin, and the visitor's questions never leave it.
 //
 // Messages in:  {id, op: 'load', model: URL, kb?: URL}           a packed model file (and a bundle)
+//               {id, op: 'load', modelBase: URL, kb: URL}        the model the bundle names, in modelBase
 //               {id, op: 'load', modelDir: URL, kb?: URL}        a sentence-transformers folder (full precision)
 //               {id, op: 'embed', text}
 //               {id, op: 'ask', text, lang?}                     needs a load with kb; lang: the visitor's
@@ -22,7 +23,7 @@
 //               {id, type: 'error', message}
 // A load either replaces the model and the knowledge base together or, on any error, leaves
 // both as they were, so a bad file never leaves an encoder paired with a bundle it does not fit.
-import init, { Encoder, Knowledge, contactOffer, prepareMessage } from './pkg/ayuda.js';
+import init, { Encoder, Knowledge, bundleModelFile, contactOffer, prepareMessage } from './pkg/ayuda.js';
 
 const CACHE = 'ayuda-model-v1';
 let encoder = null;
@@ -101,7 +102,13 @@ function progressSum(id) {
   };
 }
 
-async function newEncoder(msg, progress) {
+async function newEncoder(msg, progress, kbBytes) {
+  if (!msg.model && !msg.modelDir && msg.modelBase && kbBytes) {
+    // The bundle names the model it was built with (English or multilingual): one small
+    // download first, then the model.
+    const name = bundleModelFile(await kbBytes);
+    msg = { ...msg, model: new URL(name, new URL(msg.modelBase, location.href)).href };
+  }
   if (msg.model) {
     const url = new URL(msg.model, location.href).href;
     return new Encoder(await cachedBytes(url, progress(url)));
@@ -118,7 +125,7 @@ async function newEncoder(msg, progress) {
     ]);
     return Encoder.fromFiles(config, tokenizer, weights, sbert ?? undefined, pooling ?? undefined);
   }
-  throw new Error("load needs 'model' (a packed file URL) or 'modelDir'");
+  throw new Error("load needs 'model' (a packed file URL), 'modelDir', or 'modelBase' with 'kb'");
 }
 
 async function load(msg) {
@@ -131,7 +138,7 @@ async function load(msg) {
   const kbBytes = kbUrl ? cachedBytes(kbUrl, progress(kbUrl)) : null;
   kbBytes?.catch(() => {}); // awaited below; a model error may come first
   downloading = kbUrl ? { url: kbUrl, bytes: kbBytes } : null;
-  const nextEncoder = await newEncoder(msg, progress);
+  const nextEncoder = await newEncoder(msg, progress, kbBytes);
   let nextKnowledge = null;
   try {
     if (kbBytes) nextKnowledge = new Knowledge(await kbBytes, nextEncoder);

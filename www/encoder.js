@@ -51,6 +51,14 @@ export class EncoderClient {
       onProgress);
   }
 
+  /**
+   * Loads a knowledge base and the model it names (`ayuda build` records it), looked for in the
+   * folder modelBase; options and result as for load.
+   */
+  loadFor(kb, modelBase, onProgress) {
+    return this.request({ op: 'load', kb: absolute(kb), modelBase: absolute(modelBase) }, onProgress);
+  }
+
   /** Loads a sentence-transformers folder at full precision; options as for load. */
   loadDir(dirUrl, options) {
     const { kb, onProgress } = loadOptions(options);

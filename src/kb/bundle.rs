@@ -144,14 +144,14 @@ impl Bundle {
                 origin: e.origin.clone(),
             });
         }
-        let lexical_weight = options
-            .lexical_weight
-            .unwrap_or(Policy::DEFAULT.lexical_weight);
+        let defaults = Policy::defaults(encoder.multilingual());
+        let lexical_weight = options.lexical_weight.unwrap_or(defaults.lexical_weight);
         Policy {
-            answer_at: options.answer_at.unwrap_or(Policy::DEFAULT.answer_at),
-            margin: options.margin.unwrap_or(Policy::DEFAULT.margin),
-            suggest_at: options.suggest_at.unwrap_or(Policy::DEFAULT.suggest_at),
+            answer_at: options.answer_at.unwrap_or(defaults.answer_at),
+            margin: options.margin.unwrap_or(defaults.margin),
+            suggest_at: options.suggest_at.unwrap_or(defaults.suggest_at),
             lexical_weight,
+            ..defaults
         }
         .validate()
         .map_err(BuildError::Policy)?;
@@ -169,7 +169,14 @@ impl Bundle {
             .iter()
             .flat_map(|e| e.phrasings.iter().map(String::as_str))
             .collect();
-        let mut calibration = retrieve::calibrate(&index, &texts, lexical_weight);
+        let mut calibration = retrieve::calibrate(
+            &index,
+            &texts,
+            Policy {
+                lexical_weight,
+                ..defaults
+            },
+        );
         for (value, slot, name) in [
             (
                 options.answer_at,

@@ -9,6 +9,7 @@
 mod bundle;
 mod entry;
 pub mod lint;
+mod model_choice;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod sources;
 
@@ -16,3 +17,4 @@ pub use bundle::{
     embed_phrasings, AskError, BuildError, BuildOptions, Bundle, BundleError, Hit, Reply,
 };
 pub use entry::{merge, merge_reporting, Entry, Origin, SourceError};
+pub use model_choice::{choose_model, ModelKind};

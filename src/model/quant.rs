@@ -101,6 +101,23 @@ pub(crate) fn dq4_row(bytes: &[u8], rows: usize, cols: usize, row: usize) -> Vec
     out
 }
 
+/// Rows `keep` of a `[rows, cols]` table written by [`q4_groups`] (`cols` a whole number of
+/// groups), as a table of their own in the same layout.
+pub(crate) fn q4_select_rows(bytes: &[u8], rows: usize, cols: usize, keep: &[u32]) -> Vec<u8> {
+    let per_row = cols / Q4_GROUP;
+    let groups = rows * per_row;
+    let (scales, codes) = bytes.split_at(groups * 2);
+    let mut out_scales = Vec::with_capacity(keep.len() * per_row * 2);
+    let mut out_codes = Vec::with_capacity(keep.len() * cols / 2);
+    for &r in keep {
+        let r = r as usize;
+        out_scales.extend_from_slice(&scales[r * per_row * 2..(r + 1) * per_row * 2]);
+        out_codes.extend_from_slice(&codes[r * cols / 2..(r + 1) * cols / 2]);
+    }
+    out_scales.extend(out_codes);
+    out_scales
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +172,17 @@ mod tests {
                 dq4_row(&bytes, rows, cols, r),
                 &all[r * cols..(r + 1) * cols]
             );
+        }
+    }
+
+    #[test]
+    fn selected_int4_rows_decode_like_the_originals() {
+        let (rows, cols) = (6, Q4_GROUP * 2);
+        let data = ramp(rows * cols);
+        let bytes = q4_groups(&data);
+        let picked = q4_select_rows(&bytes, rows, cols, &[4, 0, 5]);
+        for (i, r) in [4, 0, 5].into_iter().enumerate() {
+            assert_eq!(dq4_row(&picked, 3, cols, i), dq4_row(&bytes, rows, cols, r));
         }
     }
 

@@ -53,6 +53,29 @@ impl Weight {
         })
     }
 
+    /// A 2-D table cut down to rows `keep` (in that order), staying in its encoding: how a
+    /// trimmed vocabulary keeps its words' embeddings.
+    pub(crate) fn select_rows(self, keep: &[u32]) -> Result<Weight> {
+        let dims = self.dims();
+        let [rows, cols] = dims[..] else {
+            return Err(Error::Weights(format!("a table must be 2-D, not {dims:?}")));
+        };
+        if let Some(&bad) = keep.iter().find(|&&id| id as usize >= rows) {
+            return Err(Error::Weights(format!("row {bad} is outside the {rows}-row table")));
+        }
+        Ok(match self {
+            Weight::Q4 { bytes, .. } if cols % quant::Q4_GROUP == 0 => Weight::Q4 {
+                dims: vec![keep.len(), cols],
+                bytes: quant::q4_select_rows(&bytes, rows, cols, keep),
+            },
+            other => {
+                let t = other.to_f32()?;
+                let idx = Tensor::from_slice(keep, keep.len(), &Device::Cpu)?;
+                Weight::F32(t.index_select(&idx, 0)?)
+            }
+        })
+    }
+
     /// This weight as a table [`Weight::rows`] can read a row at a time: int4 tables whose rows
     /// do not fill whole groups are decoded here, once, instead of on every lookup.
     pub(crate) fn into_row_table(self) -> Result<Weight> {

@@ -94,7 +94,8 @@ fn share(trials: &[Trial], answer_at: f32, margin: f32) -> f32 {
 /// simulation. Otherwise the defaults hold, except that `answer_at` is raised until at most
 /// 20% of simulated uncovered questions would be answered, when there are enough entries to
 /// simulate that (it needs no paraphrases).
-pub fn calibrate(index: &Index, texts: &[&str], lexical_weight: f32) -> Calibration {
+pub fn calibrate(index: &Index, texts: &[&str], base: Policy) -> Calibration {
+    let lexical_weight = base.lexical_weight;
     assert_eq!(
         texts.len(),
         index.phrasing_entry().len(),
@@ -122,7 +123,10 @@ pub fn calibrate(index: &Index, texts: &[&str], lexical_weight: f32) -> Calibrat
         let trial = |ranked: &[super::Scored]| Trial {
             first: ranked.first().map_or(f32::NEG_INFINITY, |s| s.score),
             second: ranked.get(1).map_or(f32::NEG_INFINITY, |s| s.score),
-            lexical: ranked.first().map_or(0.0, |s| s.lexical),
+            // A model that needs no shared word passes that test always.
+            lexical: ranked
+                .first()
+                .map_or(0.0, |s| if base.shared_word { s.lexical } else { 1.0 }),
             right: ranked.first().is_some_and(|s| s.entry == e),
         };
         // Asked, as a visitor would be answered, among the entries of its own language.
@@ -157,10 +161,7 @@ pub fn calibrate(index: &Index, texts: &[&str], lexical_weight: f32) -> Calibrat
         let reason = format!(
             "{entries} entries have two or more phrasings; calibrating every threshold needs {MIN_ENTRIES} such entries and {MIN_SAMPLES} such phrasings"
         );
-        let mut policy = Policy {
-            lexical_weight,
-            ..Policy::DEFAULT
-        };
+        let mut policy = base;
         let mut unknown_answered = None;
         if unknown.len() >= MIN_SAMPLES {
             while share(&unknown, policy.answer_at, policy.margin) > MAX_UNKNOWN_ANSWERED
@@ -208,12 +209,11 @@ pub fn calibrate(index: &Index, texts: &[&str], lexical_weight: f32) -> Calibrat
         return Calibration {
             policy: Policy {
                 answer_at: 0.95,
-                lexical_weight,
-                ..Policy::DEFAULT
+                ..base
             },
             basis: Basis::Defaults {
                 reason: "no thresholds keep simulated wrong answers at 5% or under; the entries are too alike (see `ayuda lint`)".into(),
-                unknown_answered: Some(share(&unknown, 0.95, Policy::DEFAULT.margin)),
+                unknown_answered: Some(share(&unknown, 0.95, base.margin)),
             },
             owner_set: Vec::new(),
         };
@@ -224,13 +224,13 @@ pub fn calibrate(index: &Index, texts: &[&str], lexical_weight: f32) -> Calibrat
     let p5 = right_scores
         .get(right_scores.len() / 20)
         .copied()
-        .unwrap_or(Policy::DEFAULT.suggest_at);
+        .unwrap_or(base.suggest_at);
     Calibration {
         policy: Policy {
             answer_at,
             margin,
             suggest_at: p5.clamp(0.3, answer_at),
-            lexical_weight,
+            ..base
         },
         basis: Basis::KnowledgeBase {
             samples: known.len(),

@@ -144,6 +144,19 @@ impl Knowledge {
 
 /// The way to a person (as `Knowledge::contact`) from a bundle's bytes alone: the contact
 /// settings need no model, so a visitor asking for a person never waits for its download.
+/// The file name of the packed model a bundle was built with (`ayuda build` records it), so a
+/// page that names no model loads the right one. An error when the bundle does not read or
+/// predates the record.
+#[wasm_bindgen(js_name = bundleModelFile)]
+pub fn bundle_model_file(bundle: &[u8]) -> Result<String, JsError> {
+    kb::Bundle::from_bytes(bundle)?
+        .model_file()
+        .map(str::to_string)
+        .ok_or_else(|| {
+            JsError::new("the knowledge base does not name its model: rebuild it with `ayuda build`, or give the page the model's URL")
+        })
+}
+
 #[wasm_bindgen(js_name = contactOffer)]
 pub fn contact_offer(bundle: &[u8], now_ms: f64, urgent: bool) -> Result<String, JsError> {
     offer_json(kb::Bundle::from_bytes(bundle)?.contact(), now_ms, urgent)

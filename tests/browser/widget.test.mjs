@@ -151,10 +151,16 @@ test('the chat works under a strict Content-Security-Policy', async () => {
 });
 
 test('after one visit the site and the chat answer with the network off', async () => {
-  const { context, page } = await visitor({ serviceWorkers: 'allow' });
+  const { context, page, requests } = await visitor({ serviceWorkers: 'allow' });
   await page.goto(`${server.url}/`);
-  // The service worker installs (precaching the model and the bundle) and takes control.
+  // The service worker installs (precaching the pages and the widget) and takes control.
   await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 60_000 });
+  // A visitor who has not opened the chat has downloaded no model and no wasm.
+  const heavy = () => requests.filter((r) => /\.(ayuda|wasm)$/.test(new URL(r.url).pathname));
+  assert.deepEqual(heavy(), []);
+  const first = await openChat(page, ES);
+  assert.match(await (await first.ask('¿Abrís los domingos?')).innerText(), /domingos y festivos/);
+  assert.ok(heavy().length > 0, 'the chat fetched its model');
   await context.setOffline(true);
   await page.reload();
   const { ask } = await openChat(page, ES);

@@ -8,6 +8,7 @@ mod encoder;
 mod fetch;
 mod inbox;
 mod kb;
+mod multilingual;
 mod packed;
 mod sources;
 mod util;

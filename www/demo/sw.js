@@ -1,15 +1,16 @@
-// The demo's service worker: after one visit, the pages, the chat widget, its wasm module,
-// model and knowledge base come from this cache, so the chat answers with the network off.
+// The demo's service worker: after one visit, the pages and the chat widget come from this
+// cache, and after one chat its wasm module, model and knowledge base too (cached as the chat
+// first fetches them), so the chat answers with the network off. The 20 MB model is never
+// precached: a visitor who does not open the chat does not download it.
 // Pages and data are fetched fresh when the network is there (so a redeploy shows at once) and
 // from the cache when it is not. Only same-origin GETs are handled.
-const CACHE = 'panaderia-luna-v2';
+const CACHE = 'panaderia-luna-v3';
 const PRECACHE = [
   '/', '/preguntas/', '/productos/', '/envios/', '/contacto/',
   '/en/', '/en/faq/', '/en/products/', '/en/shipping/', '/en/contact/',
   '/site.css', '/site.js', '/icon.svg', '/manifest.webmanifest',
   '/ayuda/ayuda.js', '/ayuda/ayuda-chat.js', '/ayuda/ayuda-i18n.js', '/ayuda/outbox.js', '/ayuda/encoder.js',
-  '/ayuda/encoder-worker.js', '/ayuda/pkg/ayuda.js', '/ayuda/pkg/ayuda_bg.wasm',
-  '/ayuda/models/all-MiniLM-L6-v2.ayuda', '/ayuda/kb/demo.bin',
+  '/ayuda/encoder-worker.js',
 ];
 
 self.addEventListener('install', (event) => {

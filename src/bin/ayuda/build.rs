@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use ayuda::escalate::Settings;
-use ayuda::kb::{BuildOptions, Bundle};
+use ayuda::kb::{choose_model, BuildOptions, Bundle};
 use ayuda::native::{load_encoder, read_sources};
 use ayuda::retrieve::calibrate::Basis;
 use ayuda::retrieve::Policy;
@@ -18,8 +18,14 @@ pub struct BuildArgs {
     #[arg(required = true)]
     sources: Vec<PathBuf>,
     /// The packed model file (or model directory) visitors' browsers will embed questions with.
+    /// Default: the multilingual model when any entry is not in English, else the small
+    /// English one, looked for in $AYUDA_MODELS, www/models, models and beside this program.
     #[arg(long)]
-    model: PathBuf,
+    model: Option<PathBuf>,
+    /// The languages your visitors write in (BCP 47, comma-separated, e.g. `en,es`): any but
+    /// English picks the multilingual model even for an English-only FAQ.
+    #[arg(long, value_delimiter = ',', value_name = "LANGS", conflicts_with = "model")]
+    languages: Vec<String>,
     /// Where to write the bundle.
     #[arg(long)]
     out: PathBuf,
@@ -44,7 +50,16 @@ pub fn run(args: BuildArgs) -> Result<()> {
     // Settings first: a typo in them should not wait for the embedding.
     let contact = args.contact.as_deref().map(read_contact).transpose()?;
     let entries = read_sources(&args.sources)?;
-    let encoder = load_encoder(&args.model)?;
+    let model = match &args.model {
+        Some(m) => m.clone(),
+        None => {
+            let (kind, why) = choose_model(&entries, &args.languages);
+            let found = find_model(kind.file_name())?;
+            eprintln!("ayuda: model {} ({why})", found.display());
+            found
+        }
+    };
+    let encoder = load_encoder(&model)?;
     let phrasings: usize = entries.iter().map(|e| e.phrasings.len()).sum();
     let bar = progress(phrasings, "phrasings", 256);
     let options = BuildOptions {
@@ -54,8 +69,7 @@ pub fn run(args: BuildArgs) -> Result<()> {
         suggest_at: args.suggest_at,
         lexical_weight: args.lexical_weight,
     };
-    let model_file = args
-        .model
+    let model_file = model
         .file_name()
         .map(|n| n.to_string_lossy().into_owned());
     let bundle = Bundle::build(
@@ -107,11 +121,9 @@ pub fn run(args: BuildArgs) -> Result<()> {
         } => {
             eprintln!("ayuda: default thresholds: {reason}");
             if let Some(u) = unknown_answered {
-                let raised = if p.answer_at > Policy::DEFAULT.answer_at {
-                    format!(
-                        " (answer_at raised from {:.2} to keep it at 20% or under)",
-                        Policy::DEFAULT.answer_at
-                    )
+                let default = Policy::defaults(encoder.multilingual()).answer_at;
+                let raised = if p.answer_at > default {
+                    format!(" (answer_at raised from {default:.2} to keep it at 20% or under)")
                 } else {
                     String::new()
                 };
@@ -126,6 +138,30 @@ pub fn run(args: BuildArgs) -> Result<()> {
         eprintln!("ayuda: set by you: {}", cal.owner_set.join(", "));
     }
     Ok(())
+}
+
+/// Where a packed model `name` is when `--model` is not given: `$AYUDA_MODELS`, then this
+/// checkout's `www/models` (where `make` writes them), `models`, and beside the program.
+fn find_model(name: &str) -> Result<PathBuf> {
+    let mut places: Vec<PathBuf> = Vec::new();
+    if let Some(dir) = std::env::var_os("AYUDA_MODELS") {
+        places.push(PathBuf::from(dir));
+    }
+    places.extend([PathBuf::from("www/models"), PathBuf::from("models")]);
+    if let Some(dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_owned)) {
+        places.push(dir.join("models"));
+        places.push(dir.clone());
+    }
+    for dir in &places {
+        let candidate = dir.join(name);
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+    }
+    anyhow::bail!(
+        "the model {name} was not found (looked in {}); run `make pack` in the ayuda checkout, set AYUDA_MODELS to the folder holding it, or pass --model FILE",
+        places.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    )
 }
 
 /// Reads and checks a contact settings file: TOML, or JSON when it ends in .json.

