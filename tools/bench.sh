@@ -16,6 +16,7 @@ trap 'kill $server 2>/dev/null; rm -f "$log"' EXIT
 for _ in $(seq 50); do grep -q 'http://' "$log" && break; sleep 0.1; done
 url=$(grep -o 'http://[0-9.:]*' "$log" | head -n1)
 node "$peer/run.mjs" "$url/peer/peer.html?dtype=q8" "$url/bench.html?queries=/peer/queries.json" \
+  "$url/bench.html?queries=/peer/queries.json&model=models/multilingual-e5-small.ayuda" \
   | node tools/bench_summary.mjs
 
 # Native: the same encoder on the CLI, full model folder against the packed file, 1000 BANKING77
@@ -29,7 +30,8 @@ if [ -f "$data" ]; then
   measure() { /usr/bin/time -f '%e %M' target/release/ayuda embed --model "$1" < "$texts" 2>&1 >/dev/null | tail -n1; }
   read -r full_s full_kb < <(measure models/all-MiniLM-L6-v2)
   read -r packed_s packed_kb < <(measure www/models/all-MiniLM-L6-v2.ayuda)
-  python3 -c 'import json,sys; fs,fk,ps,pk=map(float,sys.argv[1:]); print(json.dumps({"native_embed_1000": {"full_texts_per_s": round(1000/fs,1), "packed_texts_per_s": round(1000/ps,1), "packed_to_full_speed": round(fs/ps,3), "full_peak_rss_mb": round(fk/1024,1), "packed_peak_rss_mb": round(pk/1024,1)}}))' "$full_s" "$full_kb" "$packed_s" "$packed_kb"
+  read -r multi_s multi_kb < <(measure www/models/multilingual-e5-small.ayuda)
+  python3 -c 'import json,sys; fs,fk,ps,pk,ms,mk=map(float,sys.argv[1:]); print(json.dumps({"native_embed_1000": {"full_texts_per_s": round(1000/fs,1), "packed_texts_per_s": round(1000/ps,1), "packed_to_full_speed": round(fs/ps,3), "full_peak_rss_mb": round(fk/1024,1), "packed_peak_rss_mb": round(pk/1024,1), "multilingual_texts_per_s": round(1000/ms,1), "multilingual_peak_rss_mb": round(mk/1024,1)}}))' "$full_s" "$full_kb" "$packed_s" "$packed_kb" "$multi_s" "$multi_kb"
 fi
 
 # The widget on the demo site: time from opening the chat and asking to the answer shown, for a

@@ -1,5 +1,6 @@
 // Reads run.mjs's JSON lines on stdin; prints them without vectors, then ayuda's ratios to the
-// peer and the agreement between the two engines' vectors (mean and min cosine).
+// peer and the agreement between the two engines' vectors (mean and min cosine), and the
+// multilingual model's ratios to the same peer.
 import { createInterface } from 'node:readline';
 const results = [];
 for await (const line of createInterface({ input: process.stdin })) {
@@ -7,7 +8,16 @@ for await (const line of createInterface({ input: process.stdin })) {
 }
 for (const r of results) console.log(JSON.stringify({ ...r, vectors: undefined }));
 const peer = results.find((r) => r.engine === 'transformers.js');
-const ours = results.find((r) => r.engine === 'ayuda');
+const ours = results.find((r) => r.engine === 'ayuda' && !/multilingual/.test(r.model || ''));
+// The multilingual model does twice the work (12 layers): its ratios to the same peer running
+// all-MiniLM-L6-v2 say what Spanish costs.
+const multi = results.find((r) => r.engine === 'ayuda' && /multilingual/.test(r.model || ''));
+if (peer && multi) {
+  const ratio = (k) => +(multi[k] / peer[k]).toFixed(3);
+  console.log(JSON.stringify({
+    ratio_multilingual_to_peer_minilm: { p50_ms: ratio('p50_ms'), p90_ms: ratio('p90_ms'), ready_ms: ratio('ready_ms'), bytes: ratio('bytes') },
+  }));
+}
 if (peer && ours) {
   const cos = ours.vectors.map((v, i) => {
     const w = peer.vectors[i];

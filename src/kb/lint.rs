@@ -194,7 +194,7 @@ pub fn check_retrieval(checked: &Checked, index: &Index, lexical_weight: f32) ->
             phrasing: Some(i),
             ..Scope::default()
         };
-        let ranked = index.aggregate(&sims, &shares, lexical_weight, &scope);
+        let ranked = index.aggregate(&sims, &shares, lexical_weight, &scope, None);
         if let Some(first) = ranked.first().filter(|s| s.entry != e) {
             let other = &entries[first.entry];
             out.push(finding(

