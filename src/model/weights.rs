@@ -61,7 +61,9 @@ impl Weight {
             return Err(Error::Weights(format!("a table must be 2-D, not {dims:?}")));
         };
         if let Some(&bad) = keep.iter().find(|&&id| id as usize >= rows) {
-            return Err(Error::Weights(format!("row {bad} is outside the {rows}-row table")));
+            return Err(Error::Weights(format!(
+                "row {bad} is outside the {rows}-row table"
+            )));
         }
         Ok(match self {
             Weight::Q4 { bytes, .. } if cols % quant::Q4_GROUP == 0 => Weight::Q4 {

@@ -141,7 +141,13 @@ pub fn calibrate(index: &Index, texts: &[&str], base: Policy) -> Calibration {
             entry: Some(e),
             ..Scope::default()
         };
-        let without_entry = index.aggregate(&sims, &shares, lexical_weight, &unknown_scope, query.language());
+        let without_entry = index.aggregate(
+            &sims,
+            &shares,
+            lexical_weight,
+            &unknown_scope,
+            query.language(),
+        );
         if without_entry.len() > 1 {
             unknown.push(trial(&without_entry));
         }

@@ -65,14 +65,14 @@ impl Lang {
 /// languages, not to label text.
 pub fn guess_language(text: &str) -> Option<Lang> {
     const EN: &[&str] = &[
-        "the", "and", "you", "your", "is", "are", "do", "does", "can", "how", "what", "of",
-        "for", "with", "my", "we", "our", "it", "to", "in", "on", "i", "when", "where", "have",
-        "will", "there", "any", "get", "pay", "open",
+        "the", "and", "you", "your", "is", "are", "do", "does", "can", "how", "what", "of", "for",
+        "with", "my", "we", "our", "it", "to", "in", "on", "i", "when", "where", "have", "will",
+        "there", "any", "get", "pay", "open",
     ];
     const ES: &[&str] = &[
-        "el", "la", "los", "las", "de", "del", "que", "y", "en", "es", "por", "para", "con",
-        "un", "una", "como", "mi", "tu", "su", "se", "hay", "puedo", "no", "lo", "al", "son",
-        "esta", "estan", "cuando", "donde", "tienen", "teneis", "hacen", "haceis", "cuanto",
+        "el", "la", "los", "las", "de", "del", "que", "y", "en", "es", "por", "para", "con", "un",
+        "una", "como", "mi", "tu", "su", "se", "hay", "puedo", "no", "lo", "al", "son", "esta",
+        "estan", "cuando", "donde", "tienen", "teneis", "hacen", "haceis", "cuanto",
     ];
     let (mut en, mut es) = (0usize, 0usize);
     if text.chars().any(|c| matches!(c, '¿' | '¡' | 'ñ' | 'Ñ')) {

@@ -248,15 +248,19 @@ impl Index {
             .filter(|(_, ((_, _, n), _))| *n > 0)
             .map(|(i, (&(b1, b2, n), lex))| {
                 let dense = if n >= 3 { (b1 + b2) / 2.0 } else { b1 };
+                let other_language = matches!(
+                    (query_lang, self.written_in[i]),
+                    (Some(q), Some(e)) if q != e
+                );
+                // Words cannot match across languages: an entry in another language is scored
+                // on meaning alone rather than docked for the words it could never share.
+                let w = if other_language { 0.0 } else { lexical_weight };
                 Scored {
                     entry: i,
-                    score: (1.0 - lexical_weight) * dense + lexical_weight * lex,
+                    score: (1.0 - w) * dense + w * lex,
                     dense,
                     lexical: lex,
-                    other_language: matches!(
-                        (query_lang, self.written_in[i]),
-                        (Some(q), Some(e)) if q != e
-                    ),
+                    other_language,
                 }
             })
             .collect();

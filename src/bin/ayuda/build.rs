@@ -24,7 +24,12 @@ pub struct BuildArgs {
     model: Option<PathBuf>,
     /// The languages your visitors write in (BCP 47, comma-separated, e.g. `en,es`): any but
     /// English picks the multilingual model even for an English-only FAQ.
-    #[arg(long, value_delimiter = ',', value_name = "LANGS", conflicts_with = "model")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "LANGS",
+        conflicts_with = "model"
+    )]
     languages: Vec<String>,
     /// Where to write the bundle.
     #[arg(long)]
@@ -69,9 +74,7 @@ pub fn run(args: BuildArgs) -> Result<()> {
         suggest_at: args.suggest_at,
         lexical_weight: args.lexical_weight,
     };
-    let model_file = model
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned());
+    let model_file = model.file_name().map(|n| n.to_string_lossy().into_owned());
     let bundle = Bundle::build(
         entries,
         &encoder,
@@ -148,7 +151,10 @@ fn find_model(name: &str) -> Result<PathBuf> {
         places.push(PathBuf::from(dir));
     }
     places.extend([PathBuf::from("www/models"), PathBuf::from("models")]);
-    if let Some(dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_owned)) {
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_owned))
+    {
         places.push(dir.join("models"));
         places.push(dir.clone());
     }

