@@ -198,21 +198,33 @@ impl CustomOp1 for QLinear {
         storage: &CpuStorage,
         layout: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (start, end) = layout
-            .contiguous_offsets()
-            .ok_or_else(|| candle_core::Error::Msg("qlinear needs a contiguous input".into()))?;
-        let x = &storage.as_slice::<f32>()?[start..end];
-        let dims = layout.shape().dims();
-        if dims.last() != Some(&self.cols) {
-            candle_core::bail!("qlinear: input {dims:?} does not end in {}", self.cols);
-        }
-        let mut out_dims = dims.to_vec();
-        *out_dims.last_mut().expect("non-empty") = self.rows;
-        Ok((
-            CpuStorage::F32(self.forward_slice(x)),
-            Shape::from(out_dims),
-        ))
+        apply_rows("qlinear", self.rows, self.cols, storage, layout, |x| {
+            self.forward_slice(x)
+        })
     }
+}
+
+/// A row-wise product as a candle op: checks the input is contiguous and ends in `cols`, runs
+/// `forward` on its values, and shapes the result to end in `rows`.
+pub(crate) fn apply_rows(
+    what: &str,
+    rows: usize,
+    cols: usize,
+    storage: &CpuStorage,
+    layout: &Layout,
+    forward: impl FnOnce(&[f32]) -> Vec<f32>,
+) -> candle_core::Result<(CpuStorage, Shape)> {
+    let (start, end) = layout
+        .contiguous_offsets()
+        .ok_or_else(|| candle_core::Error::Msg(format!("{what} needs a contiguous input")))?;
+    let x = &storage.as_slice::<f32>()?[start..end];
+    let dims = layout.shape().dims();
+    if dims.last() != Some(&cols) {
+        candle_core::bail!("{what}: input {dims:?} does not end in {cols}");
+    }
+    let mut out_dims = dims.to_vec();
+    *out_dims.last_mut().expect("non-empty") = rows;
+    Ok((CpuStorage::F32(forward(x)), Shape::from(out_dims)))
 }
 
 /// Four dot products of `x` with the rows of `w`, exact in i32.

@@ -11,7 +11,7 @@
 use candle_core::{CpuStorage, CustomOp1, Layout, Shape};
 
 use super::config::Activation;
-use super::kernels::{apply_activation, threads_for};
+use super::kernels::{apply_activation, apply_rows, threads_for};
 use super::quant::Q4_GROUP;
 
 const G: usize = Q4_GROUP;
@@ -235,20 +235,9 @@ impl CustomOp1 for Q4Linear {
         storage: &CpuStorage,
         layout: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (start, end) = layout
-            .contiguous_offsets()
-            .ok_or_else(|| candle_core::Error::Msg("q4linear needs a contiguous input".into()))?;
-        let x = &storage.as_slice::<f32>()?[start..end];
-        let dims = layout.shape().dims();
-        if dims.last() != Some(&self.cols) {
-            candle_core::bail!("q4linear: input {dims:?} does not end in {}", self.cols);
-        }
-        let mut out_dims = dims.to_vec();
-        *out_dims.last_mut().expect("non-empty") = self.rows;
-        Ok((
-            CpuStorage::F32(self.forward_slice(x)),
-            Shape::from(out_dims),
-        ))
+        apply_rows("q4linear", self.rows, self.cols, storage, layout, |x| {
+            self.forward_slice(x)
+        })
     }
 }
 

@@ -85,11 +85,12 @@ impl Policy {
     };
 
     /// The same for multilingual-e5, whose cosines sit higher and closer together (unrelated
-    /// questions about 0.75, paraphrases 0.85 to 0.95): the median of its calibrations on the
-    /// dev sets (README, "Answer quality"), no shared word needed.
+    /// questions about 0.75 to 0.85, paraphrases 0.85 to 0.95): between its calibrations on the
+    /// dev sets that have paraphrases (Bitext 0.890 / 0.010, BANKING77's out-of-scope variant
+    /// 0.875 / 0.020), never on a test set's questions.
     pub const MULTILINGUAL_DEFAULT: Policy = Policy {
-        answer_at: 0.87,
-        margin: 0.02,
+        answer_at: 0.88,
+        margin: 0.015,
         suggest_at: 0.8,
         lexical_weight: 0.1,
         shared_word: false,

@@ -9,7 +9,9 @@ use ayuda::native::read_sources;
 use ayuda::retrieve::calibrate::Basis;
 use ayuda::retrieve::Outcome;
 
-use crate::util::{assert_fails, ayuda, fixture, full, lines, packed, packed_file, root, stderr};
+use crate::util::{
+    assert_fails, ayuda, fixture, full, lines, outcome, packed, packed_file, root, stderr,
+};
 
 fn path(p: &Path) -> &str {
     p.to_str().unwrap()
@@ -45,20 +47,6 @@ fn ask(kb: &Path, questions: &[&str]) -> Vec<serde_json::Value> {
     let o = ayuda(&args, b"");
     assert!(o.status.success(), "{}", stderr(&o));
     lines(&o)
-}
-
-fn outcome(v: &serde_json::Value) -> (String, Vec<String>) {
-    let ids = match v["outcome"].as_str().unwrap() {
-        "answer" => vec![v["entry"]["id"].as_str().unwrap().to_string()],
-        "suggest" => v["entries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["id"].as_str().unwrap().to_string())
-            .collect(),
-        _ => vec![],
-    };
-    (v["outcome"].as_str().unwrap().to_string(), ids)
 }
 
 /// The bakery FAQ built once with the packed model.

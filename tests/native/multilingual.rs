@@ -315,21 +315,7 @@ fn built_and_asked(
     let replies = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            let outcome = v["outcome"].as_str().unwrap().to_string();
-            let ids = match outcome.as_str() {
-                "answer" => vec![v["entry"]["id"].as_str().unwrap().to_string()],
-                "suggest" => v["entries"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|e| e["id"].as_str().unwrap().to_string())
-                    .collect(),
-                _ => vec![],
-            };
-            (outcome, ids)
-        })
+        .map(|l| crate::util::outcome(&serde_json::from_str(l).unwrap()))
         .collect();
     (log, replies)
 }

@@ -140,3 +140,18 @@ pub fn assert_fails(o: &Output, needle: &str) {
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains(needle), "expected {needle:?} in: {err}");
 }
+
+/// An `ayuda ask --json` reply as (outcome, entry ids: the answer's, or the suggestions').
+pub fn outcome(v: &serde_json::Value) -> (String, Vec<String>) {
+    let ids = match v["outcome"].as_str().unwrap() {
+        "answer" => vec![v["entry"]["id"].as_str().unwrap().to_string()],
+        "suggest" => v["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_string())
+            .collect(),
+        _ => vec![],
+    };
+    (v["outcome"].as_str().unwrap().to_string(), ids)
+}
