@@ -75,8 +75,10 @@ function build(out, model, ...sources) {
 }
 
 /** One `ayuda ask --json` process for every question; one reply per question. */
-function askNative(kb, model, questions) {
-  const lines = ayuda('ask', '--kb', kb, '--model', model, '--json', '--', ...questions).trim().split('\n');
+function askNative(kb, model, questions, lang) {
+  const langArgs = lang ? ['--lang', lang] : [];
+  const lines = ayuda('ask', '--kb', kb, '--model', model, ...langArgs, '--json', '--', ...questions)
+    .trim().split('\n');
   assert.equal(lines.length, questions.length, 'one JSON line per question');
   return lines.map((l) => JSON.parse(l));
 }
@@ -132,7 +134,19 @@ before(async () => {
   const full = build('fullmodel.kb', fullModel, faq);
   bundles.full = { native: askNative(full, fullModel, ['How long does shipping take?']) };
 
-  server = await serve('www', { '/tests': 'tests/browser/pages', '/kb': dir, '/fullmodel': fullModel });
+  // The demo's bilingual bundle with the multilingual model (what `make` builds), asked the
+  // demo visitors' questions in both languages.
+  const multi = 'www/models/multilingual-e5-small.ayuda';
+  // Asked as the widget asks on the Spanish pages: with the page's language.
+  const visitors = readCsv(path.join(root, 'tests/eval/demo-visitors.csv'))
+    .filter((r) => r.lang === 'es').map((r) => r.text);
+  const demoQuestions = visitors.filter((_, i) => i % 2 === 0);
+  bundles.demo = { url: '/demokb/demo.bin', model: '/models/multilingual-e5-small.ayuda', entries: 32,
+                   lang: 'es', questions: demoQuestions,
+                   native: askNative('www/kb/demo.bin', multi, demoQuestions, 'es') };
+
+  server = await serve('www', { '/tests': 'tests/browser/pages', '/kb': dir, '/fullmodel': fullModel,
+                                '/demokb': 'www/kb' });
   browser = await launch();
 });
 after(async () => {
@@ -145,28 +159,39 @@ after(async () => {
 /** A fresh page on the worker test page (own cache, own worker), recording its requests. */
 const openPage = () => openTestPage(browser, server);
 
-/** Loads the packed model with `kb` in a new worker and asks every question in order. */
-async function askBrowser(page, kb, questions) {
-  return page.evaluate(async ({ model, kb, questions }) => {
+/** Loads the packed `model` with `kb` in a new worker and asks every question in order. */
+async function askBrowser(page, kb, questions, model = '/models/all-MiniLM-L6-v2.ayuda', lang = undefined) {
+  return page.evaluate(async ({ model, kb, questions, lang }) => {
     const client = new window.EncoderClient();
     const ready = await client.load(model, { kb });
     const replies = [];
-    for (const q of questions) replies.push(await client.ask(q));
+    for (const q of questions) replies.push(await client.ask(q, { lang }));
     client.terminate();
     return { ready, replies };
-  }, { model: '/models/all-MiniLM-L6-v2.ayuda', kb, questions });
+  }, { model, kb, questions, lang });
 }
 
 const hits = (r) => (r.outcome === 'answer' ? [r.entry] : r.outcome === 'suggest' ? r.entries : []);
 const SCORES = ['score', 'dense', 'lexical'];
 
-/** Same kind, same entries in the same order, same texts; scores equal to TOLERANCE. */
-function assertSame(native, browser, question) {
+/** Same kind, same entries in the same order (`loose`: the same first entry), same texts;
+ *  scores equal to TOLERANCE. */
+function assertSame(native, browser, question, loose = false) {
   const where = JSON.stringify(question.slice(0, 70));
   assert.equal(browser.outcome, native.outcome, `outcome for ${where}`);
   assert.deepEqual(Object.keys(browser).sort(), Object.keys(native).sort(), `reply fields for ${where}`);
-  const n = hits(native), b = hits(browser);
-  assert.deepEqual(b.map((h) => h.id), n.map((h) => h.id), `entries for ${where}`);
+  const n = hits(native), b0 = hits(browser);
+  let b = b0;
+  if (loose) {
+    // The multilingual model's vectors agree to a cosine of 0.9999, not bit for bit (candle's
+    // f32 attention and norms sum in another order in wasm), so an entry tied with another, or
+    // sitting right at the edge of the suggestions, may trade places: the first entry must
+    // agree, the rest are compared where both have them.
+    assert.equal(b0[0]?.id, n[0]?.id, `first entry for ${where}`);
+    b = n.map((h) => b0.find((x) => x.id === h.id) ?? h);
+  } else {
+    assert.deepEqual(b.map((h) => h.id), n.map((h) => h.id), `entries for ${where}`);
+  }
   n.forEach((h, i) => {
     const strip = (x) => Object.fromEntries(Object.entries(x).filter(([k]) => !SCORES.includes(k)));
     assert.deepEqual(strip(b[i]), strip(h), `entry ${h.id} for ${where}`);
@@ -180,20 +205,21 @@ function assertSame(native, browser, question) {
   });
 }
 
-async function parity(name) {
+async function parity(name, { loose = false } = {}) {
   const bundle = bundles[name];
   const { page, requests, close } = await openPage();
-  const { ready, replies } = await askBrowser(page, bundle.url, bundle.questions);
+  const { ready, replies } = await askBrowser(page, bundle.url, bundle.questions, bundle.model, bundle.lang);
   assert.equal(ready.entries, bundle.entries);
   assert.match(ready.kbFingerprint, /\S/);
   assert.equal(replies.length, bundle.questions.length);
-  bundle.questions.forEach((q, i) => assertSame(bundle.native[i], replies[i], q));
+  bundle.questions.forEach((q, i) => assertSame(bundle.native[i], replies[i], q, loose));
   const origin = new URL(server.url).origin;
   assert.deepEqual(requests.filter((u) => new URL(u).origin !== origin), [], 'no request leaves the origin');
   await close();
   const count = (o) => bundle.native.filter((r) => r.outcome === o).length;
   console.log(`${name}: ${bundle.questions.length} questions, ${count('answer')} answered, ` +
-              `${count('suggest')} suggested, ${count('escalate')} escalated, identical in the browser`);
+              `${count('suggest')} suggested, ${count('escalate')} escalated, ` +
+              (loose ? 'the same outcomes and first entries in the browser' : 'identical in the browser'));
   return replies;
 }
 
@@ -223,6 +249,13 @@ test('a calibrated BANKING77 sample gives the same outcomes in the browser as `a
   console.log(`banking: ${right}/60 answered right, ${answeredOff}/20 off-topic answered`);
   assert.ok(right >= 30, `${right} of 60 answered right`);
   assert.ok(answeredOff <= 10, `${answeredOff} of 20 off-topic questions answered`);
+});
+
+test('the bilingual demo with the multilingual model gives the same outcomes in the browser', async () => {
+  await parity('demo', { loose: true });
+  // Sanity, so that the parity compares something: a good share of the questions is answered.
+  const answered = bundles.demo.native.filter((r) => r.outcome === 'answer').length;
+  assert.ok(answered >= bundles.demo.questions.length / 3, `${answered} answered`);
 });
 
 test('asking without a knowledge base is a clear error', async () => {
