@@ -28,7 +28,8 @@ for s in "${sets[@]}"; do
   esac
   for model in default "$english" "$multi"; do
     if [ "$model" = default ]; then
-      run "$ayuda" build "${sources[@]}" --out "$dir/kb.bin" 2> >(tee "$dir/build.log" >&2)
+      run "$ayuda" build "${sources[@]}" --out "$dir/kb.bin" 2> "$dir/build.log" || { cat "$dir/build.log" >&2; exit 1; }
+      cat "$dir/build.log" >&2
       chosen=$(sed -n 's/^ayuda: model \([^ ]*\) .*/\1/p' "$dir/build.log")
       name=$(basename "${chosen:-?}" .ayuda)
       label="default ($name)"
