@@ -93,22 +93,9 @@ impl QLinear {
             }
         }
         let mut out = vec![0f32; n * m];
-        let threads = threads_for(n * m * k).min(n);
-        if threads <= 1 {
-            self.rows_into(&xq, &xs, &mut out);
-        } else {
-            // Native batches (building a knowledge base) split the activation rows over cores.
-            let per = n.div_ceil(threads);
-            std::thread::scope(|scope| {
-                for ((xq, xs), out) in xq
-                    .chunks(per * k)
-                    .zip(xs.chunks(per))
-                    .zip(out.chunks_mut(per * m))
-                {
-                    scope.spawn(move || self.rows_into(xq, xs, out));
-                }
-            });
-        }
+        over_rows(&xq, &xs, &mut out, n, k, |xq, xs, out| {
+            self.rows_into(xq, xs, out)
+        });
         apply_activation(self.activation, &mut out);
         out
     }
@@ -146,6 +133,36 @@ impl QLinear {
     }
 }
 
+/// Runs `rows_into` on `n` quantised activation rows of `k` values (`xq`, with their scales
+/// `xs`) into `out`, split by rows over the cores when the product is big enough: native
+/// batches (building a knowledge base) use every core, the browser one thread. Each row's share
+/// of `xs` and `out` follows from their lengths.
+pub(crate) fn over_rows(
+    xq: &[i16],
+    xs: &[f32],
+    out: &mut [f32],
+    n: usize,
+    k: usize,
+    rows_into: impl Fn(&[i16], &[f32], &mut [f32]) + Sync,
+) {
+    let (per_xs, per_out) = (xs.len() / n.max(1), out.len() / n.max(1));
+    let threads = threads_for(out.len() * k).min(n);
+    if threads <= 1 {
+        return rows_into(xq, xs, out);
+    }
+    let per = n.div_ceil(threads);
+    let rows_into = &rows_into;
+    std::thread::scope(|scope| {
+        for ((xq, xs), out) in xq
+            .chunks(per * k)
+            .zip(xs.chunks(per * per_xs))
+            .zip(out.chunks_mut(per * per_out))
+        {
+            scope.spawn(move || rows_into(xq, xs, out));
+        }
+    });
+}
+
 /// Applies a fused activation to a product's outputs in place.
 pub(crate) fn apply_activation(activation: Option<Activation>, out: &mut [f32]) {
     match activation {
@@ -176,12 +193,12 @@ fn gelu_tanh(x: f32) -> f32 {
 /// Threads worth starting for `work` multiply-adds: one in the browser (no threads there), and
 /// natively one per core once the product is big enough to pay for the spawn.
 #[cfg(target_arch = "wasm32")]
-pub(crate) fn threads_for(_work: usize) -> usize {
+fn threads_for(_work: usize) -> usize {
     1
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-pub(crate) fn threads_for(work: usize) -> usize {
+fn threads_for(work: usize) -> usize {
     if work < 4_000_000 {
         return 1;
     }

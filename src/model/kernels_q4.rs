@@ -11,7 +11,7 @@
 use candle_core::{CpuStorage, CustomOp1, Layout, Shape};
 
 use super::config::Activation;
-use super::kernels::{apply_activation, apply_rows, threads_for};
+use super::kernels::{apply_activation, apply_rows, over_rows};
 use super::quant::Q4_GROUP;
 
 const G: usize = Q4_GROUP;
@@ -99,21 +99,9 @@ impl Q4Linear {
             }
         }
         let mut out = vec![0f32; n * m];
-        let threads = threads_for(n * m * k).min(n);
-        if threads <= 1 {
-            self.rows_into(&xq, &xs, &mut out);
-        } else {
-            let per = n.div_ceil(threads);
-            std::thread::scope(|scope| {
-                for ((xq, xs), out) in xq
-                    .chunks(per * k)
-                    .zip(xs.chunks(per * k / G))
-                    .zip(out.chunks_mut(per * m))
-                {
-                    scope.spawn(move || self.rows_into(xq, xs, out));
-                }
-            });
-        }
+        over_rows(&xq, &xs, &mut out, n, k, |xq, xs, out| {
+            self.rows_into(xq, xs, out)
+        });
         apply_activation(self.activation, &mut out);
         out
     }
