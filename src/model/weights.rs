@@ -53,18 +53,25 @@ impl Weight {
         })
     }
 
-    /// A 2-D table cut down to rows `keep` (in that order), staying in its encoding: how a
-    /// trimmed vocabulary keeps its words' embeddings.
-    pub(crate) fn select_rows(self, keep: &[u32]) -> Result<Weight> {
+    /// This weight's `(rows, cols)`, when it is a 2-D table holding every row in `ids`; `what`
+    /// names an id in the error ("token id", "row").
+    fn table_for(&self, ids: &[u32], what: &str) -> Result<(usize, usize)> {
         let dims = self.dims();
         let [rows, cols] = dims[..] else {
             return Err(Error::Weights(format!("a table must be 2-D, not {dims:?}")));
         };
-        if let Some(&bad) = keep.iter().find(|&&id| id as usize >= rows) {
+        if let Some(&bad) = ids.iter().find(|&&id| id as usize >= rows) {
             return Err(Error::Weights(format!(
-                "row {bad} is outside the {rows}-row table"
+                "{what} {bad} is outside the {rows}-row table"
             )));
         }
+        Ok((rows, cols))
+    }
+
+    /// A 2-D table cut down to rows `keep` (in that order), staying in its encoding: how a
+    /// trimmed vocabulary keeps its words' embeddings.
+    pub(crate) fn select_rows(self, keep: &[u32]) -> Result<Weight> {
+        let (rows, cols) = self.table_for(keep, "row")?;
         Ok(match self {
             Weight::Q4 { bytes, .. } if cols % quant::Q4_GROUP == 0 => Weight::Q4 {
                 dims: vec![keep.len(), cols],
@@ -91,15 +98,7 @@ impl Weight {
 
     /// Rows `ids` of a 2-D table (see [`Weight::into_row_table`]), in f32: `[ids.len(), cols]`.
     pub(crate) fn rows(&self, ids: &[u32]) -> Result<Tensor> {
-        let dims = self.dims();
-        let [rows, cols] = dims[..] else {
-            return Err(Error::Weights(format!("a table must be 2-D, not {dims:?}")));
-        };
-        if let Some(&bad) = ids.iter().find(|&&id| id as usize >= rows) {
-            return Err(Error::Weights(format!(
-                "token id {bad} is outside the {rows}-row table"
-            )));
-        }
+        let (rows, cols) = self.table_for(ids, "token id")?;
         let values: Vec<f32> = match self {
             Weight::F32(t) => {
                 let idx = Tensor::from_slice(ids, ids.len(), &Device::Cpu)?;
