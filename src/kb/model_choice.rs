@@ -4,6 +4,7 @@
 //! caller's job.
 
 use super::Entry;
+use crate::retrieve::{lexical, Lang};
 
 /// The models `ayuda build` chooses between.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,35 +85,15 @@ pub fn choose_model(entries: &[Entry], visitor_languages: &[String]) -> (ModelKi
     )
 }
 
-/// Whether a text without a language tag reads as English: English function words outnumber
-/// Spanish ones, and nothing only other languages write (¿, ¡, ñ, other scripts) is in it.
-/// Texts with neither kind of word ("Bizum") count as English: they give no reason to switch.
+/// Whether a text without a language tag reads as English: nothing only other languages write
+/// (¿, ¡, ñ, other scripts) is in it, and its function words are not mostly Spanish
+/// ([`lexical::guess_language`]). Texts with neither kind of word ("Bizum") count as English:
+/// they give no reason to switch.
 fn looks_english(text: &str) -> bool {
-    const EN: &[&str] = &[
-        "the", "and", "you", "your", "is", "are", "do", "does", "can", "how", "what", "of", "for",
-        "with", "my", "we", "our", "it", "to", "in", "on", "i",
-    ];
-    const ES: &[&str] = &[
-        "el", "la", "los", "las", "de", "del", "que", "y", "en", "es", "por", "para", "con", "un",
-        "una", "como", "cómo", "qué", "mi", "tu", "su", "se", "hay", "puedo", "no", "sí", "lo",
-        "al", "son", "está", "están",
-    ];
-    if text
+    let foreign = text
         .chars()
-        .any(|c| matches!(c, '¿' | '¡' | 'ñ' | 'Ñ') || (c.is_alphabetic() && c as u32 > 0x24F))
-    {
-        return false;
-    }
-    let (mut en, mut es) = (0, 0);
-    for w in text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-    {
-        let w = w.to_lowercase();
-        en += EN.contains(&w.as_str()) as usize;
-        es += ES.contains(&w.as_str()) as usize;
-    }
-    en >= es
+        .any(|c| matches!(c, '¿' | '¡' | 'ñ' | 'Ñ') || (c.is_alphabetic() && c as u32 > 0x24F));
+    !foreign && lexical::guess_language(text) != Some(Lang::Es)
 }
 
 #[cfg(test)]
@@ -121,17 +102,8 @@ mod tests {
 
     fn entry(id: &str, q: &str, a: &str, lang: Option<&str>) -> Entry {
         Entry {
-            id: id.into(),
-            phrasings: vec![q.into()],
-            answer: a.into(),
-            url: None,
-            category: None,
             lang: lang.map(Into::into),
-            handoff: false,
-            origin: crate::kb::Origin {
-                file: "faq.csv".into(),
-                line: 2,
-            },
+            ..crate::kb::entry::test_row(id, q, a, 2)
         }
     }
 
