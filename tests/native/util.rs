@@ -90,13 +90,18 @@ pub fn parity(embeddings: &[Vec<f32>]) -> (f32, f32) {
 
 /// Runs the `ayuda` binary with `args`, feeding `stdin`.
 pub fn ayuda(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ayuda"))
-        .args(args)
+    piped(Command::new(env!("CARGO_BIN_EXE_ayuda")).args(args), stdin)
+}
+
+/// Runs `command`, feeding it `stdin` from another thread (so a large input cannot deadlock
+/// against its output), and collects its output.
+pub fn piped(command: &mut Command, stdin: &[u8]) -> Output {
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("ayuda runs");
+        .expect("the command runs");
     let mut pipe = child.stdin.take().unwrap();
     let input = stdin.to_vec();
     let writer = std::thread::spawn(move || {
