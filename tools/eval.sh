@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Answer quality on the dev sets (ARCHITECTURE.md, "Answer policy"): for each set, builds the
-# knowledge base at default settings (the model `ayuda build` picks for it) and scores its
-# questions with `ayuda eval`, printing each command before its output; then the same with the
-# other model, and one table of both. Sets: banking77, banking77-oos, stackfaq, covid, bitext
+# knowledge base at default settings (the model `ayuda build` picks for it, the trained answer
+# model as cross-validation decides) and scores its questions with `ayuda eval`, printing each
+# command before its output; then the same without the trained answer model (before/after), and
+# with the other model; then one table of all. Sets: banking77, banking77-oos, stackfaq, covid, bitext
 # (tools/datasets.py, from ../shared/data), demo-es and demo-en (the demo site's visitors,
 # tests/eval). Usage: tools/eval.sh [SET...]
 set -euo pipefail
@@ -26,13 +27,18 @@ for s in "${sets[@]}"; do
     demo-*) sources=(www/demo --contact www/demo-contact.toml); lang=(--lang "${s#demo-}") ;;
     *) sources=("$dir/kb.csv"); lang=() ;;
   esac
-  for model in default "$english" "$multi"; do
+  for model in default untrained "$english" "$multi"; do
     if [ "$model" = default ]; then
       run "$ayuda" build "${sources[@]}" --out "$dir/kb.bin" 2> "$dir/build.log" || { cat "$dir/build.log" >&2; exit 1; }
       cat "$dir/build.log" >&2
       chosen=$(sed -n 's/^ayuda: model \([^ ]*\) .*/\1/p' "$dir/build.log")
       name=$(basename "${chosen:-?}" .ayuda)
       label="default ($name)"
+    elif [ "$model" = untrained ]; then
+      # The default without the trained answer model: what it adds shows as the difference.
+      grep -q "answer model trained on your phrasings counts" "$dir/build.log" || continue
+      run "$ayuda" build "${sources[@]}" --model "$chosen" --trained-weight 0 --out "$dir/kb.bin"
+      label="$name, no trained model"
     else
       # The default build already used this model: nothing new to learn.
       [ "$(basename "$model")" = "$(basename "${chosen:-}")" ] && continue
@@ -46,9 +52,10 @@ for s in "${sets[@]}"; do
 done
 python3 - "$table" <<'PY'
 import json, sys
-print(f"\n{'set':<14} {'model':<40} {'correct':>8} {'wrong':>7} {'suggest':>8} {'top-1':>7}")
+print(f"\n{'set':<14} {'model':<44} {'correct':>8} {'wrong':>7} {'suggest':>8} {'top-1':>7} {'trained':>8}")
 for line in open(sys.argv[1], encoding="utf-8"):
     s, model, j = line.rstrip("\n").split("\t")
     r = json.loads(j)
-    print(f"{s:<14} {model:<40} {r['correct_rate']:>8.1%} {r['wrong_rate']:>7.1%} {r['suggest_rate']:>8.1%} {r['top1_accuracy']:>7.1%}")
+    trained = f"{r.get('trained_weight', 0):.0%}" if r.get('trained_weight') else "-"
+    print(f"{s:<14} {model:<44} {r['correct_rate']:>8.1%} {r['wrong_rate']:>7.1%} {r['suggest_rate']:>8.1%} {r['top1_accuracy']:>7.1%} {trained:>8}")
 PY

@@ -3,7 +3,8 @@
 //!
 //! The file is a [`crate::container`] frame with the signature "AYUDAKB\0". Its manifest holds
 //! the model's fingerprint and dimension, the policy and where it came from, the entries, and
-//! the BM25 index; the data holds the phrasing vectors (int8 rows). Which entry each phrasing and
+//! the BM25 index; the data holds the phrasing vectors (int8 rows) and, when the build found it
+//! helps, the trained answer model (since version 2). Which entry each phrasing and
 //! lexical document belongs to follows from the entries' order, so it is rebuilt, not stored.
 
 use serde::{Deserialize, Serialize};
@@ -13,11 +14,13 @@ use crate::container::{self, FrameError, Range};
 use crate::dialog::{HoursError, Zone};
 use crate::escalate::{Contact, Settings, SettingsError};
 use crate::model::{self, Encoder};
-use crate::retrieve::{self, Bm25, Calibration, Index, Outcome, Policy, Query, Scored, Vectors};
+use crate::retrieve::{
+    self, Bm25, Calibration, Head, Index, Outcome, Policy, Query, Scored, Vectors,
+};
 
 const MAGIC: &[u8; 8] = b"AYUDAKB\0";
-/// The version this build writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The version this build writes: 2 added the trained answer model.
+pub const FORMAT_VERSION: u32 = 2;
 /// The oldest version this build still reads.
 pub const OLDEST_READABLE_VERSION: u32 = 1;
 
@@ -56,6 +59,9 @@ struct Manifest {
     entries: Vec<Entry>,
     lexical: Bm25,
     vectors: Range,
+    /// The trained answer model (see [`retrieve::head`]); bundles without one leave it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    head: Option<Range>,
     /// The owner's contact settings; bundles built without them leave the field out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     contact: Option<Settings>,
@@ -119,17 +125,30 @@ pub struct BuildOptions {
     pub suggest_at: Option<f32>,
     /// Share of the lexical score in the fused score; None for the default.
     pub lexical_weight: Option<f32>,
+    /// Share of the trained answer model in the score (0 turns it off); None to let
+    /// calibration decide.
+    pub trained_weight: Option<f32>,
+}
+
+/// What a build is doing, for progress reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Embedding the phrasings: (phrasings embedded, phrasings).
+    Embedding,
+    /// Training the answer model: (models trained, models), one per cross-validation fold and
+    /// the final one.
+    Training,
 }
 
 impl Bundle {
-    /// Embeds every phrasing, indexes and calibrates. `progress` hears (phrasings embedded,
-    /// total) after each chunk.
+    /// Embeds every phrasing, indexes, calibrates and trains the answer model when it helps.
+    /// `progress` hears the stage and (done, total) as each advances.
     pub fn build(
         mut entries: Vec<Entry>,
         encoder: &Encoder,
         model_file: Option<&str>,
         options: BuildOptions,
-        progress: &mut dyn FnMut(usize, usize),
+        progress: &mut dyn FnMut(Stage, usize, usize),
     ) -> Result<Bundle, BuildError> {
         if entries.is_empty() {
             return Err(BuildError::NoEntries);
@@ -151,6 +170,7 @@ impl Bundle {
             margin: options.margin.unwrap_or(defaults.margin),
             suggest_at: options.suggest_at.unwrap_or(defaults.suggest_at),
             lexical_weight,
+            trained_weight: options.trained_weight.unwrap_or(0.0),
             ..defaults
         }
         .validate()
@@ -164,11 +184,20 @@ impl Bundle {
         for e in &mut entries {
             e.origin.file = file_name(&e.origin.file).to_string();
         }
-        let index = Index::build(&entries, embed_phrasings(&entries, encoder, progress)?);
+        let vectors = embed_phrasings(&entries, encoder, &mut |done, total| {
+            progress(Stage::Embedding, done, total)
+        })?;
+        let mut index = Index::build(&entries, vectors);
         let texts: Vec<&str> = entries
             .iter()
             .flat_map(|e| e.phrasings.iter().map(String::as_str))
             .collect();
+        let weights = match options.trained_weight {
+            Some(w) => vec![w],
+            None => retrieve::calibrate::TRAINED_WEIGHTS.to_vec(),
+        };
+        // The folds' models, then the final one.
+        let mut models = 0;
         let mut calibration = retrieve::calibrate(
             &index,
             &texts,
@@ -176,7 +205,28 @@ impl Bundle {
                 lexical_weight,
                 ..defaults
             },
+            &weights,
+            &mut |done, folds| {
+                models = folds + 1;
+                progress(Stage::Training, done, models)
+            },
         );
+        if options.trained_weight.is_some_and(|w| w > 0.0)
+            && calibration.policy.trained_weight == 0.0
+        {
+            // Too small to calibrate on: the owner's weight still holds.
+            calibration.policy.trained_weight = options.trained_weight.unwrap_or(0.0);
+            calibration.owner_set.push("trained_weight".to_string());
+        } else if options.trained_weight.is_some() {
+            calibration.owner_set.push("trained_weight".to_string());
+        }
+        if calibration.policy.trained_weight > 0.0 {
+            let head = Head::train(index.vectors(), index.phrasing_entry(), None, entries.len());
+            index = index
+                .with_head(head)
+                .expect("trained on this index's entries");
+            progress(Stage::Training, models.max(1), models.max(1));
+        }
         for (value, slot, name) in [
             (
                 options.answer_at,
@@ -216,6 +266,10 @@ impl Bundle {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut data = Vec::new();
         let vectors = Range::push(&mut data, &self.index.vectors().to_bytes());
+        let head = self
+            .index
+            .head()
+            .map(|h| Range::push(&mut data, &h.to_bytes()));
         let zone = self.contact.zone().map(|z| ZoneRef {
             name: z.name().to_string(),
             tzif: Range::push(&mut data, z.tzif()),
@@ -226,6 +280,7 @@ impl Bundle {
             entries: self.entries.clone(),
             lexical: self.index.lexical().clone(),
             vectors,
+            head,
             contact: self.settings.clone(),
             zone,
         };
@@ -272,8 +327,25 @@ impl Bundle {
                 m.model.dim
             ))
         })?;
-        let index =
+        let mut index =
             Index::from_parts(&m.entries, vectors, m.lexical).map_err(BundleError::Malformed)?;
+        match &m.head {
+            Some(range) => {
+                let raw = range
+                    .slice(frame.data, "trained answer model")
+                    .map_err(BundleError::Malformed)?;
+                let head = Head::from_bytes(raw, m.entries.len(), m.model.dim)
+                    .map_err(|e| BundleError::Malformed(format!("trained answer model: {e}")))?;
+                index = index.with_head(head).map_err(BundleError::Malformed)?;
+            }
+            None if m.calibration.policy.trained_weight > 0.0 => {
+                return Err(BundleError::Malformed(
+                    "the policy counts a trained answer model, but the knowledge base has none"
+                        .into(),
+                ))
+            }
+            None => {}
+        }
         let zone = match &m.zone {
             Some(z) => {
                 let tzif = z
@@ -373,10 +445,10 @@ impl Bundle {
     ) -> (Vec<Scored>, Outcome) {
         let policy = self.policy();
         let query = Query::new(text, vector);
-        let ranked = self.index.rank(&query, policy.lexical_weight, lang);
+        let ranked = self.index.rank(&query, &policy, lang);
         match policy.decide(&ranked) {
             Outcome::Escalate if lang.is_some() => {
-                let all = self.index.rank(&query, policy.lexical_weight, None);
+                let all = self.index.rank(&query, &policy, None);
                 match policy.decide(&all) {
                     // A multilingual model finds the other language's twins of entries that did
                     // not match: only a confident answer from an entry the visitor's language
@@ -450,6 +522,8 @@ pub struct Hit<'a> {
     pub score: f32,
     pub dense: f32,
     pub lexical: f32,
+    /// The trained answer model's probability (0 without one).
+    pub trained: f32,
 }
 
 impl Bundle {
@@ -466,6 +540,7 @@ impl Bundle {
                 score: s.score,
                 dense: s.dense,
                 lexical: s.lexical,
+                trained: s.trained,
             }
         };
         match outcome {

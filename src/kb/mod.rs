@@ -14,7 +14,7 @@ mod model_choice;
 pub mod sources;
 
 pub use bundle::{
-    embed_phrasings, AskError, BuildError, BuildOptions, Bundle, BundleError, Hit, Reply,
+    embed_phrasings, AskError, BuildError, BuildOptions, Bundle, BundleError, Hit, Reply, Stage,
 };
 pub use entry::{merge, merge_reporting, Entry, Origin, SourceError};
 pub use model_choice::{choose_model, ModelKind};

@@ -1,17 +1,21 @@
-//! Calibration: the policy's thresholds from the knowledge base itself, never from test
-//! queries. Owns the simulation and the search over thresholds; never the scoring.
+//! Calibration: the policy's thresholds, and how much the trained answer model counts, from the
+//! knowledge base itself, never from test queries. Owns the simulation and the search over
+//! thresholds; never the scoring.
 //!
-//! Each sampled phrasing is asked twice. Once with only that phrasing left out: a visitor
-//! asking a known question in their own words (it should be answered with its entry). Once
-//! with its whole entry left out: a visitor asking about something the FAQ does not cover, as
-//! close to the FAQ's topics as such questions get (it must not be answered). The thresholds
-//! kept are those answering the most of the first kind while the expected share of wrong
-//! answers, with a quarter of visitors asking uncovered things, stays at or under 5%.
+//! The simulation is cross-validation. Entries and phrasings are dealt into [`FOLDS`] folds;
+//! each fold is a smaller FAQ without its entries and phrasings (and its own trained answer
+//! model, trained on what is left). A held-out phrasing of an entry still there is a visitor
+//! asking a known question in their own words (it should be answered with its entry); a
+//! phrasing of a held-out entry is a visitor asking about something the FAQ does not cover, as
+//! close to the FAQ's topics as such questions get (it must not be answered). For each weight
+//! of the trained model, the thresholds kept are those answering the most of the first kind
+//! while the expected share of wrong answers, with a quarter of visitors asking uncovered
+//! things, stays at or under 5%; the weight kept is the one answering the most.
 
 use serde::{Deserialize, Serialize};
 
 use super::policy::answerable;
-use super::{Index, Policy, Query, Scope, NEAR_DUPLICATE};
+use super::{head, Head, Index, Policy, Query, Scope, Scored, NEAR_DUPLICATE};
 
 /// The share of visitors assumed to ask about something the FAQ does not cover.
 const OUT_OF_SCOPE_SHARE: f32 = 0.25;
@@ -25,6 +29,16 @@ const MAX_SAMPLES: usize = 4000;
 /// Below this, the estimate is noise and the defaults are safer.
 const MIN_SAMPLES: usize = 40;
 const MIN_ENTRIES: usize = 8;
+/// Sampled phrasings scored per matrix product.
+const SIMILARITY_BATCH: usize = 256;
+/// Cross-validation folds (fewer when there are fewer entries): each fold's FAQ keeps 90% of
+/// the entries and 90% of their phrasings, close to the real one.
+const FOLDS: usize = 10;
+/// The trained answer model's weights tried when the owner did not set one.
+pub const TRAINED_WEIGHTS: [f32; 11] = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
+/// How much more the best weight must answer right than none to be kept: a smaller gain is
+/// within what the sampling of the simulation could give by chance.
+const MIN_GAIN: f32 = 0.01;
 
 /// Thresholds and where they came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,41 +74,159 @@ pub enum Basis {
         expected_wrong: f32,
         /// Simulated share of uncovered questions answered anyway.
         unknown_answered: f32,
+        /// Each weight of the trained answer model tried, with its simulated share of known
+        /// questions answered right (empty when the knowledge base is too small to train on).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        trained_tried: Vec<WeightTried>,
     },
 }
 
-/// One simulated question: best and second-best fused scores, and whether the best is right.
-#[derive(Clone, Copy)]
+/// One weight of the trained answer model the calibration tried.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct WeightTried {
+    pub weight: f32,
+    pub expected_correct: f32,
+}
+
+/// One simulated question: every entry its fold ranks, with the scores to mix.
 struct Trial {
+    /// The entry asked about (known) or left out (unknown).
+    entry: usize,
+    known: bool,
+    candidates: Vec<Candidate>,
+}
+
+#[derive(Clone, Copy)]
+struct Candidate {
+    entry: usize,
+    fused: f32,
+    dense: f32,
+    /// The policy's word test (see Policy::decide).
+    word: bool,
+    /// The fold's trained model's probability among the candidates (0 without one).
+    trained: f32,
+}
+
+/// A trial's best and second-best scores at one weight of the trained model.
+#[derive(Clone, Copy)]
+struct Outcome {
     first: f32,
     second: f32,
-    /// The best entry's lexical share.
-    lexical: f32,
+    word: bool,
     right: bool,
+    known: bool,
 }
 
 impl Trial {
-    fn answered(&self, answer_at: f32, margin: f32) -> bool {
-        answerable(self.first, self.second, self.lexical, answer_at, margin)
+    fn at(&self, weight: f32) -> Outcome {
+        let score = |c: &Candidate| (1.0 - weight) * c.fused + weight * c.trained * c.dense;
+        // Best first, ties by entry order, as Index::rank sorts.
+        let mut best: Option<(f32, &Candidate)> = None;
+        let mut second = f32::NEG_INFINITY;
+        for c in &self.candidates {
+            let s = score(c);
+            match best {
+                Some((b, bc)) if s < b || (s == b && c.entry > bc.entry) => second = second.max(s),
+                Some((b, _)) => {
+                    second = second.max(b);
+                    best = Some((s, c));
+                }
+                None => best = Some((s, c)),
+            }
+        }
+        let (first, word, right) = best.map_or((f32::NEG_INFINITY, false, false), |(s, c)| {
+            (s, c.word, self.known && c.entry == self.entry)
+        });
+        Outcome {
+            first,
+            second,
+            word,
+            right,
+            known: self.known,
+        }
     }
 }
 
-fn share(trials: &[Trial], answer_at: f32, margin: f32) -> f32 {
-    trials
+fn answered(o: &Outcome, answer_at: f32, margin: f32) -> bool {
+    answerable(
+        o.first,
+        o.second,
+        if o.word { 1.0 } else { 0.0 },
+        answer_at,
+        margin,
+    )
+}
+
+fn share(outcomes: &[Outcome], answer_at: f32, margin: f32) -> f32 {
+    let unknown: Vec<&Outcome> = outcomes.iter().filter(|o| !o.known).collect();
+    unknown
         .iter()
-        .filter(|t| t.answered(answer_at, margin))
+        .filter(|o| answered(o, answer_at, margin))
         .count() as f32
-        / trials.len().max(1) as f32
+        / unknown.len().max(1) as f32
+}
+
+/// The folds: entry `e` is held out in fold `e % folds`, and the `j`th phrasing of an entry in
+/// the fold after its entry's plus `j`, so an entry's phrasings are spread over the folds.
+struct Folds {
+    count: usize,
+    entry: Vec<usize>,
+    phrasing: Vec<usize>,
+}
+
+impl Folds {
+    fn new(owner: &[u32], entries: usize) -> Folds {
+        let count = FOLDS.min(entries).max(1);
+        let entry: Vec<usize> = (0..entries).map(|e| e % count).collect();
+        let mut seen = vec![0usize; entries];
+        let phrasing = owner
+            .iter()
+            .map(|&e| {
+                let e = e as usize;
+                seen[e] += 1;
+                (entry[e] + seen[e]) % count
+            })
+            .collect();
+        Folds {
+            count,
+            entry,
+            phrasing,
+        }
+    }
+
+    /// Fold `k`'s held-out phrasings (its own and its entries'), and its entries.
+    fn masks(&self, k: usize, owner: &[u32]) -> (Vec<bool>, Vec<bool>) {
+        let held_out = self
+            .phrasing
+            .iter()
+            .zip(owner)
+            .map(|(&f, &e)| f == k || self.entry[e as usize] == k)
+            .collect();
+        let kept = self.entry.iter().map(|&f| f != k).collect();
+        (held_out, kept)
+    }
 }
 
 /// Thresholds for `index`, whose phrasings read `texts` (in index order), with dense and
-/// lexical scores mixed by `lexical_weight`.
+/// lexical scores mixed by `base.lexical_weight`, and which of the trained answer model's
+/// `weights` (each 0 to 1; 0 is without it) answers the most.
 ///
 /// With enough entries that have two or more phrasings, every threshold comes from the
 /// simulation. Otherwise the defaults hold, except that `answer_at` is raised until at most
 /// 20% of simulated uncovered questions would be answered, when there are enough entries to
-/// simulate that (it needs no paraphrases).
-pub fn calibrate(index: &Index, texts: &[&str], base: Policy) -> Calibration {
+/// simulate that (it needs no paraphrases). `progress` hears (folds trained, folds).
+pub fn calibrate(
+    index: &Index,
+    texts: &[&str],
+    base: Policy,
+    weights: &[f32],
+    progress: &mut dyn FnMut(usize, usize),
+) -> Calibration {
+    let weights = if weights.is_empty() {
+        &[0.0][..]
+    } else {
+        weights
+    };
     let lexical_weight = base.lexical_weight;
     assert_eq!(
         texts.len(),
@@ -106,12 +238,32 @@ pub fn calibrate(index: &Index, texts: &[&str], base: Policy) -> Calibration {
     for &e in owner {
         count[e as usize] += 1;
     }
+    let folds = Folds::new(owner, index.entries());
+    let masks: Vec<(Vec<bool>, Vec<bool>)> =
+        (0..folds.count).map(|k| folds.masks(k, owner)).collect();
     let step = texts.len().div_ceil(MAX_SAMPLES).max(1);
-    let (mut known, mut unknown, mut conflicts) = (Vec::new(), Vec::new(), 0);
-    for i in (0..texts.len()).step_by(step) {
+    let mut trials = Vec::new();
+    // Which fold and which phrasing each trial was asked in, to add the trained model's view.
+    let mut asked = Vec::new();
+    let mut conflicts = 0;
+    let sampled: Vec<usize> = (0..texts.len()).step_by(step).collect();
+    let batch = index.vectors().batch();
+    let mut rows_sims = Vec::new();
+    for (n, &i) in sampled.iter().enumerate() {
+        if n % SIMILARITY_BATCH == 0 {
+            let rows: Vec<Vec<f32>> = sampled[n..(n + SIMILARITY_BATCH).min(sampled.len())]
+                .iter()
+                .map(|&j| index.vectors().row(j))
+                .collect();
+            rows_sims = batch.similarities(&rows);
+            rows_sims.reverse();
+        }
+        let sims = rows_sims
+            .pop()
+            .expect("one row of similarities per sampled phrasing");
         let e = owner[i] as usize;
         let query = Query::new(texts[i], index.vectors().row(i));
-        let (sims, shares) = index.similarities(&query);
+        let shares = index.shares(&query);
         let conflict = sims
             .iter()
             .zip(owner)
@@ -120,67 +272,57 @@ pub fn calibrate(index: &Index, texts: &[&str], base: Policy) -> Calibration {
             conflicts += 1;
             continue;
         }
-        let trial = |ranked: &[super::Scored]| Trial {
-            first: ranked.first().map_or(f32::NEG_INFINITY, |s| s.score),
-            second: ranked.get(1).map_or(f32::NEG_INFINITY, |s| s.score),
-            // The policy's word test (see Policy::decide), folded into the share it reads.
-            lexical: ranked.first().map_or(0.0, |s| {
-                if base.shared_word || !s.other_language {
-                    s.lexical
-                } else {
-                    1.0
-                }
-            }),
-            right: ranked.first().is_some_and(|s| s.entry == e),
-        };
         // Asked, as a visitor would be answered, among the entries of its own language.
-        let only = index.alongside(e);
-        let only = only.as_deref();
-        let unknown_scope = Scope {
-            only,
-            entry: Some(e),
-            ..Scope::default()
-        };
-        let without_entry = index.aggregate(
-            &sims,
-            &shares,
-            lexical_weight,
-            &unknown_scope,
-            query.language(),
-        );
-        if without_entry.len() > 1 {
-            unknown.push(trial(&without_entry));
-        }
-        if count[e] >= 2 {
-            let known_scope = Scope {
-                only,
-                phrasing: Some(i),
+        let language = index.alongside(e);
+        let mut ask = |k: usize, known: bool| {
+            let (held_out, kept) = &masks[k];
+            let only: Vec<bool> = kept
+                .iter()
+                .enumerate()
+                .map(|(j, &kept)| kept && language.as_ref().is_none_or(|l| l[j]))
+                .collect();
+            let scope = Scope {
+                only: Some(&only),
+                held_out: Some(held_out),
                 ..Scope::default()
             };
-            known.push(trial(&index.aggregate(
-                &sims,
-                &shares,
-                lexical_weight,
-                &known_scope,
-                query.language(),
-            )));
+            let ranked = index.aggregate(&sims, &shares, lexical_weight, &scope, query.language());
+            if ranked.len() < 2 || (known && !ranked.iter().any(|s| s.entry == e)) {
+                return;
+            }
+            trials.push(Trial {
+                entry: e,
+                known,
+                candidates: ranked.iter().map(|s| candidate(s, &base)).collect(),
+            });
+            asked.push((k, i));
+        };
+        ask(folds.entry[e], false);
+        if count[e] >= 2 && folds.phrasing[i] != folds.entry[e] {
+            ask(folds.phrasing[i], true);
         }
     }
 
+    let known = trials.iter().filter(|t| t.known).count();
     let entries = count.iter().filter(|&&n| n >= 2).count();
-    if known.len() < MIN_SAMPLES || entries < MIN_ENTRIES {
+    if known < MIN_SAMPLES || entries < MIN_ENTRIES {
         let reason = format!(
             "{entries} entries have two or more phrasings; calibrating every threshold needs {MIN_ENTRIES} such entries and {MIN_SAMPLES} such phrasings"
         );
-        let mut policy = base;
+        // Too few paraphrases to tell whether a trained model helps: without it.
+        let mut policy = Policy {
+            trained_weight: 0.0,
+            ..base
+        };
         let mut unknown_answered = None;
-        if unknown.len() >= MIN_SAMPLES {
-            while share(&unknown, policy.answer_at, policy.margin) > MAX_UNKNOWN_ANSWERED
+        let outcomes: Vec<Outcome> = trials.iter().map(|t| t.at(0.0)).collect();
+        if trials.len() - known >= MIN_SAMPLES {
+            while share(&outcomes, policy.answer_at, policy.margin) > MAX_UNKNOWN_ANSWERED
                 && policy.answer_at < 0.95
             {
                 policy.answer_at += 0.005;
             }
-            unknown_answered = Some(share(&unknown, policy.answer_at, policy.margin));
+            unknown_answered = Some(share(&outcomes, policy.answer_at, policy.margin));
         }
         return Calibration {
             policy,
@@ -192,45 +334,61 @@ pub fn calibrate(index: &Index, texts: &[&str], base: Policy) -> Calibration {
         };
     }
 
-    let n = known.len() as f32;
-    let mut best: Option<(f32, f32, f32, f32)> = None; // (correct, wrong, answer_at, margin)
-                                                       // From the strictest down, so that among equally good settings the safer one is kept.
-    for a in (80..=190).rev() {
-        let answer_at = a as f32 * 0.005;
-        for m in (0..=30).rev() {
-            let margin = m as f32 * 0.005;
-            let (mut right, mut wrong) = (0usize, 0usize);
-            for t in known.iter().filter(|t| t.answered(answer_at, margin)) {
-                if t.right {
-                    right += 1
-                } else {
-                    wrong += 1
-                }
-            }
-            let expected_wrong = (1.0 - OUT_OF_SCOPE_SHARE) * wrong as f32 / n
-                + OUT_OF_SCOPE_SHARE * share(&unknown, answer_at, margin);
-            let correct = right as f32 / n;
-            if expected_wrong <= MAX_WRONG && best.is_none_or(|b| correct > b.0) {
-                best = Some((correct, expected_wrong, answer_at, margin));
-            }
+    if weights.iter().any(|&w| w > 0.0) {
+        add_trained(index, &folds, &masks, &mut trials, &asked, progress);
+    }
+    let mut tried = Vec::new();
+    let mut found_at = Vec::new();
+    for &weight in weights {
+        let outcomes: Vec<Outcome> = trials.iter().map(|t| t.at(weight)).collect();
+        if let Some(found) = search(&outcomes) {
+            tried.push(WeightTried {
+                weight,
+                expected_correct: found.correct,
+            });
+            found_at.push((weight, found));
         }
     }
-    let Some((correct, wrong, answer_at, margin)) = best else {
+    // The weight answering the most, if it answers clearly more than the lowest weight tried
+    // (without the trained model, unless the owner set a weight).
+    let best = found_at
+        .iter()
+        .enumerate()
+        .max_by(|(i, a), (j, b)| a.1.correct.total_cmp(&b.1.correct).then(j.cmp(i)))
+        .map(|(i, _)| i);
+    let kept = match best {
+        Some(i) if found_at[i].1.correct >= found_at[0].1.correct + MIN_GAIN => {
+            Some(found_at.swap_remove(i))
+        }
+        Some(_) => Some(found_at.swap_remove(0)),
+        None => None,
+    };
+    if weights == [0.0] {
+        tried.clear();
+    }
+    let Some((trained_weight, found)) = kept else {
         // Even the strictest thresholds answer too many uncovered questions wrongly.
+        let outcomes: Vec<Outcome> = trials.iter().map(|t| t.at(0.0)).collect();
         return Calibration {
             policy: Policy {
                 answer_at: 0.95,
+                trained_weight: 0.0,
                 ..base
             },
             basis: Basis::Defaults {
                 reason: "no thresholds keep simulated wrong answers at 5% or under; the entries are too alike (see `ayuda lint`)".into(),
-                unknown_answered: Some(share(&unknown, 0.95, base.margin)),
+                unknown_answered: Some(share(&outcomes, 0.95, base.margin)),
             },
             owner_set: Vec::new(),
         };
     };
+    let outcomes: Vec<Outcome> = trials.iter().map(|t| t.at(trained_weight)).collect();
     // Suggest what known questions usually score: all but the lowest 5% of right first picks.
-    let mut right_scores: Vec<f32> = known.iter().filter(|t| t.right).map(|t| t.first).collect();
+    let mut right_scores: Vec<f32> = outcomes
+        .iter()
+        .filter(|o| o.right)
+        .map(|o| o.first)
+        .collect();
     right_scores.sort_by(f32::total_cmp);
     let p5 = right_scores
         .get(right_scores.len() / 20)
@@ -238,19 +396,126 @@ pub fn calibrate(index: &Index, texts: &[&str], base: Policy) -> Calibration {
         .unwrap_or(base.suggest_at);
     Calibration {
         policy: Policy {
-            answer_at,
-            margin,
-            suggest_at: p5.clamp(0.3, answer_at),
+            answer_at: found.answer_at,
+            margin: found.margin,
+            // A floor for fused scores, under which sentences are unrelated for any model;
+            // mixed with the trained model, scores run lower and the simulation alone decides.
+            suggest_at: p5
+                .max(if trained_weight > 0.0 { 0.0 } else { 0.3 })
+                .min(found.answer_at),
+            trained_weight,
             ..base
         },
         basis: Basis::KnowledgeBase {
-            samples: known.len(),
+            samples: known,
             entries,
             conflicts,
-            expected_correct: correct,
-            expected_wrong: wrong,
-            unknown_answered: share(&unknown, answer_at, margin),
+            expected_correct: found.correct,
+            expected_wrong: found.wrong,
+            unknown_answered: share(&outcomes, found.answer_at, found.margin),
+            trained_tried: tried,
         },
         owner_set: Vec::new(),
     }
+}
+
+fn candidate(s: &Scored, base: &Policy) -> Candidate {
+    Candidate {
+        entry: s.entry,
+        fused: s.score,
+        dense: s.dense,
+        word: s.lexical > 0.0 || (!base.shared_word && s.other_language),
+        trained: 0.0,
+    }
+}
+
+/// Trains each fold's answer model on what the fold keeps and fills in its probabilities for
+/// the fold's trials.
+fn add_trained(
+    index: &Index,
+    folds: &Folds,
+    masks: &[(Vec<bool>, Vec<bool>)],
+    trials: &mut [Trial],
+    asked: &[(usize, usize)],
+    progress: &mut dyn FnMut(usize, usize),
+) {
+    progress(0, folds.count);
+    for (k, (held_out, _)) in masks.iter().enumerate() {
+        let include: Vec<bool> = held_out.iter().map(|&h| !h).collect();
+        let fold_head = Head::train(
+            index.vectors(),
+            index.phrasing_entry(),
+            Some(&include),
+            index.entries(),
+        );
+        for (t, &(fold, i)) in trials.iter_mut().zip(asked) {
+            if fold != k {
+                continue;
+            }
+            let logits = fold_head.logits(&index.vectors().row(i));
+            let p = head::probabilities(&logits, t.candidates.iter().map(|c| c.entry));
+            for (c, p) in t.candidates.iter_mut().zip(p) {
+                c.trained = p;
+            }
+        }
+        progress(k + 1, folds.count);
+    }
+}
+
+/// The best thresholds for simulated outcomes: the most known questions answered right with
+/// expected wrong answers at or under 5%; None when no thresholds manage that.
+struct Thresholds {
+    answer_at: f32,
+    margin: f32,
+    correct: f32,
+    wrong: f32,
+}
+
+fn search(outcomes: &[Outcome]) -> Option<Thresholds> {
+    let known = outcomes.iter().filter(|o| o.known).count().max(1) as f32;
+    let unknown = outcomes.iter().filter(|o| !o.known).count().max(1) as f32;
+    const ANSWER_STEPS: usize = 190;
+    const MARGIN_STEPS: usize = 200;
+    let answer_at = |a: usize| a as f32 * 0.005;
+    let margin = |m: usize| m as f32 * 0.005;
+    // For each margin, outcomes answered at some threshold, best first: sweeping the threshold
+    // down admits them in order.
+    let mut table = vec![(0f32, 0f32); (ANSWER_STEPS + 1) * (MARGIN_STEPS + 1)];
+    for m in 0..=MARGIN_STEPS {
+        let mut passing: Vec<&Outcome> = outcomes
+            .iter()
+            .filter(|o| answered(o, f32::NEG_INFINITY, margin(m)))
+            .collect();
+        passing.sort_by(|a, b| b.first.total_cmp(&a.first));
+        let (mut right, mut wrong_known, mut unknown_answered) = (0usize, 0usize, 0usize);
+        let mut next = passing.iter().peekable();
+        for a in (0..=ANSWER_STEPS).rev() {
+            while let Some(o) = next.next_if(|o| o.first >= answer_at(a)) {
+                match (o.known, o.right) {
+                    (true, true) => right += 1,
+                    (true, false) => wrong_known += 1,
+                    (false, _) => unknown_answered += 1,
+                }
+            }
+            let expected_wrong = (1.0 - OUT_OF_SCOPE_SHARE) * wrong_known as f32 / known
+                + OUT_OF_SCOPE_SHARE * unknown_answered as f32 / unknown;
+            table[a * (MARGIN_STEPS + 1) + m] = (right as f32 / known, expected_wrong);
+        }
+    }
+    let mut best: Option<Thresholds> = None;
+    // From the strictest down, so that among equally good settings the safer one is kept.
+    for a in (0..=ANSWER_STEPS).rev() {
+        for m in (0..=MARGIN_STEPS).rev() {
+            let (correct, wrong) = table[a * (MARGIN_STEPS + 1) + m];
+            if wrong <= MAX_WRONG && best.as_ref().is_none_or(|b| correct > b.correct) {
+                best = Some(Thresholds {
+                    answer_at: answer_at(a),
+                    margin: margin(m),
+                    correct,
+                    wrong,
+                });
+            }
+        }
+    }
+    best
 }

@@ -1,6 +1,8 @@
 //! Dense similarity: the phrasings' sentence embeddings, stored as int8 rows with one scale
 //! each (a quarter of f32; cosine error about 1e-3, far below the gaps the policy decides on).
 
+use candle_core::{Device, Tensor};
+
 use crate::model::quant;
 
 /// Unit-length vectors, one per phrasing, compressed.
@@ -33,11 +35,21 @@ impl Vectors {
 
     /// None when `bytes` is not the size `rows` x `dim` needs.
     pub fn from_bytes(bytes: &[u8], rows: usize, dim: usize) -> Option<Vectors> {
-        if bytes.len() != quant::q8_rows_len(rows, dim) {
+        if Vectors::stored_len(rows, dim) != Some(bytes.len()) {
             return None;
         }
         let (scales, codes) = quant::split_q8_rows(bytes, rows);
         Some(Vectors { dim, scales, codes })
+    }
+
+    /// Bytes [`Vectors::to_bytes`] writes for `rows` x `dim`; None when that overflows.
+    pub fn stored_len(rows: usize, dim: usize) -> Option<usize> {
+        rows.checked_mul(dim.checked_add(4)?)
+    }
+
+    /// Whether every row scale is a finite number (a stored file may say otherwise).
+    pub fn scales_finite(&self) -> bool {
+        self.scales.iter().all(|s| s.is_finite())
     }
 
     pub fn len(&self) -> usize {
@@ -62,6 +74,16 @@ impl Vectors {
             .collect()
     }
 
+    /// Every row decompressed once, to score many questions at a time.
+    pub fn batch(&self) -> Batch {
+        let rows: Vec<f32> = (0..self.len()).flat_map(|i| self.row(i)).collect();
+        Batch {
+            rows: Tensor::from_vec(rows, (self.len(), self.dim), &Device::Cpu)
+                .expect("rows x dim values"),
+            dim: self.dim,
+        }
+    }
+
     /// Row `i`, decompressed.
     pub fn row(&self, i: usize) -> Vec<f32> {
         let s = self.scales[i];
@@ -69,6 +91,35 @@ impl Vectors {
             .iter()
             .map(|&c| c as f32 * s)
             .collect()
+    }
+}
+
+/// The rows of [`Vectors`] as one matrix: similarities for many questions in one product
+/// (calibration and the linter ask every phrasing; one question at a time was most of their
+/// time). The same cosines as [`Vectors::similarities`] but for rounding in the last place:
+/// for simulations, never for answering visitors.
+pub struct Batch {
+    rows: Tensor,
+    dim: usize,
+}
+
+impl Batch {
+    /// For each of `queries` (unit length, the model's dimension), its cosine with every row.
+    pub fn similarities(&self, queries: &[Vec<f32>]) -> Vec<Vec<f32>> {
+        if queries.is_empty() {
+            return Vec::new();
+        }
+        let flat: Vec<f32> = queries
+            .iter()
+            .inspect(|q| assert_eq!(q.len(), self.dim, "query has the model's dimension"))
+            .flatten()
+            .copied()
+            .collect();
+        let q = Tensor::from_vec(flat, (queries.len(), self.dim), &Device::Cpu)
+            .expect("queries x dim values");
+        q.matmul(&self.rows.t().expect("2-D"))
+            .and_then(|m| m.to_vec2())
+            .expect("CPU product of checked shapes")
     }
 }
 
@@ -131,5 +182,11 @@ mod tests {
             assert!((sims[i] - 1.0).abs() < 5e-3);
         }
         assert!(Vectors::from_bytes(&v.to_bytes()[1..], 20, 64).is_none());
+        let batch = v.batch().similarities(&rows[..3]);
+        for (q, got) in rows.iter().zip(&batch) {
+            for (a, b) in v.similarities(q).iter().zip(got) {
+                assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+            }
+        }
     }
 }

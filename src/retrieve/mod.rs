@@ -2,18 +2,21 @@
 //! with them (answer / suggest / escalate). Pure computation on vectors and text; no IO, no
 //! model: callers embed the question and hand the vector in.
 //!
-//! Flow: [`Index::rank`] scores every entry (dense similarity fused with BM25), then
+//! Flow: [`Index::rank`] scores every entry (dense similarity fused with BM25, mixed with the
+//! trained answer model's probability when the knowledge base has one), then
 //! [`Policy::decide`] turns the ranking into an [`Outcome`] from absolute scores and the margin
 //! between the two best entries. [`calibrate`] picks the policy's thresholds from the knowledge
 //! base's own phrasings.
 
 pub mod calibrate;
 pub mod dense;
+pub mod head;
 pub mod lexical;
 mod policy;
 
 pub use calibrate::{calibrate, Calibration};
 pub use dense::Vectors;
+pub use head::{Head, HeadError};
 pub use lexical::{Bm25, Lang};
 pub use policy::{Outcome, Policy};
 
@@ -36,6 +39,9 @@ pub struct Scored {
     pub dense: f32,
     /// Share of the question's words found in the entry, BM25-weighted, 0 to 1.
     pub lexical: f32,
+    /// The trained answer model's probability for the entry among those ranked (0 without one,
+    /// see [`head`]).
+    pub trained: f32,
     /// The question and the entry are in two languages (both known, see
     /// [`lexical::guess_language`]): no shared word is to be expected.
     #[serde(skip)]
@@ -82,6 +88,8 @@ pub struct Index {
     phrasing_entry: Vec<u32>,
     lexical: Bm25,
     document_entry: Vec<u32>,
+    /// The trained answer model, when the build found it helps (see [`calibrate`]).
+    head: Option<Head>,
 }
 
 impl Index {
@@ -131,7 +139,27 @@ impl Index {
             phrasing_entry,
             lexical,
             document_entry,
+            head: None,
         })
+    }
+
+    /// The index with a trained answer model over its entries.
+    pub fn with_head(self, head: Head) -> Result<Index, String> {
+        if head.entries() != self.entries {
+            return Err(format!(
+                "the trained answer model has {} entries, the knowledge base {}",
+                head.entries(),
+                self.entries
+            ));
+        }
+        Ok(Index {
+            head: Some(head),
+            ..self
+        })
+    }
+
+    pub fn head(&self) -> Option<&Head> {
+        self.head.as_ref()
     }
 
     pub fn entries(&self) -> usize {
@@ -157,17 +185,28 @@ impl Index {
     /// BANKING77 this alone lifts top-1 from 92.0% to 92.7%). Its lexical score is its best
     /// document's BM25 over [`Bm25::ceiling`]. The two are mixed with `lexical_weight`.
     ///
+    /// With a trained answer model and `policy.trained_weight` above 0, the fused score is
+    /// mixed with the model's probability times the dense score (see [`mix`]).
+    ///
     /// With `lang` (a BCP 47 tag), only entries in that language or with none count, so a
     /// bilingual FAQ answers each visitor from their language's entries; a language no entry
     /// has counts them all.
-    pub fn rank(&self, query: &Query, lexical_weight: f32, lang: Option<&str>) -> Vec<Scored> {
+    pub fn rank(&self, query: &Query, policy: &Policy, lang: Option<&str>) -> Vec<Scored> {
         let (sims, shares) = self.similarities(query);
         let only = lang.and_then(|l| self.in_language(l));
         let scope = Scope {
             only: only.as_deref(),
             ..Scope::default()
         };
-        self.aggregate(&sims, &shares, lexical_weight, &scope, query.lang)
+        let mut ranked = self.aggregate(&sims, &shares, policy.lexical_weight, &scope, query.lang);
+        if let Some(head) = self.head.as_ref().filter(|_| policy.trained_weight > 0.0) {
+            mix(
+                &mut ranked,
+                &head.logits(&query.vector),
+                policy.trained_weight,
+            );
+        }
+        ranked
     }
 
     /// The entries in language `lang` or in none; None when no entry is in `lang`.
@@ -194,15 +233,18 @@ impl Index {
 
     /// Per phrasing cosine, and per lexical document the share of the query it matches.
     pub(crate) fn similarities(&self, query: &Query) -> (Vec<f32>, Vec<f32>) {
-        let sims = self.vectors.similarities(&query.vector);
+        (self.vectors.similarities(&query.vector), self.shares(query))
+    }
+
+    /// Per lexical document, the share of the query's words it matches.
+    pub(crate) fn shares(&self, query: &Query) -> Vec<f32> {
         let ceiling = self.lexical.ceiling(&query.words);
-        let shares = if ceiling > 0.0 {
+        if ceiling > 0.0 {
             let raw = self.lexical.scores(&query.words);
             raw.iter().map(|s| (s / ceiling).min(1.0)).collect()
         } else {
             vec![0.0; self.document_entry.len()]
-        };
-        (sims, shares)
+        }
     }
 
     /// Entry scores from [`Index::similarities`] within `scope`.
@@ -214,14 +256,15 @@ impl Index {
         scope: &Scope,
         query_lang: Option<Lang>,
     ) -> Vec<Scored> {
-        let phrasing = scope.phrasing;
+        let skip_phrasing =
+            |i: usize| scope.phrasing == Some(i) || scope.held_out.is_some_and(|out| out[i]);
         let skip_entry = |e: u32| {
             scope.entry == Some(e as usize) || scope.only.is_some_and(|only| !only[e as usize])
         };
         // Best two similarities and phrasing count per entry.
         let mut best = vec![(f32::NEG_INFINITY, f32::NEG_INFINITY, 0u32); self.entries];
         for (i, (&s, &e)) in sims.iter().zip(&self.phrasing_entry).enumerate() {
-            if phrasing == Some(i) || skip_entry(e) {
+            if skip_phrasing(i) || skip_entry(e) {
                 continue;
             }
             let b = &mut best[e as usize];
@@ -235,7 +278,8 @@ impl Index {
         }
         let mut lexical = vec![0f32; self.entries];
         for (d, (&s, &e)) in shares.iter().zip(&self.document_entry).enumerate() {
-            if phrasing == Some(d) || skip_entry(e) {
+            // Documents past the phrasings are answers, never held out.
+            if (d < sims.len() && skip_phrasing(d)) || skip_entry(e) {
                 continue;
             }
             let l = &mut lexical[e as usize];
@@ -260,6 +304,7 @@ impl Index {
                     score: (1.0 - w) * dense + w * lex,
                     dense,
                     lexical: lex,
+                    trained: 0.0,
                     other_language,
                 }
             })
@@ -278,6 +323,23 @@ pub(crate) struct Scope<'a> {
     pub phrasing: Option<usize>,
     /// This entry: "the FAQ lacks this topic".
     pub entry: Option<usize>,
+    /// The phrasings marked true, as if the owner had not written them (a cross-validation
+    /// fold's held-out phrasings).
+    pub held_out: Option<&'a [bool]>,
+}
+
+/// Mixes the trained answer model into `ranked` (from [`Index::aggregate`]), re-sorted: each
+/// entry's probability among the ranked entries (from `logits`, one per entry of the index),
+/// times its dense score, counts `weight`; the fused score the rest. The product keeps an
+/// entry the question is far from low however sure the layer is: a softmax always picks
+/// someone, even for a question no entry is about.
+pub(crate) fn mix(ranked: &mut [Scored], logits: &[f32], weight: f32) {
+    let p = head::probabilities(logits, ranked.iter().map(|s| s.entry));
+    for (s, p) in ranked.iter_mut().zip(p) {
+        s.trained = p;
+        s.score = (1.0 - weight) * s.score + weight * p * s.dense;
+    }
+    ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.entry.cmp(&b.entry)));
 }
 
 /// A language tag's primary subtag, lower case: "es-ES" -> "es".

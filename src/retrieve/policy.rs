@@ -64,6 +64,11 @@ pub struct Policy {
     /// reverse. Bundles from before the field have it on.
     #[serde(default = "on")]
     pub shared_word: bool,
+    /// Share of the trained answer model in the score (0 = not used; see
+    /// [`super::Index::rank`]). Decided by calibration per knowledge base; bundles from before
+    /// the model have none.
+    #[serde(default)]
+    pub trained_weight: f32,
 }
 
 fn on() -> bool {
@@ -82,6 +87,7 @@ impl Policy {
         suggest_at: 0.45,
         lexical_weight: 0.1,
         shared_word: true,
+        trained_weight: 0.0,
     };
 
     /// The same for multilingual-e5, whose cosines sit higher and closer together (unrelated
@@ -94,6 +100,7 @@ impl Policy {
         suggest_at: 0.8,
         lexical_weight: 0.1,
         shared_word: false,
+        trained_weight: 0.0,
     };
 
     /// The defaults for a model that is multilingual or not.
@@ -150,7 +157,8 @@ impl Policy {
         check("answer_at", self.answer_at, -1.0, 1.0)?;
         check("margin", self.margin, 0.0, 2.0)?;
         check("suggest_at", self.suggest_at, -1.0, 1.0)?;
-        check("lexical_weight", self.lexical_weight, 0.0, 1.0)
+        check("lexical_weight", self.lexical_weight, 0.0, 1.0)?;
+        check("trained_weight", self.trained_weight, 0.0, 1.0)
     }
 }
 
@@ -167,6 +175,7 @@ mod tests {
                 score,
                 dense: score,
                 lexical: 0.5,
+                trained: 0.0,
                 other_language: false,
             })
             .collect()
@@ -178,6 +187,7 @@ mod tests {
         suggest_at: 0.5,
         lexical_weight: 0.0,
         shared_word: true,
+        trained_weight: 0.0,
     };
 
     fn entries(o: &Outcome) -> Vec<usize> {

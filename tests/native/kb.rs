@@ -10,7 +10,8 @@ use ayuda::retrieve::calibrate::Basis;
 use ayuda::retrieve::Outcome;
 
 use crate::util::{
-    assert_fails, ayuda, fixture, full, lines, outcome, packed, packed_file, root, stderr,
+    assert_fails, ayuda, banking_sample, fixture, full, lines, outcome, packed, packed_file, root,
+    stderr,
 };
 
 fn path(p: &Path) -> &str {
@@ -59,36 +60,10 @@ fn bakery() -> &'static Bundle {
             packed(),
             None,
             BuildOptions::default(),
-            &mut |_, _| {},
+            &mut |_, _, _| {},
         )
         .unwrap()
     })
-}
-
-/// A knowledge base with paraphrases to calibrate on: 12 BANKING77 categories, 10 training
-/// questions each, as a CSV in `dir`.
-fn banking_sample(dir: &Path) -> PathBuf {
-    let train = root().join("../shared/data/banking77/train.csv");
-    let mut reader = csv::Reader::from_path(&train).expect("../shared/data beside the repo");
-    let mut by_category: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-    for r in reader.records() {
-        let r = r.unwrap();
-        by_category
-            .entry(r[1].to_string())
-            .or_default()
-            .push(r[0].to_string());
-    }
-    let file = dir.join("banking.csv");
-    let mut w = csv::Writer::from_path(&file).unwrap();
-    w.write_record(["id", "question", "answer"]).unwrap();
-    for (category, questions) in by_category.iter().take(12) {
-        for q in questions.iter().take(10) {
-            w.write_record([category.as_str(), q, &format!("About {category}.")])
-                .unwrap();
-        }
-    }
-    w.flush().unwrap();
-    file
 }
 
 #[test]
@@ -254,7 +229,7 @@ fn thresholds_come_from_the_knowledge_base_when_it_has_paraphrases() {
         packed(),
         None,
         BuildOptions::default(),
-        &mut |_, _| {},
+        &mut |_, _, _| {},
     )
     .unwrap();
     let Basis::KnowledgeBase {

@@ -11,4 +11,5 @@ mod kb;
 mod multilingual;
 mod packed;
 mod sources;
+mod trained;
 mod util;

@@ -4,11 +4,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use ayuda::escalate::Settings;
-use ayuda::kb::{choose_model, BuildOptions, Bundle};
+use ayuda::kb::{choose_model, BuildOptions, Bundle, Stage};
 use ayuda::native::{load_encoder, read_sources};
-use ayuda::retrieve::calibrate::Basis;
+use ayuda::retrieve::calibrate::{Basis, WeightTried};
 use ayuda::retrieve::Policy;
 use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::time::{Duration, Instant};
 
 use crate::support::{progress, write_atomically};
 
@@ -46,6 +48,10 @@ pub struct BuildArgs {
     /// Share of the keyword (BM25) score in the fused score, 0 to 1.
     #[arg(long)]
     lexical_weight: Option<f32>,
+    /// Share of the answer model trained on your phrasings in the score, 0 to 1; 0 turns it
+    /// off (default: decided by cross-validation on your phrasings).
+    #[arg(long)]
+    trained_weight: Option<f32>,
     /// Contact settings (TOML or JSON): hours, time zone, phones, where messages go.
     #[arg(long, value_name = "FILE")]
     contact: Option<PathBuf>,
@@ -73,17 +79,46 @@ pub fn run(args: BuildArgs) -> Result<()> {
         margin: args.margin,
         suggest_at: args.suggest_at,
         lexical_weight: args.lexical_weight,
+        trained_weight: args.trained_weight,
     };
     let model_file = model.file_name().map(|n| n.to_string_lossy().into_owned());
+    // Training gets its own bar, shown only once it has taken more than a second.
+    let mut training: Option<(ProgressBar, Instant)> = None;
     let bundle = Bundle::build(
         entries,
         &encoder,
         model_file.as_deref(),
         options,
-        &mut |done, _| bar.set_position(done as u64),
+        &mut |stage, done, total| match stage {
+            Stage::Embedding => bar.set_position(done as u64),
+            Stage::Training => {
+                bar.finish_and_clear();
+                let (b, started) = training.get_or_insert_with(|| {
+                    let b = ProgressBar::with_draw_target(
+                        Some(total as u64),
+                        ProgressDrawTarget::hidden(),
+                    );
+                    b.set_style(
+                        ProgressStyle::with_template(
+                            "{bar:40} {pos}/{len} answer models trained, eta {eta}",
+                        )
+                        .expect("valid template"),
+                    );
+                    (b, Instant::now())
+                });
+                if b.is_hidden() && started.elapsed() > Duration::from_secs(1) {
+                    b.set_draw_target(ProgressDrawTarget::stderr());
+                }
+                b.set_length(total as u64);
+                b.set_position(done as u64);
+            }
+        },
     )
     .with_context(|| format!("building {}", args.out.display()))?;
     bar.finish_and_clear();
+    if let Some((b, _)) = training {
+        b.finish_and_clear();
+    }
     let bytes = bundle.to_bytes();
     write_atomically(&args.out, &bytes)?;
 
@@ -107,6 +142,7 @@ pub fn run(args: BuildArgs) -> Result<()> {
             expected_correct,
             expected_wrong,
             unknown_answered,
+            trained_tried,
         } => {
             eprintln!(
                 "ayuda: calibrated on {samples} phrasings of {entries} entries: about {:.0}% of questions like them answered right; {:.0}% of questions on topics the FAQ lacks answered anyway; {:.1}% wrong answers if a quarter of questions are such",
@@ -114,6 +150,7 @@ pub fn run(args: BuildArgs) -> Result<()> {
                 unknown_answered * 100.0,
                 expected_wrong * 100.0
             );
+            report_trained(p.trained_weight, trained_tried);
             if *conflicts > 0 {
                 eprintln!("ayuda: {conflicts} phrasings left out of calibration: another entry has a near-duplicate (run `ayuda lint`)");
             }
@@ -141,6 +178,33 @@ pub fn run(args: BuildArgs) -> Result<()> {
         eprintln!("ayuda: set by you: {}", cal.owner_set.join(", "));
     }
     Ok(())
+}
+
+/// What the cross-validation decided about the trained answer model.
+fn report_trained(weight: f32, tried: &[WeightTried]) {
+    let without = tried.iter().find(|t| t.weight == 0.0);
+    let best = tried
+        .iter()
+        .filter(|t| t.weight > 0.0)
+        .max_by(|a, b| a.expected_correct.total_cmp(&b.expected_correct));
+    match (without, best) {
+        (Some(without), Some(best)) if weight > 0.0 => eprintln!(
+            "ayuda: answer model trained on your phrasings counts {:.0}% of the score: cross-validated, {:.0}% of known questions answered right with it, {:.0}% without",
+            weight * 100.0,
+            tried.iter().find(|t| t.weight == weight).map_or(best.expected_correct, |t| t.expected_correct) * 100.0,
+            without.expected_correct * 100.0
+        ),
+        (Some(without), Some(best)) => eprintln!(
+            "ayuda: answer model trained on your phrasings not used: cross-validated, {:.0}% of known questions answered right without it, {:.0}% at best with it",
+            without.expected_correct * 100.0,
+            best.expected_correct * 100.0
+        ),
+        _ if weight > 0.0 => eprintln!(
+            "ayuda: answer model trained on your phrasings counts {:.0}% of the score (set by you)",
+            weight * 100.0
+        ),
+        _ => {}
+    }
 }
 
 /// Where a packed model `name` is when `--model` is not given: `$AYUDA_MODELS`, then this

@@ -55,6 +55,8 @@ struct Report {
     top1_accuracy: f64,
     /// Questions embedded, ranked and decided per second (embedding in batches).
     queries_per_second: f64,
+    /// The build's decision: the trained answer model's share of the score (0 = not used).
+    trained_weight: f32,
 }
 
 const CHUNK: usize = 256;
@@ -145,6 +147,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     r.oos_recall = (oos > 0).then(|| oos_held as f64 / oos as f64);
     r.top1_accuracy = top1 as f64 / in_scope;
     r.queries_per_second = rows.len() as f64 / seconds.max(1e-9);
+    r.trained_weight = bundle.policy().trained_weight;
 
     if args.json {
         println!("{}", serde_json::to_string(&r)?);
@@ -174,6 +177,14 @@ pub fn run(args: EvalArgs) -> Result<()> {
     );
     println!("top-1 accuracy     {}", pct(r.top1_accuracy));
     println!("questions/s        {:.1}", r.queries_per_second);
+    println!(
+        "trained model      {}",
+        if r.trained_weight > 0.0 {
+            format!("{:.0}% of the score", r.trained_weight * 100.0)
+        } else {
+            "not used".to_string()
+        }
+    );
     Ok(())
 }
 
