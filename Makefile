@@ -54,8 +54,9 @@ $(DEMO_KB): $(shell find www/demo -name '*.html') www/demo-contact.toml $(PACKED
 	$(AYUDA) build www/demo --contact www/demo-contact.toml --out $@
 
 # Side by side with transformers.js in one Chromium (DESIGN.md, peer benchmark), then the
-# widget's time to first answer on the demo; prints one JSON
-# line per engine. Needs ../shared/bench/peer-transformersjs.
+# widget's time to first answer on the demo, on loopback and on emulated fast and slow 4G
+# (tools/net_bench.mjs); prints one JSON line per engine and profile. Needs
+# ../shared/bench/peer-transformersjs.
 bench: setup build
 	bash tools/bench.sh
 

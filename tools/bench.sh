@@ -41,3 +41,8 @@ target/debug/ayuda serve www/demo --mount /ayuda=www --listen 127.0.0.1:0 2>"$lo
 server=$!
 for _ in $(seq 50); do grep -q 'http://' "$log" && break; sleep 0.1; done
 node tools/widget_bench.mjs "$(grep -o 'http://[0-9.:]*' "$log" | head -n1)/" 3
+
+# The same demo for a new visitor on a phone's network (Chromium's emulation of fast 4G and
+# slow 4G): bytes before the chat opens, time to the first answer, bytes by then; one JSON line
+# per profile and page (tools/net_bench.mjs).
+node tools/net_bench.mjs "$(grep -o 'http://[0-9.:]*' "$log" | head -n1)/" fast4g slow4g
