@@ -35,6 +35,9 @@ pub struct Bundle {
     entries: Vec<Entry>,
     index: Index,
     calibration: Calibration,
+    /// The early tier's policy (words alone, before the model has arrived); None in bundles
+    /// from before it.
+    early: Option<Calibration>,
     model: ModelRef,
     fingerprint: String,
     settings: Option<Settings>,
@@ -56,6 +59,9 @@ struct ModelRef {
 struct Manifest {
     model: ModelRef,
     calibration: Calibration,
+    /// See [`Bundle::decide_early`]; bundles from before the early tier leave it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    early: Option<Calibration>,
     entries: Vec<Entry>,
     lexical: Bm25,
     vectors: Range,
@@ -245,10 +251,12 @@ impl Bundle {
                 calibration.owner_set.push(name.to_string());
             }
         }
+        let early = Some(retrieve::early::calibrate_early(&index, &texts));
         let mut bundle = Bundle {
             entries,
             index,
             calibration,
+            early,
             model: ModelRef {
                 fingerprint: encoder.fingerprint().to_string(),
                 dim: encoder.dim(),
@@ -277,6 +285,7 @@ impl Bundle {
         let manifest = Manifest {
             model: self.model.clone(),
             calibration: self.calibration.clone(),
+            early: self.early.clone(),
             entries: self.entries.clone(),
             lexical: self.index.lexical().clone(),
             vectors,
@@ -315,6 +324,12 @@ impl Bundle {
             .policy
             .validate()
             .map_err(BundleError::Malformed)?;
+        if let Some(early) = &m.early {
+            early
+                .policy
+                .validate()
+                .map_err(|e| BundleError::Malformed(format!("early tier: {e}")))?;
+        }
         let raw = m
             .vectors
             .slice(frame.data, "vectors")
@@ -369,6 +384,7 @@ impl Bundle {
             entries: m.entries,
             index,
             calibration: m.calibration,
+            early: m.early,
             model: m.model,
             fingerprint: frame.name(FINGERPRINT_PREFIX),
             settings: m.contact,
@@ -395,6 +411,11 @@ impl Bundle {
 
     pub fn calibration(&self) -> &Calibration {
         &self.calibration
+    }
+
+    /// The early tier's thresholds and where they came from, when the bundle has one.
+    pub fn early(&self) -> Option<&Calibration> {
+        self.early.as_ref()
     }
 
     /// The file name of the model the bundle was built with, when known.
@@ -443,12 +464,27 @@ impl Bundle {
         vector: Vec<f32>,
         lang: Option<&str>,
     ) -> (Vec<Scored>, Outcome) {
-        let policy = self.policy();
-        let query = Query::new(text, vector);
-        let ranked = self.index.rank(&query, &policy, lang);
+        self.decide_under(&Query::new(text, vector), self.policy(), lang)
+    }
+
+    /// The early tier's outcome for `text`, from its words alone (no model needed), with the
+    /// ranking; None when the bundle is from before the early tier. Languages as in
+    /// [`Bundle::decide`].
+    pub fn decide_early(&self, text: &str, lang: Option<&str>) -> Option<(Vec<Scored>, Outcome)> {
+        let early = self.early.as_ref()?;
+        Some(self.decide_under(&Query::words_only(text), early.policy, lang))
+    }
+
+    fn decide_under(
+        &self,
+        query: &Query,
+        policy: Policy,
+        lang: Option<&str>,
+    ) -> (Vec<Scored>, Outcome) {
+        let ranked = self.index.rank(query, &policy, lang);
         match policy.decide(&ranked) {
             Outcome::Escalate if lang.is_some() => {
-                let all = self.index.rank(&query, &policy, None);
+                let all = self.index.rank(query, &policy, None);
                 match policy.decide(&all) {
                     // A multilingual model finds the other language's twins of entries that did
                     // not match: only a confident answer from an entry the visitor's language

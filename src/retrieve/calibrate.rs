@@ -222,6 +222,27 @@ pub fn calibrate(
     weights: &[f32],
     progress: &mut dyn FnMut(usize, usize),
 ) -> Calibration {
+    simulate(index, texts, base, weights, Evidence::Full, progress)
+}
+
+/// What the simulated questions are scored on.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Evidence {
+    /// The question's vector and words, as the full model answers.
+    Full,
+    /// Its words alone, as the early tier answers before the model has arrived (see
+    /// [`super::early`]).
+    Words,
+}
+
+pub(crate) fn simulate(
+    index: &Index,
+    texts: &[&str],
+    base: Policy,
+    weights: &[f32],
+    evidence: Evidence,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Calibration {
     let weights = if weights.is_empty() {
         &[0.0][..]
     } else {
@@ -264,6 +285,12 @@ pub fn calibrate(
         let e = owner[i] as usize;
         let query = Query::new(texts[i], index.vectors().row(i));
         let shares = index.shares(&query);
+        // Near-duplicates are told by meaning whatever the evidence; the ranking uses only what
+        // the evidence allows.
+        let scored_sims = match evidence {
+            Evidence::Full => None,
+            Evidence::Words => Some(vec![0.0; sims.len()]),
+        };
         let conflict = sims
             .iter()
             .zip(owner)
@@ -286,7 +313,13 @@ pub fn calibrate(
                 held_out: Some(held_out),
                 ..Scope::default()
             };
-            let ranked = index.aggregate(&sims, &shares, lexical_weight, &scope, query.language());
+            let ranked = index.aggregate(
+                scored_sims.as_deref().unwrap_or(&sims),
+                &shares,
+                lexical_weight,
+                &scope,
+                query.language(),
+            );
             if ranked.len() < 2 || (known && !ranked.iter().any(|s| s.entry == e)) {
                 return;
             }
@@ -317,10 +350,22 @@ pub fn calibrate(
         let mut unknown_answered = None;
         let outcomes: Vec<Outcome> = trials.iter().map(|t| t.at(0.0)).collect();
         if trials.len() - known >= MIN_SAMPLES {
+            // Words alone can match fully (a share of 1): their tier may be raised past it,
+            // to answering nothing.
+            let ceiling = match evidence {
+                Evidence::Full => 0.95,
+                Evidence::Words => 1.0,
+            };
             while share(&outcomes, policy.answer_at, policy.margin) > MAX_UNKNOWN_ANSWERED
-                && policy.answer_at < 0.95
+                && policy.answer_at < ceiling
             {
-                policy.answer_at += 0.005;
+                policy.answer_at = (policy.answer_at + 0.005).min(ceiling);
+            }
+            if evidence == Evidence::Words
+                && share(&outcomes, policy.answer_at, policy.margin) > MAX_UNKNOWN_ANSWERED
+            {
+                // Not even a full match keeps them down: answer nothing early.
+                policy.margin = 2.0;
             }
             unknown_answered = Some(share(&outcomes, policy.answer_at, policy.margin));
         }
@@ -373,6 +418,11 @@ pub fn calibrate(
             policy: Policy {
                 answer_at: 0.95,
                 trained_weight: 0.0,
+                // Words alone that cannot keep wrong answers down answer nothing.
+                margin: match evidence {
+                    Evidence::Full => base.margin,
+                    Evidence::Words => 2.0,
+                },
                 ..base
             },
             basis: Basis::Defaults {

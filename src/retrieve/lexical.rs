@@ -183,17 +183,22 @@ impl Bm25 {
     }
 
     /// The most a document can score for `query`, give or take length normalisation: every
-    /// word matched once. A word the index has never seen counts at the rarest weight, so a
-    /// question made of unknown words matches nothing well. Dividing by this turns a BM25
-    /// score into an absolute "share of the question matched", comparable across queries.
+    /// word matched once. A word the index has never seen (under none of its stems) counts at
+    /// the rarest weight, so a question made of unknown words matches nothing well. A word the
+    /// index has seen counts at its known stems' weight only: the other language's stem of a
+    /// Spanish word is rarely in a Spanish FAQ, and counting it as the rarest word would keep
+    /// a question from ever matching fully. Dividing by this turns a BM25 score into an
+    /// absolute "share of the question matched", comparable across queries.
     pub fn ceiling(&self, query: &[Vec<String>]) -> f32 {
         query
             .iter()
             .map(|alternatives| {
-                alternatives
+                let known = alternatives
                     .iter()
-                    .map(|t| self.idf(self.postings.get(t).map_or(0, Vec::len)))
-                    .fold(0f32, f32::max)
+                    .filter_map(|t| self.postings.get(t))
+                    .map(|p| self.idf(p.len()))
+                    .fold(None, |m: Option<f32>, w| Some(m.map_or(w, |m| m.max(w))));
+                known.unwrap_or_else(|| self.idf(0))
             })
             .sum()
     }

@@ -10,6 +10,7 @@
 
 pub mod calibrate;
 pub mod dense;
+pub mod early;
 pub mod head;
 pub mod lexical;
 mod policy;
@@ -199,7 +200,11 @@ impl Index {
             ..Scope::default()
         };
         let mut ranked = self.aggregate(&sims, &shares, policy.lexical_weight, &scope, query.lang);
-        if let Some(head) = self.head.as_ref().filter(|_| policy.trained_weight > 0.0) {
+        if let Some(head) = self
+            .head
+            .as_ref()
+            .filter(|_| policy.trained_weight > 0.0 && query.has_vector())
+        {
             mix(
                 &mut ranked,
                 &head.logits(&query.vector),
@@ -232,8 +237,14 @@ impl Index {
     }
 
     /// Per phrasing cosine, and per lexical document the share of the query it matches.
+    /// Without a vector (the early tier), every cosine is 0.
     pub(crate) fn similarities(&self, query: &Query) -> (Vec<f32>, Vec<f32>) {
-        (self.vectors.similarities(&query.vector), self.shares(query))
+        let sims = if query.has_vector() {
+            self.vectors.similarities(&query.vector)
+        } else {
+            vec![0.0; self.vectors.len()]
+        };
+        (sims, self.shares(query))
     }
 
     /// Per lexical document, the share of the query's words it matches.

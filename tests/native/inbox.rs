@@ -721,6 +721,42 @@ fn serve_mounts_the_inbox_under_its_own_origin() {
 }
 
 #[test]
+fn serve_compresses_what_static_hosts_compress_and_not_the_model() {
+    let server = Server::start(&["serve", "www", "--listen", "127.0.0.1:0"]);
+    // The headers of a GET with gzip accepted, read off the wire (no client to undo it).
+    let encoding = |path: &str| {
+        let addr = server
+            .url("/")
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
+        let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+        write!(
+            conn,
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut head = String::new();
+        let mut reader = BufReader::new(conn);
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            head.push_str(&line.to_ascii_lowercase());
+        }
+        assert!(head.starts_with("http/1.1 200"), "{path}: {head}");
+        head.lines()
+            .find_map(|l| l.strip_prefix("content-encoding: ").map(str::to_string))
+    };
+    assert_eq!(encoding("/ayuda.js").as_deref(), Some("gzip"));
+    assert_eq!(encoding("/pkg/ayuda_bg.wasm").as_deref(), Some("gzip"));
+    // Hosts serve application/octet-stream as stored; so does this server.
+    assert_eq!(encoding("/models/all-MiniLM-L6-v2.ayuda"), None);
+}
+
+#[test]
 fn new_messages_are_forwarded_to_the_webhook_without_delaying_the_answer() {
     let receiver = TcpListener::bind("127.0.0.1:0").unwrap();
     let hook = format!("http://{}/hook", receiver.local_addr().unwrap());

@@ -4,6 +4,7 @@
 
 mod architectures;
 mod cli;
+mod early;
 mod encoder;
 mod fetch;
 mod inbox;

@@ -174,10 +174,38 @@ pub fn run(args: BuildArgs) -> Result<()> {
             }
         }
     }
+    if let Some(early) = bundle.early() {
+        report_early(early);
+    }
     if !cal.owner_set.is_empty() {
         eprintln!("ayuda: set by you: {}", cal.owner_set.join(", "));
     }
     Ok(())
+}
+
+/// The early tier's policy: what the chat answers from words alone before the model arrives.
+fn report_early(early: &ayuda::retrieve::Calibration) {
+    let p = early.policy;
+    if p.margin > 1.0 {
+        eprintln!("ayuda: before the model arrives: no answers from words alone (they would answer topics the FAQ lacks), suggestions from a share of {:.2} of the question's words", p.suggest_at);
+        return;
+    }
+    let expected = match &early.basis {
+        Basis::KnowledgeBase {
+            expected_correct,
+            expected_wrong,
+            ..
+        } => format!(
+            "; about {:.0}% of known questions answered right, {:.1}% wrong answers",
+            expected_correct * 100.0,
+            expected_wrong * 100.0
+        ),
+        Basis::Defaults { .. } => String::new(),
+    };
+    eprintln!(
+        "ayuda: before the model arrives, from words alone: answers when the best entry holds a share >= {:.2} of the question's words and leads by >= {:.2}{expected}",
+        p.answer_at, p.margin
+    );
 }
 
 /// What the cross-validation decided about the trained answer model.

@@ -35,6 +35,10 @@ pub struct EvalArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
+    /// Score the early tier instead: what the chat answers from a question's words alone,
+    /// before the model has arrived (needs no model).
+    #[arg(long, conflicts_with = "model")]
+    early: bool,
 }
 
 #[derive(Serialize, Default)]
@@ -57,12 +61,27 @@ struct Report {
     queries_per_second: f64,
     /// The build's decision: the trained answer model's share of the score (0 = not used).
     trained_weight: f32,
+    /// Which tier answered: "full" (the model) or "early" (words alone).
+    tier: &'static str,
 }
 
 const CHUNK: usize = 256;
 
 pub fn run(args: EvalArgs) -> Result<()> {
-    let (bundle, encoder) = open_kb(&args.kb, args.model.as_deref())?;
+    let (bundle, encoder) = if args.early {
+        let bundle = ayuda::native::load_bundle(&args.kb)
+            .with_context(|| format!("reading {}", args.kb.display()))?;
+        if bundle.early().is_none() {
+            bail!(
+                "{}: built before the early tier; rebuild it with `ayuda build` to score it",
+                args.kb.display()
+            );
+        }
+        (bundle, None)
+    } else {
+        let (bundle, encoder) = open_kb(&args.kb, args.model.as_deref())?;
+        (bundle, Some(encoder))
+    };
     let ids: HashMap<&str, usize> = bundle
         .entries()
         .iter()
@@ -100,10 +119,22 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let (mut suggest_in, mut suggest_hit, mut oos, mut oos_held) = (0, 0, 0, 0);
     for (chunk, chunk_labels) in rows.chunks(CHUNK).zip(labels.chunks(CHUNK)) {
         let texts: Vec<&str> = chunk.iter().map(|(_, t, _)| t.as_str()).collect();
-        let vectors = encoder.embed_batch(&texts).context("embedding questions")?;
-        for ((text, e), label) in texts.iter().zip(vectors).zip(chunk_labels) {
+        let vectors = match &encoder {
+            Some(encoder) => encoder
+                .embed_batch(&texts)
+                .context("embedding questions")?
+                .into_iter()
+                .map(|e| Some(e.vector))
+                .collect(),
+            None => vec![None; texts.len()],
+        };
+        for ((text, vector), label) in texts.iter().zip(vectors).zip(chunk_labels) {
             // As `ayuda ask` and the browser decide, language fallback included.
-            let (ranked, outcome) = bundle.rank_and_decide(text, e.vector, args.lang.as_deref());
+            let lang = args.lang.as_deref();
+            let (ranked, outcome) = match vector {
+                Some(v) => bundle.rank_and_decide(text, v, lang),
+                None => bundle.decide_early(text, lang).expect("checked above"),
+            };
             if label.is_some() && ranked.first().map(|s| s.entry) == *label {
                 top1 += 1;
             }
@@ -148,6 +179,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     r.top1_accuracy = top1 as f64 / in_scope;
     r.queries_per_second = rows.len() as f64 / seconds.max(1e-9);
     r.trained_weight = bundle.policy().trained_weight;
+    r.tier = if args.early { "early" } else { "full" };
 
     if args.json {
         println!("{}", serde_json::to_string(&r)?);
@@ -155,6 +187,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     }
     let pct = |v: f64| format!("{:.2}%", v * 100.0);
     let opt = |v: Option<f64>| v.map_or("-".to_string(), pct);
+    println!("tier               {}", r.tier);
     println!("queries            {}", r.queries);
     println!("in scope           {}", r.in_scope);
     println!(

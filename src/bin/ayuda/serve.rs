@@ -1,5 +1,6 @@
 //! `ayuda serve`: a static file server for the demo and the browser tests. Loopback by default;
-//! every response carries the headers a deployment of the widget should have.
+//! every response carries the headers a deployment of the widget should have, and is
+//! compressed the way static hosts compress (see `compression`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,6 +9,8 @@ use anyhow::{bail, Context, Result};
 use axum::http::{header, HeaderValue};
 use axum::Router;
 use clap::Args;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
+use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -33,6 +36,16 @@ pub struct ServeArgs {
         requires = "inbox_db"
     )]
     inbox_allow_origins: Vec<String>,
+}
+
+/// gzip or brotli, as the browser accepts, for what static hosts and CDNs compress (HTML, CSS,
+/// JavaScript, JSON, SVG, wasm), never for `application/octet-stream` (the packed model and
+/// the bundle), which they serve as stored: so that what the benchmarks measure here is what
+/// a visitor of a real host downloads.
+fn compression() -> CompressionLayer<impl Predicate> {
+    CompressionLayer::new().compress_when(
+        DefaultPredicate::new().and(NotForContentType::const_new("application/octet-stream")),
+    )
 }
 
 pub fn run(args: ServeArgs) -> Result<()> {
@@ -76,7 +89,8 @@ pub fn run(args: ServeArgs) -> Result<()> {
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
-        ));
+        ))
+        .layer(compression());
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen)
