@@ -2,8 +2,9 @@
 # Answer quality on the dev sets (ARCHITECTURE.md, "Answer policy"): for each set, builds the
 # knowledge base at default settings (the model `ayuda build` picks for it, the trained answer
 # model as cross-validation decides) and scores its questions with `ayuda eval`, printing each
-# command before its output; then the same without the trained answer model (before/after), and
-# with the other model; then one table of all. Sets: banking77, banking77-oos, stackfaq, covid, bitext
+# command before its output, and its early tier (words alone, before the model arrives); then
+# the same without the trained answer model (before/after), and with the other model; then one
+# table of all. Sets: banking77, banking77-oos, stackfaq, covid, bitext
 # (tools/datasets.py, from ../shared/data), demo-es and demo-en (the demo site's visitors,
 # tests/eval). Usage: tools/eval.sh [SET...]
 set -euo pipefail
@@ -48,6 +49,12 @@ for s in "${sets[@]}"; do
     json=$(run "$ayuda" eval --kb "$dir/kb.bin" --queries "$dir/queries.csv" --oos-label oos "${lang[@]}" --json)
     echo "$json"
     printf '%s\t%s\t%s\n' "$s" "$label" "$json" >> "$table"
+    if [ "$model" = default ]; then
+      # The early tier of the same bundle: words alone, before the model has arrived.
+      json=$(run "$ayuda" eval --kb "$dir/kb.bin" --queries "$dir/queries.csv" --oos-label oos "${lang[@]}" --early --json)
+      echo "$json"
+      printf '%s\t%s\t%s\n' "$s" "early tier (words alone)" "$json" >> "$table"
+    fi
   done
 done
 python3 - "$table" <<'PY'

@@ -7,7 +7,8 @@
 // file's folder), lang (es, en; default: the page's, else the browser's), position (right or
 // left), contact (URL of the site's contact page, offered when the knowledge base gives no way
 // to send a message), endpoint (where messages go as JSON; overrides the knowledge base's).
-// Events (composed, bubbling): ayuda-ready, ayuda-reply {detail: reply}, ayuda-escalate
+// Events (composed, bubbling): ayuda-ready, ayuda-reply {detail: reply and its tier, 'early' or
+// 'full'}, ayuda-escalate
 // {detail: {reason}} (visitor, asked, urgent, no-answer, suggest, handoff, misses),
 // ayuda-message {detail: {key, state}} (sending, sent, queued, failed).
 // The one thing that ever leaves the device is a message the visitor writes, previews and sends
@@ -193,8 +194,10 @@ export class AyudaChat extends HTMLElement {
     super();
     this.root = this.attachShadow({ mode: 'open' });
     this.root.adoptedStyleSheets = [sheet];
-    this.state = 'idle';       // idle | loading | ready | failed
-    this.waiting = [];         // questions asked before the answers were ready
+    // idle | loading | early (the bundle's early tier answers by words while the model
+    // downloads) | ready | wordsOnly (the model failed; the early tier goes on) | failed
+    this.state = 'idle';
+    this.waiting = [];         // questions waiting for the answers (or for the model)
     this.client = null;
     this.transcript = [];      // {from, text}: sent only if the visitor ticks the box
     this.lastQuestion = '';
@@ -321,13 +324,30 @@ export class AyudaChat extends HTMLElement {
     const onProgress = (loaded, total) => {
       if (total) this.setStatus(this.t('loading', `${Math.min(99, Math.floor((100 * loaded) / total))}%`));
     };
-    (model ? this.client.load(model, { kb, onProgress })
-      : this.client.loadFor(kb, new URL(MODELS, base).href, onProgress)).then(() => {
+    const loading = model ? this.client.load(model, { kb, onProgress })
+      : this.client.loadFor(kb, new URL(MODELS, base).href, onProgress);
+    // The early tier answers from the bundle alone (a few dozen kilobytes) while the model
+    // downloads; a bundle from before it just waits for the model.
+    const early = this.client.early(kb).then(() => true, () => false);
+    early.then((ok) => {
+      if (!ok || this.state !== 'loading') return;
+      this.state = 'early';
+      // They were told to wait already: no second notice.
+      for (const q of this.waiting.splice(0)) this.answer(q, { early: true, noticed: true });
+    });
+    loading.then(() => {
       this.state = 'ready';
       this.setStatus('');
       this.dispatchEvent(new CustomEvent('ayuda-ready', { bubbles: true, composed: true }));
       for (const q of this.waiting.splice(0)) this.answer(q);
-    }, fail);
+    }, async () => {
+      if (!(await early)) { fail(); return; }
+      // No model (a failed download, a damaged file): the words go on answering, and what they
+      // cannot answer goes to a person.
+      this.state = 'wordsOnly';
+      this.setStatus('');
+      for (const q of this.waiting.splice(0)) this.answer(q, { early: true, noticed: true });
+    });
   }
 
   setStatus(text) {
@@ -341,6 +361,7 @@ export class AyudaChat extends HTMLElement {
     this.lastQuestion = text;
     this.say('visitor', text);
     if (this.state === 'ready') this.answer(text);
+    else if (this.state === 'early' || this.state === 'wordsOnly') this.answer(text, { early: true });
     else if (this.state === 'failed') this.botSay(this.t('unavailable'), { human: true });
     else {
       this.waiting.push(text);
@@ -349,17 +370,30 @@ export class AyudaChat extends HTMLElement {
     }
   }
 
-  async answer(text) {
-    let reply, signals, offerPerson;
+  /** Answers `text`; with `early`, at once from the early tier while the model downloads
+   *  (`noticed`: the visitor was already told to wait for this one). */
+  async answer(text, { early = false, noticed = false } = {}) {
+    let reply, signals, offerPerson, tier;
     try {
-      ({ reply, signals, offerPerson } = await this.client.turn(text, { lang: this.language }));
+      ({ reply, signals, offerPerson, tier } = await this.client.turn(text, { lang: this.language, early }));
     } catch {
       this.botSay(this.t('unavailable'), { human: true });
       return;
     }
-    this.dispatchEvent(new CustomEvent('ayuda-reply', { detail: reply, bubbles: true, composed: true }));
+    const wantsPerson = signals?.wantsPerson || signals?.urgent;
+    if (tier === 'early' && reply.outcome !== 'answer' && !wantsPerson) {
+      // Words alone are not sure: the model will be, once it is in. Early, only answers show;
+      // a guess or "I don't know" would be a worse reply than the one a few seconds away.
+      if (this.state === 'ready') { this.answer(text); return; }
+      if (this.state === 'early') {
+        this.waiting.push(text);
+        if (this.waiting.length === 1 && !noticed) this.botSay(this.t('notSureYet'));
+        return;
+      }
+    }
+    this.dispatchEvent(new CustomEvent('ayuda-reply', { detail: { ...reply, tier }, bubbles: true, composed: true }));
     // "Quiero hablar con alguien", "es urgente": the way to a person comes first, at once.
-    if (signals?.wantsPerson || signals?.urgent) {
+    if (wantsPerson) {
       this.escalate(signals.urgent ? 'urgent' : 'asked');
       return;
     }

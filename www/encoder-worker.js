@@ -7,7 +7,11 @@
 //               {id, op: 'load', modelBase: URL, kb: URL}        the model the bundle names, in modelBase
 //               {id, op: 'load', modelDir: URL, kb?: URL}        a sentence-transformers folder (full precision)
 //               {id, op: 'embed', text}
-//               {id, op: 'ask', text, lang?}                     needs a load with kb; lang: the visitor's
+//               {id, op: 'early', kb}                            the bundle's early tier alone (words, no
+//                                                                model): answers before the load is done
+//               {id, op: 'ask', text, lang?, early?}             needs a load with kb; lang: the visitor's;
+//                                                                early: answered at once, by the early tier
+//                                                                until the model is in (out of turn)
 //               {id, op: 'contact', now, urgent, kb}             the way to a person at `now` (ms), from
 //                                                                the loaded bundle, else from kb's bytes
 //               {id, op: 'prepare', draft}                       check an escalation form (escalate::Draft)
@@ -15,9 +19,11 @@
 //               {id, type: 'ready', ms, dim, fingerprint, bytes, memory, entries, kbFingerprint}
 //                   (bytes fetched, wasm heap; entries and kbFingerprint are null without kb)
 //               {id, type: 'result', vector: Float32Array, ms}
-//               {id, type: 'reply', reply, signals, offerPerson, ms}
+//               {id, type: 'early-ready', entries}
+//               {id, type: 'reply', reply, signals, offerPerson, tier, ms}
 //                   reply: what `ayuda ask --json` prints; signals: {wantsPerson, urgent};
-//                   offerPerson: this turn reached the owner's number of misses in a row
+//                   offerPerson: this turn reached the owner's number of misses in a row;
+//                   tier: 'full' (the model) or 'early' (the words alone)
 //               {id, type: 'contact', offer}                     escalate::Offer (lane, phones, delivery)
 //               {id, type: 'prepared', ok, message, body, form}  or {ok: false, problems}
 //               {id, type: 'error', message}
@@ -28,7 +34,8 @@ import init, { Encoder, Knowledge, bundleModelFile, contactOffer, prepareMessage
 const CACHE = 'ayuda-model-v1';
 let encoder = null;
 let knowledge = null;
-let downloading = null; // {url, bytes: Promise}: the bundle of the latest load
+let early = null;       // the bundle's early tier (Knowledge.wordsOnly), until the model is in
+let downloading = null; // {url, bytes: Promise}: the bundle download under way
 const wasmReady = init({ module_or_path: new URL('./pkg/ayuda_bg.wasm', import.meta.url) });
 let wasmMemory = null;
 wasmReady.then((exports) => { wasmMemory = exports.memory; }, () => {});
@@ -135,9 +142,8 @@ async function load(msg) {
   // The bundle downloads beside the model rather than after it; it is checked against the new
   // encoder, since it holds vectors only the model it was built with can be compared to.
   const kbUrl = msg.kb ? new URL(msg.kb, location.href).href : null;
-  const kbBytes = kbUrl ? cachedBytes(kbUrl, progress(kbUrl)) : null;
+  const kbBytes = kbUrl ? bundleBytes(kbUrl, progress(kbUrl)) : null;
   kbBytes?.catch(() => {}); // awaited below; a model error may come first
-  downloading = kbUrl ? { url: kbUrl, bytes: kbBytes } : null;
   const nextEncoder = await newEncoder(msg, progress, kbBytes);
   let nextKnowledge = null;
   try {
@@ -152,11 +158,36 @@ async function load(msg) {
   knowledge?.free();
   encoder = nextEncoder;
   knowledge = nextKnowledge;
+  // The model answers from now on.
+  early?.free();
+  early = null;
   return { type: 'ready', ms: performance.now() - t0, dim: encoder.dim,
            fingerprint: encoder.fingerprint, bytes: fetchedBytes(),
            memory: wasmMemory ? wasmMemory.buffer.byteLength : 0,
            entries: knowledge ? knowledge.entries : null,
            kbFingerprint: knowledge ? knowledge.fingerprint : null };
+}
+
+// The bundle at `url`: the download under way for it if there is one (a load, the early tier
+// and the way to a person started together share it), else a new one.
+function bundleBytes(url, onProgress) {
+  if (downloading?.url === url) return downloading.bytes;
+  const bytes = cachedBytes(url, onProgress);
+  const current = { url, bytes };
+  downloading = current;
+  const done = () => { if (downloading === current) downloading = null; };
+  bytes.then(done, done);
+  return bytes;
+}
+
+async function loadEarly(msg) {
+  if (typeof msg.kb !== 'string') throw new Error('early needs a kb URL');
+  await wasmReady;
+  const next = Knowledge.wordsOnly(await bundleBytes(new URL(msg.kb, location.href).href, () => {}));
+  if (knowledge) { next.free(); return { type: 'early-ready', entries: knowledge.entries }; }
+  early?.free();
+  early = next;
+  return { type: 'early-ready', entries: early.entries };
 }
 
 function embed(msg) {
@@ -168,6 +199,12 @@ function embed(msg) {
 }
 
 function ask(msg) {
+  if (msg.early && !knowledge && early) {
+    if (typeof msg.text !== 'string') throw new Error('ask needs a text string');
+    const t0 = performance.now();
+    const lang = typeof msg.lang === 'string' && msg.lang ? msg.lang : undefined;
+    return { type: 'reply', ...JSON.parse(early.turnEarly(msg.text, lang)), ms: performance.now() - t0 };
+  }
   if (!knowledge) {
     throw new Error(encoder ? "no knowledge base is loaded: send 'load' with a kb URL first"
       : "the model and the knowledge base are not loaded yet: send 'load' with a kb URL first");
@@ -190,11 +227,11 @@ async function contact(msg) {
   const now = Number(msg.now);
   const urgent = Boolean(msg.urgent);
   if (knowledge) return { type: 'contact', offer: JSON.parse(knowledge.contact(now, urgent)) };
+  if (early) return { type: 'contact', offer: JSON.parse(early.contact(now, urgent)) };
   if (!msg.kb) throw new Error('contact needs a kb URL while no knowledge base is loaded');
   await wasmReady;
   const url = new URL(msg.kb, location.href).href;
-  // The load under way is already downloading this bundle: wait for its bytes, not a second copy.
-  const bytes = await (downloading?.url === url ? downloading.bytes : cachedBytes(url, () => {}));
+  const bytes = await bundleBytes(url, () => {});
   return { type: 'contact', offer: JSON.parse(contactOffer(bytes, now, urgent)) };
 }
 
@@ -207,6 +244,7 @@ async function handle(msg) {
     const reply = msg.op === 'load' ? await load(msg)
       : msg.op === 'embed' ? embed(msg)
       : msg.op === 'ask' ? ask(msg)
+      : msg.op === 'early' ? await loadEarly(msg)
       : msg.op === 'contact' ? await contact(msg)
       : msg.op === 'prepare' ? (await wasmReady, prepare(msg))
       : (() => { throw new Error(`unknown op ${msg.op}`); })();
@@ -218,10 +256,12 @@ async function handle(msg) {
 }
 
 // One request at a time, in arrival order: an embed sent before 'ready' waits for the load.
-// The way to a person (contact, prepare) needs no model and never waits behind it.
+// The way to a person (contact, prepare) and the early tier need no model and never wait
+// behind it.
 let queue = Promise.resolve();
 self.onmessage = (event) => {
   const msg = event.data;
-  if (msg.op === 'contact' || msg.op === 'prepare') handle(msg);
+  if (msg.op === 'contact' || msg.op === 'prepare' || msg.op === 'early'
+      || (msg.op === 'ask' && msg.early && !knowledge && early)) handle(msg);
   else queue = queue.then(() => handle(msg));
 };

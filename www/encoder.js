@@ -66,6 +66,15 @@ export class EncoderClient {
       onProgress);
   }
 
+  /**
+   * Loads the knowledge base's early tier: answers from a question's words alone, while the
+   * model is still downloading (start it beside load/loadFor). Resolves to {entries}; rejects
+   * for a bundle from before the early tier.
+   */
+  early(kb) {
+    return this.request({ op: 'early', kb: absolute(kb) });
+  }
+
   /** Resolves to {vector: Float32Array, ms}. */
   embed(text) {
     return this.request({ op: 'embed', text });
@@ -81,10 +90,12 @@ export class EncoderClient {
   }
 
   /** ask, with what the words ask of the conversation: resolves to {reply, signals:
-   *  {wantsPerson, urgent}, offerPerson} (offerPerson: the owner's misses in a row reached). */
-  async turn(text, { lang } = {}) {
-    const { reply, signals, offerPerson } = await this.request({ op: 'ask', text, lang });
-    return { reply, signals, offerPerson };
+   *  {wantsPerson, urgent}, offerPerson, tier} (offerPerson: the owner's misses in a row
+   *  reached). With `early`, answered at once: by the early tier (tier 'early') while the
+   *  model is still on its way, by the model (tier 'full') once it is in. */
+  async turn(text, { lang, early = false } = {}) {
+    const { reply, signals, offerPerson, tier } = await this.request({ op: 'ask', text, lang, early });
+    return { reply, signals, offerPerson, tier };
   }
 
   /** The way to a person now: resolves to the offer {lane: 'open'|'closed'|'urgent',

@@ -104,9 +104,24 @@ impl Knowledge {
         Ok(serde_json::to_string(&self.inner.reply(&outcome))?)
     }
 
+    /// A bundle for the early tier alone: answers from a question's words while the model is
+    /// still downloading (see `retrieve::early`). Refuses a bundle from before the early tier.
+    #[wasm_bindgen(js_name = wordsOnly)]
+    pub fn words_only(bundle: &[u8]) -> Result<Knowledge, JsError> {
+        let inner = kb::Bundle::from_bytes(bundle)?;
+        if inner.early().is_none() {
+            return Err(JsError::new(
+                "the knowledge base was built before the early tier: rebuild it with `ayuda build`",
+            ));
+        }
+        let misses = dialog::Misses::new(inner.contact().misses_before_offer);
+        Ok(Knowledge { inner, misses })
+    }
+
     /// One visitor turn, as JSON: {"reply": (as `ask`), "signals": {"wantsPerson", "urgent"},
-    /// "offerPerson": bool}. Signals use the owner's urgent words too; `offerPerson` is true on
-    /// the turn that reaches the owner's number of unanswered questions in a row.
+    /// "offerPerson": bool, "tier": "full"}. Signals use the owner's urgent words too;
+    /// `offerPerson` is true on the turn that reaches the owner's number of unanswered
+    /// questions in a row.
     pub fn turn(
         &mut self,
         encoder: &Encoder,
@@ -114,14 +129,36 @@ impl Knowledge {
         lang: Option<String>,
     ) -> Result<String, JsError> {
         let outcome = self.inner.ask(&encoder.inner, text, lang.as_deref())?;
+        Ok(self.turn_json(text, &outcome, "full"))
+    }
+
+    /// A turn answered by the early tier, from the words alone, while the model downloads: as
+    /// `turn`, with "tier": "early". A question it cannot answer is not counted as a miss: the
+    /// model will be asked.
+    #[wasm_bindgen(js_name = turnEarly)]
+    pub fn turn_early(&mut self, text: &str, lang: Option<String>) -> String {
+        let outcome = self
+            .inner
+            .decide_early(text, lang.as_deref())
+            .map_or(crate::retrieve::Outcome::Escalate, |(_, outcome)| outcome);
+        self.turn_json(text, &outcome, "early")
+    }
+
+    fn turn_json(&mut self, text: &str, outcome: &crate::retrieve::Outcome, tier: &str) -> String {
         let signals = self.inner.contact().triggers.detect(text);
         let answered = matches!(outcome, crate::retrieve::Outcome::Answer(_));
-        let offer_person = self.misses.record(answered);
-        Ok(serde_json::to_string(&serde_json::json!({
-            "reply": self.inner.reply(&outcome),
+        let offer_person = if tier == "full" || answered {
+            self.misses.record(answered)
+        } else {
+            false
+        };
+        serde_json::json!({
+            "reply": self.inner.reply(outcome),
             "signals": {"wantsPerson": signals.wants_person, "urgent": signals.urgent},
             "offerPerson": offer_person,
-        }))?)
+            "tier": tier,
+        })
+        .to_string()
     }
 
     /// The way to a person at `now_ms` (the page's clock, milliseconds since the epoch), as

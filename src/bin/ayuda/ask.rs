@@ -6,7 +6,7 @@ use anyhow::Result;
 use ayuda::kb::{Hit, Reply};
 use clap::Args;
 
-use crate::support::open_kb;
+use crate::support::{open_kb, open_kb_early};
 
 #[derive(Args)]
 pub struct AskArgs {
@@ -23,15 +23,33 @@ pub struct AskArgs {
     /// Print each outcome as one JSON object on its own line.
     #[arg(long)]
     json: bool,
+    /// Answer as the early tier does, from the words alone, before the model has arrived
+    /// (needs no model).
+    #[arg(long, conflicts_with = "model")]
+    early: bool,
     /// The visitor's question (several: one outcome each, in order).
     #[arg(required = true)]
     text: Vec<String>,
 }
 
 pub fn run(args: AskArgs) -> Result<()> {
-    let (bundle, encoder) = open_kb(&args.kb, args.model.as_deref())?;
+    let (bundle, encoder) = if args.early {
+        (open_kb_early(&args.kb)?, None)
+    } else {
+        let (bundle, encoder) = open_kb(&args.kb, args.model.as_deref())?;
+        (bundle, Some(encoder))
+    };
     for text in &args.text {
-        let outcome = bundle.ask(&encoder, text, args.lang.as_deref())?;
+        let lang = args.lang.as_deref();
+        let outcome = match &encoder {
+            Some(encoder) => bundle.ask(encoder, text, lang)?,
+            None => {
+                bundle
+                    .decide_early(text, lang)
+                    .expect("checked on opening")
+                    .1
+            }
+        };
         let reply = bundle.reply(&outcome);
         if args.json {
             println!("{}", serde_json::to_string(&reply)?);

@@ -12,7 +12,7 @@ use ayuda::retrieve::Outcome;
 use clap::Args;
 use serde::Serialize;
 
-use crate::support::{open_kb, progress};
+use crate::support::{open_kb, open_kb_early, progress};
 
 #[derive(Args)]
 pub struct EvalArgs {
@@ -69,15 +69,7 @@ const CHUNK: usize = 256;
 
 pub fn run(args: EvalArgs) -> Result<()> {
     let (bundle, encoder) = if args.early {
-        let bundle = ayuda::native::load_bundle(&args.kb)
-            .with_context(|| format!("reading {}", args.kb.display()))?;
-        if bundle.early().is_none() {
-            bail!(
-                "{}: built before the early tier; rebuild it with `ayuda build` to score it",
-                args.kb.display()
-            );
-        }
-        (bundle, None)
+        (open_kb_early(&args.kb)?, None)
     } else {
         let (bundle, encoder) = open_kb(&args.kb, args.model.as_deref())?;
         (bundle, Some(encoder))

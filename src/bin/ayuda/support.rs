@@ -41,6 +41,18 @@ pub fn progress(len: usize, unit: &str, show_from: usize) -> ProgressBar {
     bar
 }
 
+/// Opens `kb` for its early tier alone (no model needed); refuses a bundle from before it.
+pub fn open_kb_early(kb: &Path) -> Result<Bundle> {
+    let bundle = load_bundle(kb)?;
+    if bundle.early().is_none() {
+        bail!(
+            "{}: built before the early tier; rebuild it with `ayuda build`",
+            kb.display()
+        );
+    }
+    Ok(bundle)
+}
+
 /// Opens `kb` and its model: `model` if given, else `$AYUDA_MODEL`, else the model file the
 /// bundle names, looked for beside it. Refuses a model other than the bundle's.
 pub fn open_kb(kb: &Path, model: Option<&Path>) -> Result<(Bundle, Encoder)> {
