@@ -281,7 +281,9 @@ export class AyudaChat extends HTMLElement {
         h('button', { type: 'button', 'aria-label': t('close'), onclick: () => this.close() }, '✕')),
       this.log, this.status, this.form);
     this.launcher = h('button', { type: 'button', className: 'launcher', 'aria-expanded': 'false',
-      'aria-controls': 'panel', lang, onclick: () => (this.panel.hidden ? this.open() : this.close()) },
+      'aria-controls': 'panel', lang, onclick: () => (this.panel.hidden ? this.open() : this.close()),
+      // Reaching for the launcher is intent: the answers start getting ready before the click.
+      onpointerenter: () => this.prefetch(), onfocus: () => this.prefetch() },
       t('launcher'));
     this.panel.addEventListener('keydown', (e) => { if (e.key === 'Escape') this.close(); });
     this.root.append(this.panel, this.launcher);
@@ -293,8 +295,15 @@ export class AyudaChat extends HTMLElement {
     this.panel.hidden = false;
     this.launcher.setAttribute('aria-expanded', 'true');
     if (focus) this.input.focus();
-    this.start();
+    this.prefetch();
     if (wasHidden) this.showPending();
+  }
+
+  /** Starts loading ahead of a question, unless the visitor's browser asks to save data
+   *  (then nothing is downloaded until they ask something). */
+  prefetch() {
+    if (navigator.connection?.saveData) return;
+    this.start();
   }
 
   close() {

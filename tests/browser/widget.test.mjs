@@ -334,3 +334,29 @@ test('sites with a bundler import the element and place it themselves', async ()
   assert.match(await (await ask('¿Cuánto cobráis por el envío?')).innerText(), /4,90 €/);
   await context.close();
 });
+
+test('the answers start loading on intent, and not before a question when the visitor saves data', async () => {
+  const wasm = (requests) => requests.filter((r) => new URL(r.url).pathname.endsWith('.wasm'));
+  {
+    const { context, page, requests } = await visitor();
+    await page.goto(`${server.url}/`);
+    await page.waitForLoadState('networkidle');
+    assert.deepEqual(wasm(requests), [], 'nothing before intent');
+    await page.getByRole('button', { name: ES.launcher, exact: true }).hover();
+    for (let i = 0; i < 100 && wasm(requests).length === 0; i++) await page.waitForTimeout(100);
+    await context.close();
+    assert.ok(wasm(requests).length > 0, 'pointing at the launcher starts the download');
+  }
+  {
+    const { context, page, requests } = await visitor();
+    await context.addInitScript(() => {
+      Object.defineProperty(Navigator.prototype, 'connection', { get: () => ({ saveData: true }) });
+    });
+    await page.goto(`${server.url}/`);
+    const { ask } = await openChat(page, ES);
+    await page.waitForLoadState('networkidle');
+    assert.deepEqual(wasm(requests), [], 'opening the chat downloads nothing with Save-Data');
+    assert.match(await (await ask('¿Abrís los domingos?')).innerText(), /domingos y festivos/);
+    await context.close();
+  }
+});
