@@ -3,7 +3,9 @@
 // cache and Chromium's own network emulation (CDP Network.emulateNetworkConditions, which also
 // throttles the chat's Web Worker): the bytes the page fetches before the chat is opened (all,
 // and ayuda's files under /ayuda/), then the time from opening the chat and asking until the
-// right answer shows, and the bytes fetched by then. Service workers are blocked: requests a
+// right answer shows, and the bytes fetched by then (the early tier answers from the bundle's
+// words while the model downloads); then the time until the model has taken over, and whether
+// it answers a paraphrase the words alone cannot. Service workers are blocked: requests a
 // service worker makes are not throttled, which would flatter the numbers.
 // Prints one JSON line per profile and page.
 // Usage: node tools/net_bench.mjs URL_OF_DEMO_SITE [PROFILE...]   (profiles: fast4g slow4g)
@@ -20,9 +22,11 @@ const PROFILES = {
 // words of the right answer.
 const PAGES = [
   { path: '', locale: 'es-ES', launcher: 'Ayuda', input: 'Escribe tu pregunta',
-    question: '¿Abrís los domingos?', answer: 'festivos de 8:00' },
+    question: '¿Abrís los domingos?', answer: 'festivos de 8:00',
+    paraphrase: '¿Hasta qué hora estáis?' },
   { path: 'en/', locale: 'en-GB', launcher: 'Help', input: 'Type your question',
-    question: 'Are you open on Sundays?', answer: 'public holidays from 8:00' },
+    question: 'Are you open on Sundays?', answer: 'public holidays from 8:00',
+    paraphrase: 'What time do you close?' },
 ];
 
 const [base, ...wanted] = process.argv.slice(2);
@@ -82,6 +86,18 @@ async function visit(profileName, pageSpec) {
     .waitFor({ timeout: 600_000 });
   const answerMs = Date.now() - t0;
   const by = [...fetched];
+  // The model takes over; a paraphrase only it answers is then answered.
+  await page.waitForFunction(() => document.querySelector('ayuda-chat').state === 'ready', null,
+    { timeout: 900_000 });
+  const modelMs = Date.now() - t0;
+  const answers = page.getByRole('log').getByText(pageSpec.answer, { exact: false });
+  const shown = await answers.count();
+  await box.fill(pageSpec.paraphrase);
+  await box.press('Enter');
+  const paraphraseAnswered = await page.waitForFunction((n) => {
+    const log = document.querySelector('ayuda-chat').shadowRoot.querySelector('[role=log]');
+    return [...log.querySelectorAll('.msg')].filter((m) => m.textContent.includes(n[1])).length > n[0];
+  }, [shown, pageSpec.answer], { timeout: 60_000 }).then(() => true, () => false);
   await context.close();
   return {
     profile: profileName,
@@ -95,6 +111,9 @@ async function visit(profileName, pageSpec) {
     answer_ms: answerMs,
     bytes_by_answer: sum(by),
     ayuda_bytes_by_answer: sum(ayuda(by)),
+    model_ready_ms: modelMs,
+    paraphrase: pageSpec.paraphrase,
+    paraphrase_answered_by_model: paraphraseAnswered,
     largest_by_answer: by.sort((a, b) => b.bytes - a.bytes).slice(0, 3)
       .map((r) => `${new URL(r.url).pathname} ${r.bytes}`),
   };

@@ -220,22 +220,24 @@ for (const [what, attribute, url, person] of [
   });
 }
 
-test('a corrupt model: the words go on answering, and the way to a person stays open', async () => {
-  const { context, page } = await visitor();
-  await page.goto(`${server.url}/`);
-  await page.waitForFunction(() => document.querySelector('ayuda-chat'));
-  await page.evaluate(() => document.querySelector('ayuda-chat').setAttribute('model', '/ayuda/kb/demo.bin'));
-  const { ask } = await openChat(page, ES);
-  // The FAQ's own words: the early tier answers them without the model.
-  assert.match(await (await ask('¿Abrís los domingos?')).innerText(), /domingos y festivos/);
-  await page.waitForFunction(() => document.querySelector('ayuda-chat').state === 'wordsOnly');
-  // What words alone cannot answer goes to a person, whose contact settings need only the bundle.
-  const reply = await ask('¿Cuál es la capital de Mongolia?');
-  assert.match(await reply.innerText(), /No tengo una respuesta segura/);
-  await reply.getByRole('button', { name: 'Hablar con una persona' }).click();
-  await page.getByRole('log').getByLabel('Tu email o teléfono, para responderte').waitFor();
-  await context.close();
-});
+for (const [what, url] of [['a corrupt model', '/ayuda/kb/demo.bin'], ['a missing model', '/ayuda/models/missing.ayuda']]) {
+  test(`${what}: the words go on answering, and the way to a person stays open`, async () => {
+    const { context, page } = await visitor();
+    await page.goto(`${server.url}/`);
+    await page.waitForFunction(() => document.querySelector('ayuda-chat'));
+    await page.evaluate((u) => document.querySelector('ayuda-chat').setAttribute('model', u), url);
+    const { ask } = await openChat(page, ES);
+    // The FAQ's own words: the early tier answers them without the model.
+    assert.match(await (await ask('¿Abrís los domingos?')).innerText(), /domingos y festivos/);
+    await page.waitForFunction(() => document.querySelector('ayuda-chat').state === 'wordsOnly');
+    // What words alone cannot answer goes to a person, whose contact settings need only the bundle.
+    const reply = await ask('¿Cuál es la capital de Mongolia?');
+    assert.match(await reply.innerText(), /No tengo una respuesta segura/);
+    await reply.getByRole('button', { name: 'Hablar con una persona' }).click();
+    await page.getByRole('log').getByLabel('Tu email o teléfono, para responderte').waitFor();
+    await context.close();
+  });
+}
 
 test('on a slow network the early tier answers before the model arrives, then the model takes over', async () => {
   const { context, page, requests } = await visitor();
