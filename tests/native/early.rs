@@ -2,24 +2,11 @@
 //! alone, before the model has arrived, under thresholds the build calibrated for words
 //! (`Bundle::decide_early`, `ayuda eval --early`).
 
-use ayuda::kb::{BuildOptions, Bundle};
-use ayuda::native::read_sources;
+use ayuda::kb::Bundle;
 use ayuda::retrieve::calibrate::Basis;
 use ayuda::retrieve::Outcome;
 
-use crate::util::{ayuda, banking_sample, fixture, packed, packed_file, stderr};
-
-fn bundle(sources: std::path::PathBuf) -> Bundle {
-    let entries = read_sources(&[sources]).unwrap();
-    Bundle::build(
-        entries,
-        packed(),
-        None,
-        BuildOptions::default(),
-        &mut |_, _, _| {},
-    )
-    .unwrap()
-}
+use crate::util::{ayuda, banking_sample, bundle_of, fixture, packed, packed_file, stderr};
 
 fn early(b: &Bundle, text: &str) -> Outcome {
     b.decide_early(text, None).expect("an early tier").1
@@ -27,7 +14,7 @@ fn early(b: &Bundle, text: &str) -> Outcome {
 
 #[test]
 fn words_alone_answer_a_clear_question_and_hold_back_the_rest() {
-    let b = bundle(fixture("faq.csv"));
+    let b = bundle_of(&fixture("faq.csv"));
     assert!(
         matches!(b.early().unwrap().basis, Basis::Defaults { .. }),
         "four entries"
@@ -58,7 +45,7 @@ fn words_alone_answer_a_clear_question_and_hold_back_the_rest() {
 #[test]
 fn the_early_thresholds_are_calibrated_on_the_phrasings_for_words() {
     let tmp = tempfile::tempdir().unwrap();
-    let b = bundle(banking_sample(tmp.path()));
+    let b = bundle_of(&banking_sample(tmp.path()));
     let early = b.early().unwrap();
     let Basis::KnowledgeBase { expected_wrong, .. } = early.basis else {
         panic!("{early:?}");

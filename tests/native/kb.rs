@@ -4,14 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use ayuda::kb::{BuildOptions, Bundle, BundleError};
-use ayuda::native::read_sources;
+use ayuda::kb::{Bundle, BundleError};
 use ayuda::retrieve::calibrate::Basis;
 use ayuda::retrieve::Outcome;
 
 use crate::util::{
-    assert_fails, ayuda, banking_sample, fixture, full, lines, outcome, packed, packed_file, root,
-    stderr,
+    assert_fails, ayuda, banking_sample, bundle_of, fixture, full, lines, outcome, packed,
+    packed_file, root, stderr,
 };
 
 fn path(p: &Path) -> &str {
@@ -53,17 +52,7 @@ fn ask(kb: &Path, questions: &[&str]) -> Vec<serde_json::Value> {
 /// The bakery FAQ built once with the packed model.
 fn bakery() -> &'static Bundle {
     static B: OnceLock<Bundle> = OnceLock::new();
-    B.get_or_init(|| {
-        let entries = read_sources(&[fixture("faq.csv")]).unwrap();
-        Bundle::build(
-            entries,
-            packed(),
-            None,
-            BuildOptions::default(),
-            &mut |_, _, _| {},
-        )
-        .unwrap()
-    })
+    B.get_or_init(|| bundle_of(&fixture("faq.csv")))
 }
 
 #[test]
@@ -223,15 +212,7 @@ fn thresholds_come_from_the_knowledge_base_when_it_has_paraphrases() {
         "four entries are too few to calibrate on"
     );
     let tmp = tempfile::tempdir().unwrap();
-    let entries = read_sources(&[banking_sample(tmp.path())]).unwrap();
-    let b = Bundle::build(
-        entries,
-        packed(),
-        None,
-        BuildOptions::default(),
-        &mut |_, _, _| {},
-    )
-    .unwrap();
+    let b = bundle_of(&banking_sample(tmp.path()));
     let Basis::KnowledgeBase {
         samples,
         expected_wrong,

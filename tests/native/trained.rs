@@ -4,11 +4,10 @@
 
 use std::path::Path;
 
-use ayuda::kb::{BuildOptions, Bundle, BundleError};
-use ayuda::native::read_sources;
+use ayuda::kb::{Bundle, BundleError};
 use ayuda::retrieve::calibrate::Basis;
 
-use crate::util::{ayuda, banking_sample, fixture, packed, packed_file, stderr};
+use crate::util::{ayuda, banking_sample, bundle_of, fixture, packed, packed_file, stderr};
 
 fn build(sources: &Path, out: &Path, extra: &[&str]) -> String {
     let mut args = vec![
@@ -35,6 +34,20 @@ fn reframe(mut bytes: Vec<u8>, version: u32) -> Vec<u8> {
     bytes
 }
 
+/// `bytes` with the manifest `edit` gives for its text, lengths made right (not the checksum:
+/// see [`reframe`]).
+fn with_manifest(bytes: &[u8], edit: impl Fn(&str) -> String) -> Vec<u8> {
+    let manifest_len = u32::from_le_bytes(bytes[20..24].try_into().unwrap()) as usize;
+    let manifest = edit(std::str::from_utf8(&bytes[24..24 + manifest_len]).unwrap());
+    let mut out = bytes[..20].to_vec();
+    out.extend((manifest.len() as u32).to_le_bytes());
+    out.extend(manifest.as_bytes());
+    out.extend(&bytes[24 + manifest_len..]);
+    let total = out.len() as u64;
+    out[12..20].copy_from_slice(&total.to_le_bytes());
+    out
+}
+
 /// Where the manifest says the trained model's bytes start, within the whole file.
 fn head_offset(bytes: &[u8]) -> usize {
     let manifest_len = u32::from_le_bytes(bytes[20..24].try_into().unwrap()) as usize;
@@ -55,15 +68,7 @@ fn the_build_decides_by_cross_validation_and_says_so() {
         log.contains("answer model trained on your phrasings"),
         "{log}"
     );
-    let entries = read_sources(&[sample]).unwrap();
-    let b = Bundle::build(
-        entries,
-        packed(),
-        None,
-        BuildOptions::default(),
-        &mut |_, _, _| {},
-    )
-    .unwrap();
+    let b = bundle_of(&sample);
     let Basis::KnowledgeBase { trained_tried, .. } = &b.calibration().basis else {
         panic!("{:?}", b.calibration());
     };
@@ -108,17 +113,10 @@ fn a_bundle_from_before_trained_models_still_answers() {
     let current = Bundle::from_bytes(&std::fs::read(&out).unwrap()).unwrap();
     assert!(current.index().head().is_none());
     // A version 1 file has neither the head nor the policy's trained_weight.
-    let v2 = std::fs::read(&out).unwrap();
-    let manifest_len = u32::from_le_bytes(v2[20..24].try_into().unwrap()) as usize;
-    let manifest = std::str::from_utf8(&v2[24..24 + manifest_len]).unwrap();
-    assert!(manifest.contains("\"trained_weight\":0.0"), "{manifest}");
-    let old_manifest = manifest.replace(",\"trained_weight\":0.0", "");
-    let mut v1 = v2[..20].to_vec();
-    v1.extend((old_manifest.len() as u32).to_le_bytes());
-    v1.extend(old_manifest.as_bytes());
-    v1.extend(&v2[24 + manifest_len..]);
-    let total = v1.len() as u64;
-    v1[12..20].copy_from_slice(&total.to_le_bytes());
+    let v1 = with_manifest(&std::fs::read(&out).unwrap(), |m| {
+        assert!(m.contains("\"trained_weight\":0.0"), "{m}");
+        m.replace(",\"trained_weight\":0.0", "")
+    });
     let old = Bundle::from_bytes(&reframe(v1, 1)).expect("version 1 still loads");
     assert_eq!(old.policy(), current.policy());
     let vector = packed()
@@ -149,17 +147,11 @@ fn damaged_trained_weights_are_refused_by_name() {
     assert!(matches!(err, BundleError::Malformed(_)));
     assert!(err.to_string().contains("trained answer model"), "{err}");
     // A policy counting a model the file does not have.
-    let manifest_len = u32::from_le_bytes(bytes[20..24].try_into().unwrap()) as usize;
-    let manifest = std::str::from_utf8(&bytes[24..24 + manifest_len]).unwrap();
-    let start = manifest.find(",\"head\":").unwrap();
-    let end = start + manifest[start..].find('}').unwrap() + 1;
-    let without = format!("{}{}", &manifest[..start], &manifest[end..]);
-    let mut cut = bytes[..20].to_vec();
-    cut.extend((without.len() as u32).to_le_bytes());
-    cut.extend(without.as_bytes());
-    cut.extend(&bytes[24 + manifest_len..]);
-    let total = cut.len() as u64;
-    cut[12..20].copy_from_slice(&total.to_le_bytes());
+    let cut = with_manifest(&bytes, |m| {
+        let start = m.find(",\"head\":").unwrap();
+        let end = start + m[start..].find('}').unwrap() + 1;
+        format!("{}{}", &m[..start], &m[end..])
+    });
     let err = Bundle::from_bytes(&reframe(cut, 2)).unwrap_err();
     assert!(err.to_string().contains("trained answer model"), "{err}");
 }

@@ -186,3 +186,16 @@ pub fn banking_sample(dir: &Path) -> PathBuf {
     w.flush().unwrap();
     file
 }
+
+/// The knowledge base `source` built in process with the packed model at default settings.
+pub fn bundle_of(source: &Path) -> ayuda::kb::Bundle {
+    let entries = ayuda::native::read_sources(&[source.to_path_buf()]).unwrap();
+    ayuda::kb::Bundle::build(
+        entries,
+        packed(),
+        None,
+        ayuda::kb::BuildOptions::default(),
+        &mut |_, _, _| {},
+    )
+    .unwrap()
+}
