@@ -173,6 +173,27 @@ impl Bm25 {
         self.doc_len.len()
     }
 
+    /// Checks an index read from a file: every posting names a document of the index with a
+    /// count of at least one, and every length is a finite number. A posting past the end
+    /// would otherwise index out of bounds on the first question with its word.
+    pub fn check(&self) -> Result<(), String> {
+        let docs = self.doc_len.len();
+        if !self.avg_len.is_finite() || self.doc_len.iter().any(|l| !l.is_finite() || *l < 0.0) {
+            return Err("the lexical index has a document length that is not a number".into());
+        }
+        for (term, posting) in &self.postings {
+            if let Some(&(d, _)) = posting
+                .iter()
+                .find(|(d, tf)| *d as usize >= docs || *tf == 0)
+            {
+                return Err(format!(
+                    "the lexical index lists document {d} for \"{term}\", of {docs} documents (or a count of 0)"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     pub fn is_empty(&self) -> bool {
         self.doc_len.is_empty()
     }
@@ -274,6 +295,24 @@ mod tests {
         assert_eq!(best(&idx, "shipping time"), 1);
         assert_eq!(best(&idx, "pagos con tarjetas"), 2);
         assert_eq!(best(&idx, "paying with a card"), 3);
+    }
+
+    #[test]
+    fn a_posting_past_the_last_document_is_refused_on_check() {
+        let good = index(&[("Can I pay by card?", Lang::En), ("Do you ship?", Lang::En)]);
+        assert_eq!(good.check(), Ok(()));
+        let mut past = good.clone();
+        past.postings.get_mut("card").unwrap()[0].0 = 2;
+        assert!(past
+            .check()
+            .unwrap_err()
+            .contains("document 2 for \"card\", of 2"));
+        let mut zero = good.clone();
+        zero.postings.get_mut("ship").unwrap()[0].1 = 0;
+        assert!(zero.check().is_err());
+        let mut nan = good;
+        nan.doc_len[0] = f32::NAN;
+        assert!(nan.check().is_err());
     }
 
     #[test]

@@ -120,6 +120,7 @@ impl Index {
                 phrasing_entry.len()
             ));
         }
+        lexical.check()?;
         let mut document_entry = phrasing_entry.clone();
         document_entry.extend(0..entries.len() as u32);
         if document_entry.len() != lexical.len() {

@@ -10,7 +10,7 @@ use ayuda::retrieve::Outcome;
 
 use crate::util::{
     assert_fails, ayuda, banking_sample, bundle_of, fixture, full, lines, outcome, packed,
-    packed_file, root, stderr,
+    packed_file, reframe, root, stderr, with_manifest,
 };
 
 fn path(p: &Path) -> &str {
@@ -132,6 +132,22 @@ fn damaged_or_foreign_bundles_are_refused_with_the_reason() {
     let e = err(&newer);
     assert!(matches!(e, BundleError::Version { found: 99, .. }), "{e}");
     assert!(e.to_string().contains("rebuild"));
+}
+
+#[test]
+fn a_bundle_whose_word_index_points_past_its_documents_is_refused() {
+    // Crafted, with a checksum that matches: a posting for a document the index does not have
+    // would index out of bounds on the first question with that word.
+    let bytes = bakery().to_bytes();
+    let crafted = with_manifest(&bytes, |m| {
+        let at = m.find("\"postings\":{").unwrap() + "\"postings\":{".len();
+        let open = at + m[at..].find("[[").unwrap() + 2;
+        let comma = open + m[open..].find(',').unwrap();
+        format!("{}4000000{}", &m[..open], &m[comma..])
+    });
+    let err = Bundle::from_bytes(&reframe(crafted, 2)).unwrap_err();
+    assert!(matches!(err, BundleError::Malformed(_)), "{err}");
+    assert!(err.to_string().contains("lists document 4000000"), "{err}");
 }
 
 #[test]

@@ -7,7 +7,9 @@ use std::path::Path;
 use ayuda::kb::{Bundle, BundleError};
 use ayuda::retrieve::calibrate::Basis;
 
-use crate::util::{ayuda, banking_sample, bundle_of, fixture, packed, packed_file, stderr};
+use crate::util::{
+    ayuda, banking_sample, bundle_of, fixture, packed, packed_file, reframe, stderr, with_manifest,
+};
 
 fn build(sources: &Path, out: &Path, extra: &[&str]) -> String {
     let mut args = vec![
@@ -22,30 +24,6 @@ fn build(sources: &Path, out: &Path, extra: &[&str]) -> String {
     let o = ayuda(&args, b"");
     assert!(o.status.success(), "{}", stderr(&o));
     stderr(&o)
-}
-
-/// `bytes` with the frame's version set to `version` and its checksum made right again, as a
-/// build that wrote them would have.
-fn reframe(mut bytes: Vec<u8>, version: u32) -> Vec<u8> {
-    bytes[8..12].copy_from_slice(&version.to_le_bytes());
-    let end = bytes.len() - 4;
-    let crc = crc32fast::hash(&bytes[..end]);
-    bytes[end..].copy_from_slice(&crc.to_le_bytes());
-    bytes
-}
-
-/// `bytes` with the manifest `edit` gives for its text, lengths made right (not the checksum:
-/// see [`reframe`]).
-fn with_manifest(bytes: &[u8], edit: impl Fn(&str) -> String) -> Vec<u8> {
-    let manifest_len = u32::from_le_bytes(bytes[20..24].try_into().unwrap()) as usize;
-    let manifest = edit(std::str::from_utf8(&bytes[24..24 + manifest_len]).unwrap());
-    let mut out = bytes[..20].to_vec();
-    out.extend((manifest.len() as u32).to_le_bytes());
-    out.extend(manifest.as_bytes());
-    out.extend(&bytes[24 + manifest_len..]);
-    let total = out.len() as u64;
-    out[12..20].copy_from_slice(&total.to_le_bytes());
-    out
 }
 
 /// Where the manifest says the trained model's bytes start, within the whole file.
