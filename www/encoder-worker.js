@@ -198,14 +198,14 @@ function embed(msg) {
   return { type: 'result', vector, ms: performance.now() - t0 };
 }
 
+// Whether `msg` is answered by the early tier: it asks for it, and the model is not in yet.
+function answeredEarly(msg) {
+  return msg.op === 'ask' && Boolean(msg.early) && !knowledge && early !== null;
+}
+
 function ask(msg) {
-  if (msg.early && !knowledge && early) {
-    if (typeof msg.text !== 'string') throw new Error('ask needs a text string');
-    const t0 = performance.now();
-    const lang = typeof msg.lang === 'string' && msg.lang ? msg.lang : undefined;
-    return { type: 'reply', ...JSON.parse(early.turnEarly(msg.text, lang)), ms: performance.now() - t0 };
-  }
-  if (!knowledge) {
+  const byWords = answeredEarly(msg);
+  if (!knowledge && !byWords) {
     throw new Error(encoder ? "no knowledge base is loaded: send 'load' with a kb URL first"
       : "the model and the knowledge base are not loaded yet: send 'load' with a kb URL first");
   }
@@ -216,7 +216,8 @@ function ask(msg) {
   const lang = typeof msg.lang === 'string' && msg.lang ? msg.lang : undefined;
   // A turn also reads the words (asking for a person, urgency: the page offers a person at
   // once) and counts misses in a row.
-  const turn = JSON.parse(knowledge.turn(encoder, msg.text, lang));
+  const turn = JSON.parse(byWords ? early.turnEarly(msg.text, lang)
+    : knowledge.turn(encoder, msg.text, lang));
   return { type: 'reply', ...turn, ms: performance.now() - t0 };
 }
 
@@ -262,6 +263,6 @@ let queue = Promise.resolve();
 self.onmessage = (event) => {
   const msg = event.data;
   if (msg.op === 'contact' || msg.op === 'prepare' || msg.op === 'early'
-      || (msg.op === 'ask' && msg.early && !knowledge && early)) handle(msg);
+      || answeredEarly(msg)) handle(msg);
   else queue = queue.then(() => handle(msg));
 };

@@ -217,22 +217,6 @@ impl Bundle {
                 progress(Stage::Training, done, models)
             },
         );
-        if options.trained_weight.is_some_and(|w| w > 0.0)
-            && calibration.policy.trained_weight == 0.0
-        {
-            // Too small to calibrate on: the owner's weight still holds.
-            calibration.policy.trained_weight = options.trained_weight.unwrap_or(0.0);
-            calibration.owner_set.push("trained_weight".to_string());
-        } else if options.trained_weight.is_some() {
-            calibration.owner_set.push("trained_weight".to_string());
-        }
-        if calibration.policy.trained_weight > 0.0 {
-            let head = Head::train(index.vectors(), index.phrasing_entry(), None, entries.len());
-            index = index
-                .with_head(head)
-                .expect("trained on this index's entries");
-            progress(Stage::Training, models.max(1), models.max(1));
-        }
         for (value, slot, name) in [
             (
                 options.answer_at,
@@ -245,11 +229,24 @@ impl Bundle {
                 &mut calibration.policy.suggest_at,
                 "suggest_at",
             ),
+            // Also when the knowledge base was too small to calibrate it on.
+            (
+                options.trained_weight,
+                &mut calibration.policy.trained_weight,
+                "trained_weight",
+            ),
         ] {
             if let Some(v) = value {
                 *slot = v;
                 calibration.owner_set.push(name.to_string());
             }
+        }
+        if calibration.policy.trained_weight > 0.0 {
+            let head = Head::train(index.vectors(), index.phrasing_entry(), None, entries.len());
+            index = index
+                .with_head(head)
+                .expect("trained on this index's entries");
+            progress(Stage::Training, models.max(1), models.max(1));
         }
         let early = Some(retrieve::early::calibrate_early(&index, &texts));
         let mut bundle = Bundle {

@@ -269,6 +269,9 @@ pub(crate) fn simulate(
     let mut conflicts = 0;
     let sampled: Vec<usize> = (0..texts.len()).step_by(step).collect();
     let batch = index.vectors().batch();
+    // Near-duplicates are told by meaning whatever the evidence; words alone rank as if every
+    // phrasing were as far from the question as any other.
+    let no_meaning = (evidence == Evidence::Words).then(|| vec![0.0; texts.len()]);
     let mut rows_sims = Vec::new();
     for (n, &i) in sampled.iter().enumerate() {
         if n % SIMILARITY_BATCH == 0 {
@@ -285,12 +288,6 @@ pub(crate) fn simulate(
         let e = owner[i] as usize;
         let query = Query::new(texts[i], index.vectors().row(i));
         let shares = index.shares(&query);
-        // Near-duplicates are told by meaning whatever the evidence; the ranking uses only what
-        // the evidence allows.
-        let scored_sims = match evidence {
-            Evidence::Full => None,
-            Evidence::Words => Some(vec![0.0; sims.len()]),
-        };
         let conflict = sims
             .iter()
             .zip(owner)
@@ -314,7 +311,7 @@ pub(crate) fn simulate(
                 ..Scope::default()
             };
             let ranked = index.aggregate(
-                scored_sims.as_deref().unwrap_or(&sims),
+                no_meaning.as_deref().unwrap_or(&sims),
                 &shares,
                 lexical_weight,
                 &scope,

@@ -270,9 +270,7 @@ impl Index {
     ) -> Vec<Scored> {
         let skip_phrasing =
             |i: usize| scope.phrasing == Some(i) || scope.held_out.is_some_and(|out| out[i]);
-        let skip_entry = |e: u32| {
-            scope.entry == Some(e as usize) || scope.only.is_some_and(|only| !only[e as usize])
-        };
+        let skip_entry = |e: u32| scope.only.is_some_and(|only| !only[e as usize]);
         // Best two similarities and phrasing count per entry.
         let mut best = vec![(f32::NEG_INFINITY, f32::NEG_INFINITY, 0u32); self.entries];
         for (i, (&s, &e)) in sims.iter().zip(&self.phrasing_entry).enumerate() {
@@ -333,8 +331,6 @@ pub(crate) struct Scope<'a> {
     pub only: Option<&'a [bool]>,
     /// This phrasing, as if the owner had not written it: "a visitor asked this in other words".
     pub phrasing: Option<usize>,
-    /// This entry: "the FAQ lacks this topic".
-    pub entry: Option<usize>,
     /// The phrasings marked true, as if the owner had not written them (a cross-validation
     /// fold's held-out phrasings).
     pub held_out: Option<&'a [bool]>,
