@@ -15,7 +15,7 @@ AYUDA := target/debug/ayuda
 DEMO_KB := www/kb/demo.bin
 
 .NOTPARALLEL:
-.PHONY: demo test setup build native wasm pack demo-kb bench eval clean
+.PHONY: demo test setup build native wasm pack demo-kb bench eval dist clean
 
 # The demo site at the root, ayuda's files (widget, worker, wasm, model, bundle) under /ayuda/,
 # and the reference inbox at /inbox/ storing visitors' messages in $(INBOX_DB)
@@ -30,7 +30,8 @@ test: setup build
 setup:
 	bash tools/ensure.sh
 
-build: native wasm pack demo-kb
+# The wasm module first: the native binary carries it and the widget's scripts (`ayuda site`).
+build: wasm native pack demo-kb
 
 native:
 	cargo build --quiet
@@ -65,6 +66,12 @@ bench: setup build
 # one `ayuda eval --json` line per set. Needs ../shared/data.
 eval: setup build
 	bash tools/eval.sh
+
+# The release archive target/dist/ayuda-VERSION-PLATFORM.tar.gz: the `ayuda` program (carrying
+# the widget and the wasm module) and the packed models beside it; see README, "On your site".
+dist: setup build
+	cargo build --quiet --release --bin ayuda
+	bash tools/dist.sh target/release/ayuda target/dist
 
 clean:
 	rm -rf www/pkg www/models www/kb

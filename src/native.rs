@@ -38,6 +38,50 @@ fn read(path: &Path) -> Result<Vec<u8>, LoadError> {
     })
 }
 
+/// Gzip's first two bytes: `ayuda site` stores the model and the bundle compressed, because
+/// static hosts do not compress `application/octet-stream` on the wire.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// The largest file a gzip-stored model or bundle may unpack to: above the largest packed
+/// model with room to spare, far below what a crafted file could claim.
+pub const MAX_UNPACKED_BYTES: u64 = 256 << 20;
+
+/// Reads a packed model or a bundle as stored: plain, or gzip-compressed (as `ayuda site`
+/// writes them). A compressed file is unpacked up to [`MAX_UNPACKED_BYTES`].
+pub fn read_stored(path: &Path) -> Result<Vec<u8>, LoadError> {
+    let bytes = read(path)?;
+    if !bytes.starts_with(&GZIP_MAGIC) {
+        return Ok(bytes);
+    }
+    let io = |source| LoadError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut out = Vec::new();
+    let mut reader = std::io::Read::take(
+        flate2::read::GzDecoder::new(&bytes[..]),
+        MAX_UNPACKED_BYTES + 1,
+    );
+    std::io::Read::read_to_end(&mut reader, &mut out).map_err(io)?;
+    if out.len() as u64 > MAX_UNPACKED_BYTES {
+        return Err(io(std::io::Error::other(format!(
+            "unpacks to more than {} MB; not a file ayuda wrote",
+            MAX_UNPACKED_BYTES >> 20
+        ))));
+    }
+    Ok(out)
+}
+
+/// The bytes of `bytes` gzip-compressed at the best level, the way [`read_stored`] reads them.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder
+        .write_all(bytes)
+        .and_then(|()| encoder.finish())
+        .expect("writing to memory cannot fail")
+}
+
 fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, LoadError> {
     match std::fs::read(path) {
         Ok(b) => Ok(Some(b)),
@@ -74,7 +118,8 @@ pub fn read_model_dir(dir: &Path) -> Result<ModelFiles, LoadError> {
     })
 }
 
-/// Loads an encoder from a model directory (full precision) or a packed model file.
+/// Loads an encoder from a model directory (full precision) or a packed model file (plain or
+/// gzip-compressed).
 pub fn load_encoder(path: &Path) -> Result<Encoder, LoadError> {
     let wrap = |source| LoadError::Model {
         path: path.to_owned(),
@@ -83,7 +128,7 @@ pub fn load_encoder(path: &Path) -> Result<Encoder, LoadError> {
     if path.is_dir() {
         Encoder::from_files(&read_model_dir(path)?).map_err(wrap)
     } else if path.exists() {
-        Encoder::from_packed(&read(path)?).map_err(wrap)
+        Encoder::from_packed(&read_stored(path)?).map_err(wrap)
     } else {
         Err(LoadError::NotFound {
             path: path.to_owned(),
@@ -91,14 +136,14 @@ pub fn load_encoder(path: &Path) -> Result<Encoder, LoadError> {
     }
 }
 
-/// Reads a knowledge-base bundle file.
+/// Reads a knowledge-base bundle file (plain or gzip-compressed).
 pub fn load_bundle(path: &Path) -> Result<kb::Bundle, LoadError> {
     if !path.exists() {
         return Err(LoadError::NotFound {
             path: path.to_owned(),
         });
     }
-    kb::Bundle::from_bytes(&read(path)?).map_err(|source| LoadError::Bundle {
+    kb::Bundle::from_bytes(&read_stored(path)?).map_err(|source| LoadError::Bundle {
         path: path.to_owned(),
         source,
     })
@@ -154,6 +199,31 @@ fn read_limited(path: &Path) -> Result<Vec<u8>, SourceLoadError> {
 }
 
 fn read_site(root: &Path) -> Result<Vec<kb::Entry>, SourceLoadError> {
+    let site = read_site_pages(root)?;
+    if site.rows.is_empty() {
+        return Err(kb::SourceError::file(
+            &root.display().to_string(),
+            format!(
+                "no FAQ data in its {} HTML pages: mark FAQ sections with data-ayuda-faq or add schema.org FAQPage data",
+                site.pages
+            ),
+        )
+        .into());
+    }
+    Ok(site.rows)
+}
+
+/// What a built site's pages hold for the knowledge base.
+pub struct SitePages {
+    /// The FAQ rows of every page, each with its path on the site as source link.
+    pub rows: Vec<kb::Entry>,
+    /// How many HTML pages were read (dot folders are skipped).
+    pub pages: usize,
+}
+
+/// Reads every HTML page under `root` (a built static site) for its FAQ data; a site without
+/// any is not an error here (its FAQ may come from other sources).
+pub fn read_site_pages(root: &Path) -> Result<SitePages, SourceLoadError> {
     let mut rows = Vec::new();
     let mut pages = 0;
     let walk = walkdir::WalkDir::new(root).sort_by_file_name().into_iter();
@@ -187,16 +257,7 @@ fn read_site(root: &Path) -> Result<Vec<kb::Entry>, SourceLoadError> {
             &url,
         )?);
     }
-    if rows.is_empty() {
-        return Err(kb::SourceError::file(
-            &root.display().to_string(),
-            format!(
-                "no FAQ data in its {pages} HTML pages: mark FAQ sections with data-ayuda-faq or add schema.org FAQPage data"
-            ),
-        )
-        .into());
-    }
-    Ok(rows)
+    Ok(SitePages { rows, pages })
 }
 
 /// A source file that could not be read or parsed.

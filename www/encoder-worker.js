@@ -60,9 +60,45 @@ async function readBody(response, onProgress) {
   return bytes;
 }
 
+// `ayuda site` stores the model and the bundle gzip-compressed, because static hosts do not
+// compress application/octet-stream on the wire; they are unpacked here by the browser's own
+// DecompressionStream, up to a bound no file ayuda writes comes near. Plain files pass as they are.
+const MAX_UNPACKED = 256 * 1024 * 1024;
+
+async function unpacked(bytes, url) {
+  if (!bytes || bytes.length < 2 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
+  if (typeof DecompressionStream === 'undefined') {
+    throw new Error(`${url} is compressed and this browser cannot unpack it (no DecompressionStream)`);
+  }
+  const reader = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip')).getReader();
+  const chunks = [];
+  let length = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      length += value.length;
+      if (length > MAX_UNPACKED) throw new Error(`${url} unpacks to more than ${MAX_UNPACKED >> 20} MB`);
+      chunks.push(value);
+    }
+  } catch (error) {
+    reader.cancel().catch(() => {});
+    throw new Error(`${url} is not a whole compressed file: ${error.message}`);
+  }
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const c of chunks) { out.set(c, at); at += c.length; }
+  return out;
+}
+
+// A model or bundle file's bytes, through the Cache API (which keeps them as stored), unpacked.
+async function cachedBytes(url, onProgress, options) {
+  return unpacked(await storedBytes(url, onProgress, options), url);
+}
+
 // Fetches through the Cache API so the model survives reloads and works offline. A cached copy
 // is revalidated (If-Modified-Since) when the network is there, so a redeployed model is seen.
-async function cachedBytes(url, onProgress, { optional = false } = {}) {
+async function storedBytes(url, onProgress, { optional = false } = {}) {
   // The Cache API takes http(s) only; blob: and data: URLs are already local.
   const cache = 'caches' in self && /^https?:/.test(url) ? await caches.open(CACHE) : null;
   const cached = cache ? await cache.match(url) : undefined;

@@ -118,7 +118,9 @@ pub(crate) fn parse_bert_config(json: &[u8]) -> Result<BertConfig> {
     }
     if config.hidden_size == 0
         || config.num_attention_heads == 0
-        || config.hidden_size % config.num_attention_heads != 0
+        || !config
+            .hidden_size
+            .is_multiple_of(config.num_attention_heads)
     {
         return Err(Error::Config {
             file: "config.json",

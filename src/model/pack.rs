@@ -187,7 +187,9 @@ fn write_packed(parts: Parts, config_text: String, options: PackOptions) -> Resu
             (&[_, cols], WeightEncoding::Q8) if n >= MIN_QUANTISED_LEN && cols > 0 => {
                 WeightEncoding::Q8
             }
-            (&[_, _], WeightEncoding::Q4) if n >= MIN_QUANTISED_LEN && n % quant::Q4_GROUP == 0 => {
+            (&[_, _], WeightEncoding::Q4)
+                if n >= MIN_QUANTISED_LEN && n.is_multiple_of(quant::Q4_GROUP) =>
+            {
                 WeightEncoding::Q4
             }
             _ => WeightEncoding::F32,
@@ -288,7 +290,7 @@ pub(crate) fn unpack(bytes: &[u8]) -> Result<Parts> {
                 }
             }
             (WeightEncoding::Q4, _)
-                if n % quant::Q4_GROUP == 0 && raw.len() == quant::q4_groups_len(n) =>
+                if n.is_multiple_of(quant::Q4_GROUP) && raw.len() == quant::q4_groups_len(n) =>
             {
                 Weight::Q4 {
                     dims: entry.shape.clone(),

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -73,3 +74,37 @@ export async function openTestPage(browser, server) {
   await page.waitForFunction(() => document.title === 'ready');
   return { page, requests, close: () => context.close() };
 }
+
+/** Opens the chat with the launcher and returns helpers bound to its controls. */
+export async function openChat(page, { launcher, input, send }) {
+  await page.getByRole('button', { name: launcher, exact: true }).click();
+  const box = page.getByRole('textbox', { name: input });
+  await assert.doesNotReject(box.waitFor());
+  const log = page.getByRole('log');
+  const ask = async (text) => {
+    const before = await log.locator('.msg').count();
+    await box.fill(text);
+    await page.getByRole('button', { name: send, exact: true }).click();
+    // The visitor's bubble, then the reply (a notice that the answer is coming counts only if
+    // nothing follows).
+    await page.waitForFunction(
+      ([n]) => {
+        const log = document.querySelector('ayuda-chat').shadowRoot.querySelector('[role=log]');
+        const msgs = log.querySelectorAll('.msg');
+        return msgs.length >= n + 2
+          && !/Un momento|One moment|Aún no estoy seguro|I am not sure yet/.test(msgs[msgs.length - 1].textContent);
+      },
+      [before], { timeout: 60_000 });
+    return log.locator('.msg').last();
+  };
+  return { box, log, ask };
+}
+
+/** Waits until the full model has taken over from the early tier. */
+export async function modelReady(page) {
+  await page.waitForFunction(() => document.querySelector('ayuda-chat').state === 'ready', null,
+    { timeout: 60_000 });
+}
+
+export const ES = { launcher: 'Ayuda', input: 'Escribe tu pregunta', send: 'Enviar' };
+export const EN = { launcher: 'Help', input: 'Type your question', send: 'Send' };

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { serve, launch, root } from './harness.mjs';
+import { serve, launch, root, openChat, modelReady, ES, EN } from './harness.mjs';
 
 let server, browser, origin;
 before(async () => {
@@ -40,40 +40,6 @@ async function visitor({ locale = 'es-ES', csp = false, serviceWorkers = 'block'
   page.on('pageerror', (e) => complaints.push(`page error: ${e.message}`));
   return { context, page, requests, complaints };
 }
-
-/** Opens the chat with the launcher and returns helpers bound to its controls. */
-async function openChat(page, { launcher, input, send }) {
-  await page.getByRole('button', { name: launcher, exact: true }).click();
-  const box = page.getByRole('textbox', { name: input });
-  await assert.doesNotReject(box.waitFor());
-  const log = page.getByRole('log');
-  const ask = async (text) => {
-    const before = await log.locator('.msg').count();
-    await box.fill(text);
-    await page.getByRole('button', { name: send, exact: true }).click();
-    // The visitor's bubble, then the reply (a notice that the answer is coming counts only if
-    // nothing follows).
-    await page.waitForFunction(
-      ([n]) => {
-        const log = document.querySelector('ayuda-chat').shadowRoot.querySelector('[role=log]');
-        const msgs = log.querySelectorAll('.msg');
-        return msgs.length >= n + 2
-          && !/Un momento|One moment|Aún no estoy seguro|I am not sure yet/.test(msgs[msgs.length - 1].textContent);
-      },
-      [before], { timeout: 60_000 });
-    return log.locator('.msg').last();
-  };
-  return { box, log, ask };
-}
-
-/** Waits until the full model has taken over from the early tier. */
-async function modelReady(page) {
-  await page.waitForFunction(() => document.querySelector('ayuda-chat').state === 'ready', null,
-    { timeout: 60_000 });
-}
-
-const ES = { launcher: 'Ayuda', input: 'Escribe tu pregunta', send: 'Enviar' };
-const EN = { launcher: 'Help', input: 'Type your question', send: 'Send' };
 
 test('a Spanish visitor asks at once, while the model loads, and gets the owner\'s answers', async () => {
   const { context, page, requests } = await visitor();

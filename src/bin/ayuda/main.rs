@@ -9,6 +9,7 @@ mod inbox;
 mod lint;
 mod model_cmd;
 mod serve;
+mod site;
 mod support;
 
 use std::process::ExitCode;
@@ -41,6 +42,8 @@ enum Command {
     Ask(ask::AskArgs),
     /// Score a knowledge base on labelled questions (CSV text,label).
     Eval(eval::EvalArgs),
+    /// Put the chat on a built static site: writes PUBLIC_DIR/ayuda/ and the tag.
+    Site(site::SiteArgs),
     /// Serve a folder over HTTP on loopback (the demo and the browser tests use it).
     Serve(serve::ServeArgs),
     /// Receive visitors' messages over HTTP into a SQLite file; `inbox list` prints them.
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
         Command::Build(args) => build::run(args),
         Command::Ask(args) => ask::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Site(args) => site::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Inbox(args) => inbox::run(args),
     };

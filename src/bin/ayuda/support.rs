@@ -92,3 +92,35 @@ pub fn open_kb(kb: &Path, model: Option<&Path>) -> Result<(Bundle, Encoder)> {
         .with_context(|| format!("{} with {}", kb.display(), model.display()))?;
     Ok((bundle, encoder))
 }
+
+/// Where a packed model `name` is when `--model` is not given: `$AYUDA_MODELS`, then this
+/// folder's `www/models` (where `make` writes them), `models`, beside the program (a release
+/// archive's `models/`), and the checkout this program was built from.
+pub fn find_model(name: &str) -> Result<PathBuf> {
+    let mut places: Vec<PathBuf> = Vec::new();
+    if let Some(dir) = std::env::var_os("AYUDA_MODELS") {
+        places.push(PathBuf::from(dir));
+    }
+    places.extend([PathBuf::from("www/models"), PathBuf::from("models")]);
+    let exe = std::env::current_exe().ok();
+    if let Some(dir) = exe.as_deref().and_then(Path::parent) {
+        places.push(dir.join("models"));
+        places.push(dir.to_owned());
+    }
+    // A program run from the checkout it was built in (target/...) finds that checkout's
+    // models from any folder; a copy elsewhere (a release archive) only its own.
+    let checkout = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if exe.is_some_and(|e| e.starts_with(checkout)) {
+        places.push(checkout.join("www/models"));
+    }
+    for dir in &places {
+        let candidate = dir.join(name);
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+    }
+    anyhow::bail!(
+        "the model {name} was not found (looked in {}); run `make pack` in the ayuda checkout, set AYUDA_MODELS to the folder holding it, or pass --model FILE",
+        places.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    )
+}

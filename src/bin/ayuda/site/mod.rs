@@ -1,0 +1,339 @@
+//! `ayuda site PUBLIC_DIR`: a built static site in, a complete `ayuda/` folder out (the way
+//! Pagefind does it). Owns the order of the work: settings, the site's FAQ and extra sources,
+//! lint, the model, the bundle (reused when nothing it depends on changed), the files, the
+//! tag, and the report of what a chat costs a visitor. What goes where on disk is
+//! [`folder`]'s; adding the tag to pages is [`inject`]'s.
+
+mod assets;
+mod config;
+mod folder;
+mod inject;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use ayuda::kb::lint::{check_rows, Severity};
+use ayuda::kb::{choose_model, BuildOptions};
+use ayuda::model::Encoder;
+use ayuda::native::{gzip, load_bundle, read_site_pages, read_source_rows, read_stored};
+use clap::Args;
+
+use crate::build::{build_bundle, report};
+use crate::support::find_model;
+use folder::{short_hash, Folder, Lock, FOLDER};
+
+#[derive(Args)]
+pub struct SiteArgs {
+    /// The folder your site generator wrote (Hugo: public, Eleventy and Jekyll: _site, Astro:
+    /// dist, MkDocs: site): its pages' FAQPage data and data-ayuda-faq sections are the FAQ.
+    public_dir: PathBuf,
+    /// More FAQ sources, any format `ayuda build` reads (repeatable; added to ayuda.toml's).
+    #[arg(long = "source", value_name = "FILE")]
+    sources: Vec<PathBuf>,
+    /// Add the script tag to every HTML page of PUBLIC_DIR that lacks it.
+    #[arg(long)]
+    inject: bool,
+    /// The settings file (default: ayuda.toml in the current folder, if there is one).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Where to write ayuda/ and _headers (default: PUBLIC_DIR). Your generator's static folder
+    /// (Hugo: static, Eleventy: a passthrough-copied folder) makes the chat work under its
+    /// development server too.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// The packed model (default: the multilingual one when any entry or visitor language is not
+    /// English, else the small English one).
+    #[arg(long, value_name = "FILE")]
+    model: Option<PathBuf>,
+}
+
+/// Cloudflare Pages refuses files over 25 MiB; other hosts have similar limits.
+const FILE_LIMIT: u64 = 25 << 20;
+
+pub fn run(args: SiteArgs) -> Result<()> {
+    let site = &args.public_dir;
+    check_site_folder(site)?;
+    let settings = config::load(args.config.as_deref())?;
+    let (Some(code), Some(loader)) = (assets::CODE, assets::LOADER) else {
+        bail!(assets::MISSING);
+    };
+    let out = args.out.clone().unwrap_or_else(|| site.clone());
+    if !out.is_dir() {
+        bail!(
+            "{}: no such folder (--out names where ayuda/ is written)",
+            out.display()
+        );
+    }
+    let _lock = Lock::take(&out)?;
+
+    // The FAQ: the site's pages, then ayuda.toml's sources (relative to it), then --source.
+    let pages = read_site_pages(site)?;
+    if pages.pages == 0 {
+        bail!(
+            "{} holds no HTML pages: pass the folder your site generator writes (Hugo: public, Eleventy and Jekyll: _site, Astro: dist, MkDocs: site), after building the site",
+            site.display()
+        );
+    }
+    let mut sources: Vec<PathBuf> = Vec::new();
+    let empty = config::SiteConfig::default();
+    let cfg = settings.as_ref().map_or(&empty, |l| &l.config);
+    if let Some(loaded) = &settings {
+        let dir = loaded.path.parent().unwrap_or(Path::new("."));
+        sources.extend(cfg.sources.iter().map(|s| dir.join(s)));
+        eprintln!("ayuda: settings from {}", loaded.path.display());
+    }
+    sources.extend(args.sources.iter().cloned());
+    let mut rows = pages.rows;
+    let from_pages = rows.len();
+    rows.extend(read_source_rows(&sources)?);
+    if rows.is_empty() {
+        bail!(no_faq_help(site, pages.pages));
+    }
+    let checked = check_rows(rows);
+    let errors = print_findings(&checked.findings);
+    if errors > 0 {
+        bail!("{errors} error(s) in the FAQ (above); fix them and run again");
+    }
+    let entries = checked.entries;
+    eprintln!(
+        "ayuda: {} entries: {from_pages} FAQ rows from {} pages{}",
+        entries.len(),
+        pages.pages,
+        if sources.is_empty() {
+            String::new()
+        } else {
+            format!(", the rest from {} sources", sources.len())
+        }
+    );
+
+    // The model, named by its content.
+    let model_path = match &args.model {
+        Some(m) => m.clone(),
+        None => {
+            let (kind, why) = choose_model(&entries, &cfg.languages);
+            let found = find_model(kind.file_name())?;
+            eprintln!("ayuda: model {} ({why})", found.display());
+            found
+        }
+    };
+    let model_bytes = read_stored(&model_path)?;
+    let model_hash = short_hash(&[&model_bytes]);
+    let stem = model_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = stem.strip_suffix(".ayuda").unwrap_or(&stem).to_string();
+    let model_file = format!("{stem}.{model_hash}.ayuda");
+
+    // The bundle, named by everything it is built from, so an unchanged site reuses it.
+    let t = &cfg.thresholds;
+    let options = BuildOptions {
+        contact: cfg.contact.clone(),
+        answer_at: t.answer_at,
+        margin: t.margin,
+        suggest_at: t.suggest_at,
+        lexical_weight: t.lexical_weight,
+        trained_weight: t.trained_weight,
+    };
+    let inputs = serde_json::json!({
+        "ayuda": env!("CARGO_PKG_VERSION"),
+        "model": model_file,
+        "entries": entries,
+        "contact": options.contact,
+        "thresholds": [t.answer_at, t.margin, t.suggest_at, t.lexical_weight, t.trained_weight],
+    });
+    let kb_file = format!("kb.{}.bin", short_hash(&[inputs.to_string().as_bytes()]));
+
+    let mut folder = Folder::new(&out)?;
+    let code_files: Vec<(&str, &[u8])> = code.iter().map(|a| (a.path, a.bytes)).collect();
+    let code_dir = short_hash(
+        &code_files
+            .iter()
+            .flat_map(|(p, b)| [p.as_bytes(), *b])
+            .collect::<Vec<_>>(),
+    );
+    folder.put_code(&code_dir, &code_files)?;
+    let model_rel = format!("models/{model_file}");
+    folder.put_named(&model_rel, || Ok(gzip(&model_bytes)))?;
+    let kb_path = folder.path(&kb_file);
+    let reusable = kb_path.is_file() && load_bundle(&kb_path).is_ok();
+    if reusable {
+        eprintln!(
+            "ayuda: nothing the knowledge base depends on changed: {} kept",
+            kb_path.display()
+        );
+    }
+    folder.put_named(&kb_file, || {
+        let encoder = Encoder::from_packed(&model_bytes)
+            .with_context(|| format!("{}", model_path.display()))?;
+        let bundle = build_bundle(entries, &encoder, Some(&model_file), options)?;
+        let bytes = bundle.to_bytes();
+        report(&bundle, &kb_path, bytes.len(), &encoder);
+        Ok(gzip(&bytes))
+    })?;
+
+    let mut site_settings = serde_json::json!({
+        "code": format!("{code_dir}/"),
+        "kb": kb_file,
+        "model": model_rel,
+    });
+    for (key, value) in [
+        ("lang", cfg.lang.map(|l| l.as_str().to_string())),
+        ("position", cfg.position.map(|p| p.as_str().to_string())),
+        ("contact", cfg.contact_page.clone()),
+        ("endpoint", cfg.endpoint.clone()),
+    ] {
+        if let Some(v) = value {
+            site_settings[key] = serde_json::Value::String(v);
+        }
+    }
+    let loader_text = assets::loader_with(loader, &site_settings).context(
+        "the widget's loader has no settings slot (a build of ayuda from mismatched files)",
+    )?;
+    folder.put("ayuda.js", loader_text.as_bytes())?;
+    folder.put_headers()?;
+    folder.remove_stale()?;
+
+    let injected = if args.inject {
+        inject::inject(site)?
+    } else {
+        Vec::new()
+    };
+
+    // The report.
+    let tally = &folder.tally;
+    eprintln!(
+        "ayuda: {}: {} files written, {} unchanged, {} stale removed",
+        out.join(FOLDER).display(),
+        tally.written.len(),
+        tally.unchanged,
+        tally.removed.len()
+    );
+    print_costs(
+        &folder,
+        loader_text.as_bytes(),
+        code,
+        &code_dir,
+        &model_rel,
+        &kb_file,
+    )?;
+    if args.inject {
+        eprintln!(
+            "ayuda: the tag added to {} pages (the others had it)",
+            injected.len()
+        );
+    } else {
+        eprintln!("ayuda: add this tag to your pages (or run again with --inject):");
+        println!(r#"<script src="/{FOLDER}/ayuda.js" defer></script>"#);
+    }
+    Ok(())
+}
+
+fn check_site_folder(site: &Path) -> Result<()> {
+    match std::fs::metadata(site) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+            "{}: no such folder; build your site first (hugo, npx @11ty/eleventy, jekyll build, ...) and pass the folder it writes",
+            site.display()
+        ),
+        Err(e) => Err(e).with_context(|| format!("reading {}", site.display())),
+        Ok(m) if !m.is_dir() => bail!(
+            "{} is a file: pass the folder your site generator writes (use --source for a FAQ file)",
+            site.display()
+        ),
+        Ok(_) => Ok(()),
+    }
+}
+
+/// What to tell an owner whose site has pages but no FAQ anywhere.
+fn no_faq_help(site: &Path, pages: usize) -> String {
+    format!(
+        "no FAQ found: the {pages} HTML pages under {} have no schema.org FAQPage data and no section marked data-ayuda-faq, and no other source was given. Add to a page, for example:
+
+  <section data-ayuda-faq>
+    <h3>Do you open on Sundays?</h3>
+    <p>Yes, from 9:00 to 14:00.</p>
+    <details><summary>Can I pay by card?</summary><p>Yes, and with Bizum.</p></details>
+  </section>
+
+or pass --source faq.csv (columns id,question,answer; rows sharing an id are ways of asking one question), or list it in ayuda.toml as sources = [\"faq.csv\"].",
+        site.display()
+    )
+}
+
+/// Prints lint findings, errors first, the first few of each kind; returns the errors.
+fn print_findings(findings: &[ayuda::kb::lint::Finding]) -> usize {
+    const SHOWN: usize = 20;
+    let mut sorted: Vec<_> = findings.iter().collect();
+    sorted.sort_by_key(|f| f.severity);
+    for f in sorted.iter().take(SHOWN) {
+        eprintln!("ayuda: {f}");
+    }
+    if sorted.len() > SHOWN {
+        eprintln!(
+            "ayuda: ... and {} more (run `ayuda lint` for all)",
+            sorted.len() - SHOWN
+        );
+    }
+    findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count()
+}
+
+/// What a visitor downloads: before opening the chat, and by the first answer and the model.
+/// Scripts and wasm are counted gzip-compressed, as static hosts serve them; the model and the
+/// bundle as stored (already compressed). Warns about files over the hosts' per-file limit.
+fn print_costs(
+    folder: &Folder,
+    loader: &[u8],
+    code: &[assets::Asset],
+    code_dir: &str,
+    model: &str,
+    kb: &str,
+) -> Result<()> {
+    let on_wire = |bytes: &[u8]| gzip(bytes).len() as u64;
+    let size = |rel: &str| -> Result<u64> {
+        let path = folder.path(rel);
+        Ok(std::fs::metadata(&path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .len())
+    };
+    let page_modules = ["ayuda-chat.js", "ayuda-i18n.js", "outbox.js", "encoder.js"];
+    let mut before = on_wire(loader);
+    let mut opened = 0;
+    for a in code {
+        if page_modules.contains(&a.path) {
+            before += on_wire(a.bytes);
+        } else {
+            opened += on_wire(a.bytes);
+        }
+    }
+    let kb_bytes = size(kb)?;
+    let model_bytes = size(model)?;
+    let mb = |b: u64| b as f64 / 1e6;
+    eprintln!(
+        "ayuda: a visitor downloads {:.0} KB before opening the chat; {:.2} MB more by its first answer (wasm module, bundle); then the model, {:.1} MB, once (their browser keeps it)",
+        before as f64 / 1e3,
+        mb(opened + kb_bytes),
+        mb(model_bytes)
+    );
+    eprintln!(
+        "ayuda: a thousand chats by new visitors cost about {:.1} GB of hosting bandwidth",
+        (before + opened + kb_bytes + model_bytes) as f64 * 1000.0 / 1e9
+    );
+    for rel in [model, kb]
+        .into_iter()
+        .map(str::to_string)
+        .chain(code.iter().map(|a| format!("{code_dir}/{}", a.path)))
+    {
+        let n = size(&rel)?;
+        if n > FILE_LIMIT {
+            eprintln!(
+                "ayuda: warning: {} is {:.1} MiB, over the 25 MiB some hosts (Cloudflare Pages) accept per file",
+                folder.path(&rel).display(),
+                n as f64 / (1 << 20) as f64
+            );
+        }
+    }
+    Ok(())
+}
