@@ -68,10 +68,12 @@ eval: setup build
 	bash tools/eval.sh
 
 # The release archive target/dist/ayuda-VERSION-PLATFORM.tar.gz: the `ayuda` program (carrying
-# the widget and the wasm module) and the packed models beside it; see README, "On your site".
+# the widget and the wasm module) and the packed models beside it; and the npm package
+# target/dist/ayuda-VERSION.tgz shipping the same (`npx ayuda site ...`). See README.
 dist: setup build
 	cargo build --quiet --release --bin ayuda
-	bash tools/dist.sh target/release/ayuda target/dist
+	archive=$$(bash tools/dist.sh target/release/ayuda target/dist) && \
+	  bash tools/npm_pack.sh "$${archive%.tar.gz}" target/dist
 
 clean:
 	rm -rf www/pkg www/models www/kb

@@ -2,6 +2,8 @@
 # The release archive a site owner installs: target/dist/ayuda-VERSION-PLATFORM.tar.gz holding
 # one folder with the `ayuda` program (which carries the widget's scripts and the wasm module)
 # and models/ with the two packed models it finds beside itself. Needs nothing else to run.
+# The folder is left unpacked beside the archive too (tools/npm_pack.sh packs it for npm).
+# Prints the archive's path.
 #   tools/dist.sh [BINARY] [OUT_DIR]     (default: target/release/ayuda, target/dist)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,9 +19,10 @@ done
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
 platform="$(uname -m)-$(uname -s | tr '[:upper:]' '[:lower:]')"
 name="ayuda-$version-$platform"
-stage=$(mktemp -d)
-trap 'rm -rf "$stage"' EXIT
-mkdir -p "$stage/$name/models" "$out"
+mkdir -p "$out"
+stage=$(cd "$out" && pwd)
+rm -rf "${stage:?}/$name"
+mkdir -p "$stage/$name/models"
 cp "$bin" "$stage/$name/ayuda"
 cp www/models/all-MiniLM-L6-v2.ayuda www/models/multilingual-e5-small.ayuda "$stage/$name/models/"
 cat > "$stage/$name/README.txt" <<'TXT'

@@ -2,7 +2,8 @@
 # Installs what the build and the tests need, each piece only when it is missing, so a second
 # run takes seconds. Used by `make demo` and `make test`; safe to run by hand.
 #   rust wasm32 target, the wasm-bindgen CLI pinned to Cargo.lock's version, npm dev packages
-#   (playwright-core, binaryen's wasm-opt), Chromium and ChromeDriver, and the model.
+#   (playwright-core, binaryen's wasm-opt, Eleventy), Chromium and ChromeDriver, Hugo, and the
+#   models.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -58,6 +59,12 @@ ensure_chromium() {
   apt_install chromium chromium-driver
 }
 
+# The site generator of the README's Hugo recipe, which the tests run (Eleventy comes with the
+# npm dev packages).
+ensure_hugo() {
+  command -v hugo >/dev/null || apt_install hugo
+}
+
 ensure_model() {
   bash models/fetch.sh
   bash models/fetch-multilingual.sh
@@ -65,7 +72,7 @@ ensure_model() {
 
 what=${1:-all}
 case "$what" in
-  all) ensure_rust; ensure_wasm_bindgen; ensure_node_packages; ensure_chromium; ensure_model ;;
+  all) ensure_rust; ensure_wasm_bindgen; ensure_node_packages; ensure_chromium; ensure_hugo; ensure_model ;;
   build) ensure_rust; ensure_wasm_bindgen; ensure_node_packages; ensure_model ;;
   *) fail "usage: tools/ensure.sh [all|build]" ;;
 esac

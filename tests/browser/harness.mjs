@@ -19,6 +19,22 @@ export async function serve(dir, mounts = {}, args = []) {
   return start(all);
 }
 
+/** python3's http.server on a free loopback port: a host that compresses nothing. */
+export async function staticServer(root) {
+  const child = spawn('python3', ['-u', '-m', 'http.server', '0', '--bind', '127.0.0.1', '--directory', root],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  const url = await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/port (\d+)/);
+      if (m) resolve(`http://127.0.0.1:${m[1]}`);
+    });
+    child.on('exit', (code) => reject(new Error(`http.server exited with ${code}: ${out}`)));
+  });
+  return { url, stop: () => child.kill() };
+}
+
 /** Starts `ayuda inbox` on `listen` (default: an OS-chosen port); resolves to {url, stop}. */
 export async function inbox(db, { listen = '127.0.0.1:0', allowOrigins = [] } = {}) {
   const args = ['inbox', '--listen', listen, '--db', db];

@@ -6,11 +6,11 @@
 // Chromium who gets answers, first from the words and then from the model.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AYUDA, root, launch, openChat, modelReady, EN } from './harness.mjs';
+import { AYUDA, root, launch, openChat, modelReady, staticServer, EN } from './harness.mjs';
 
 const FAQ = [
   ['When are you open?', 'Monday to Saturday from 9:00 to 18:00; closed on Sundays.'],
@@ -23,7 +23,7 @@ function page(title, body, head = '') {
   return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>${title}</title>${head}</head>\n<body>${body}</body></html>\n`;
 }
 
-let dir, server, browser;
+let dir, server, browser, release;
 before(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'ayuda-site-'));
   const pub = path.join(dir, 'public');
@@ -38,7 +38,8 @@ before(async () => {
   const archive = dist.stdout.trim();
   mkdirSync(path.join(dir, 'opt'));
   assert.equal(spawnSync('tar', ['-xzf', archive, '-C', path.join(dir, 'opt')]).status, 0);
-  const installed = path.join(dir, 'opt', path.basename(archive, '.tar.gz'), 'ayuda');
+  release = path.join(dir, 'opt', path.basename(archive, '.tar.gz'));
+  const installed = path.join(release, 'ayuda');
   // No PATH: the command starts no other program; its models are the archive's own.
   const run = spawnSync(installed, ['site', 'public', '--inject'], { cwd: dir, env: { PATH: '', HOME: dir }, encoding: 'utf8' });
   assert.equal(run.status, 0, run.stderr);
@@ -51,22 +52,6 @@ after(async () => {
   server?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
-
-/** python3's http.server on a free loopback port: a host that compresses nothing. */
-async function staticServer(root) {
-  const child = spawn('python3', ['-u', '-m', 'http.server', '0', '--bind', '127.0.0.1', '--directory', root],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
-  const url = await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/port (\d+)/);
-      if (m) resolve(`http://127.0.0.1:${m[1]}`);
-    });
-    child.on('exit', (code) => reject(new Error(`http.server exited with ${code}: ${out}`)));
-  });
-  return { url, stop: () => child.kill() };
-}
 
 test('the injected tag on a plain static host: the chat answers, then the model takes over', async () => {
   const context = await browser.newContext({ locale: 'en-US', serviceWorkers: 'block' });
@@ -102,4 +87,29 @@ test('a page that never opens the chat fetches only the small scripts', async ()
   const html = readFileSync(path.join(dir, 'public/index.html'), 'utf8');
   assert.match(html, /<script src="ayuda\/ayuda\.js" defer><\/script>\n<\/head>/);
   await context.close();
+});
+
+test('the npm package installs offline and `npx ayuda site` runs its own program', async () => {
+  const pack = spawnSync('bash', ['tools/npm_pack.sh', release, path.join(dir, 'npm')], { cwd: root, encoding: 'utf8' });
+  assert.equal(pack.status, 0, pack.stderr);
+  const tarball = pack.stdout.trim();
+  const scratch = path.join(dir, 'scratch');
+  mkdirSync(scratch);
+  writeFileSync(path.join(scratch, 'package.json'), '{"name": "scratch", "private": true}\n');
+  // Offline, with a registry nobody answers at: the tarball must need nothing else.
+  const env = { ...process.env, npm_config_offline: 'true', npm_config_registry: 'http://127.0.0.1:9/',
+    npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
+  const install = spawnSync('npm', ['install', tarball], { cwd: scratch, env, encoding: 'utf8' });
+  assert.equal(install.status, 0, install.stderr);
+  cpSync(path.join(dir, 'public'), path.join(scratch, 'public'), { recursive: true });
+  rmSync(path.join(scratch, 'public/ayuda'), { recursive: true });
+  const run = spawnSync('npx', ['ayuda', 'site', 'public'], { cwd: scratch, env, encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stderr, /node_modules\/ayuda\/vendor\/[a-z0-9]+-[a-z0-9]+\/models\//, run.stderr);
+  assert.ok(existsSync(path.join(scratch, 'public/ayuda/ayuda.js')));
+  assert.equal(run.stdout.trim(), '<script src="/ayuda/ayuda.js" defer></script>');
+  // Arguments and exit codes pass through.
+  const bad = spawnSync('npx', ['ayuda', 'site', 'missing'], { cwd: scratch, env, encoding: 'utf8' });
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /no such folder/);
 });

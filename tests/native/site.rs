@@ -155,6 +155,19 @@ fn site_writes_the_chat_folder_that_answers_and_a_second_run_rewrites_nothing() 
     assert!(!kb.exists());
     let loader = std::fs::read_to_string(public.join("ayuda/ayuda.js")).unwrap();
     assert!(loader.contains(&*new_kb.file_name().unwrap().to_string_lossy()));
+
+    // A run that fails while writing (here: the loader cannot be written) leaves the chat as it
+    // was: the old loader, and every file it names still there.
+    std::fs::create_dir(public.join("ayuda/ayuda.js.partial")).unwrap();
+    std::fs::write(&page, FAQ_PAGE.replace("4.90", "6.90")).unwrap();
+    let failed = site(tmp.path(), &["public"]);
+    assert!(!failed.status.success());
+    assert!(stderr(&failed).contains("ayuda.js"), "{}", stderr(&failed));
+    assert_eq!(
+        std::fs::read_to_string(public.join("ayuda/ayuda.js")).unwrap(),
+        loader
+    );
+    assert!(new_kb.exists(), "the bundle the loader names is kept");
 }
 
 #[test]

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use ayuda::kb::{Hit, Reply};
 use clap::Args;
+use std::io::Write;
 
 use crate::support::{open_kb, open_kb_early};
 
@@ -51,16 +52,19 @@ pub fn run(args: AskArgs) -> Result<()> {
             }
         };
         let reply = bundle.reply(&outcome);
+        // Written, not println!: a closed pipe (`ayuda ask ... | head -1`) is an error main()
+        // lets pass quietly, not a panic.
+        let mut out = std::io::stdout().lock();
         if args.json {
-            println!("{}", serde_json::to_string(&reply)?);
+            writeln!(out, "{}", serde_json::to_string(&reply)?)?;
         } else {
-            print_reply(&reply);
+            print_reply(&mut out, &reply)?;
         }
     }
     Ok(())
 }
 
-fn print_reply(reply: &Reply) {
+fn print_reply(out: &mut impl Write, reply: &Reply) -> std::io::Result<()> {
     let line = |h: &Hit| {
         format!(
             "{} (score {:.3}: dense {:.3}, lexical {:.3})",
@@ -69,21 +73,22 @@ fn print_reply(reply: &Reply) {
     };
     match reply {
         Reply::Answer { entry } => {
-            println!("ANSWER {}", line(entry));
-            println!("{}", entry.answer);
+            writeln!(out, "ANSWER {}", line(entry))?;
+            writeln!(out, "{}", entry.answer)?;
             if let Some(url) = entry.url {
-                println!("source: {url}");
+                writeln!(out, "source: {url}")?;
             }
             if entry.handoff {
-                println!("(the owner hands this topic to a person)");
+                writeln!(out, "(the owner hands this topic to a person)")?;
             }
         }
         Reply::Suggest { entries } => {
-            println!("SUGGEST");
+            writeln!(out, "SUGGEST")?;
             for h in entries {
-                println!("  {}: {}", line(h), h.question);
+                writeln!(out, "  {}: {}", line(h), h.question)?;
             }
         }
-        Reply::Escalate => println!("ESCALATE (nothing in the knowledge base matches)"),
+        Reply::Escalate => writeln!(out, "ESCALATE (nothing in the knowledge base matches)")?,
     }
+    Ok(())
 }

@@ -59,10 +59,18 @@ pub fn run(args: SiteArgs) -> Result<()> {
     };
     let out = args.out.clone().unwrap_or_else(|| site.clone());
     if !out.is_dir() {
-        bail!(
-            "{}: no such folder (--out names where ayuda/ is written)",
-            out.display()
-        );
+        // A generator's static folder may not exist yet in a new project; its parent must.
+        let parent = out
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if !parent.is_dir() || out.exists() {
+            bail!(
+                "{}: not a folder (--out names the folder ayuda/ is written into)",
+                out.display()
+            );
+        }
+        std::fs::create_dir(&out).with_context(|| format!("creating {}", out.display()))?;
     }
     let _lock = Lock::take(&out)?;
 
@@ -219,7 +227,7 @@ pub fn run(args: SiteArgs) -> Result<()> {
     )?;
     if args.inject {
         eprintln!(
-            "ayuda: the tag added to {} pages (the others had it)",
+            "ayuda: the tag added to {} pages that lacked it",
             injected.len()
         );
     } else {
