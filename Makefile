@@ -3,6 +3,9 @@
 PORT ?= 8080
 # Where the demo's reference inbox stores the messages visitors send to a person.
 INBOX_DB ?= target/demo-inbox.db
+# More options for the demo's inbox, e.g. mail to the owner:
+#   INBOX_ARGS="--smtp smtp://127.0.0.1:2525 --notify owner@example.com" make demo
+INBOX_ARGS ?=
 MODEL := all-MiniLM-L6-v2
 PACKED := www/models/$(MODEL).ayuda
 # Spanish and English (and cross-language) sites: `ayuda build` picks it when entries are not all
@@ -21,7 +24,7 @@ DEMO_KB := www/kb/demo.bin
 # and the reference inbox at /inbox/ storing visitors' messages in $(INBOX_DB)
 # (read them with `target/debug/ayuda inbox list --db $(INBOX_DB)`).
 demo: setup build
-	$(AYUDA) serve www/demo --mount /ayuda=www --listen 127.0.0.1:$(PORT) --inbox-db $(INBOX_DB)
+	$(AYUDA) serve www/demo --mount /ayuda=www --listen 127.0.0.1:$(PORT) --inbox-db $(INBOX_DB) $(INBOX_ARGS)
 
 test: setup build
 	cargo test --quiet

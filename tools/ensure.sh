@@ -2,8 +2,8 @@
 # Installs what the build and the tests need, each piece only when it is missing, so a second
 # run takes seconds. Used by `make demo` and `make test`; safe to run by hand.
 #   rust wasm32 target, the wasm-bindgen CLI pinned to Cargo.lock's version, npm dev packages
-#   (playwright-core, binaryen's wasm-opt, Eleventy), Chromium and ChromeDriver, Hugo, and the
-#   models.
+#   (playwright-core, binaryen's wasm-opt, Eleventy), Chromium and ChromeDriver, Hugo, aiosmtpd,
+#   and the models.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -65,6 +65,11 @@ ensure_hugo() {
   command -v hugo >/dev/null || apt_install hugo
 }
 
+# A real SMTP server for the inbox's mail tests (Debian's aiosmtpd, writing a Maildir).
+ensure_smtpd() {
+  command -v aiosmtpd >/dev/null || apt_install python3-aiosmtpd
+}
+
 ensure_model() {
   bash models/fetch.sh
   bash models/fetch-multilingual.sh
@@ -72,7 +77,7 @@ ensure_model() {
 
 what=${1:-all}
 case "$what" in
-  all) ensure_rust; ensure_wasm_bindgen; ensure_node_packages; ensure_chromium; ensure_hugo; ensure_model ;;
+  all) ensure_rust; ensure_wasm_bindgen; ensure_node_packages; ensure_chromium; ensure_hugo; ensure_smtpd; ensure_model ;;
   build) ensure_rust; ensure_wasm_bindgen; ensure_node_packages; ensure_model ;;
   *) fail "usage: tools/ensure.sh [all|build]" ;;
 esac

@@ -2,30 +2,75 @@
 // www/demo-contact.toml: Europe/Madrid, 07:30-20:30 Monday to Saturday, Sunday 08:00-14:00),
 // in headless Chromium against a real `ayuda inbox` on 127.0.0.1: the lanes by the clock, the
 // form and its preview, delivery through the outbox, and what reaches the inbox. The page's
-// clock is set with Playwright's clock; the inbox is read back with `ayuda inbox list --json`.
+// clock is set with Playwright's clock; the inbox is read back with `ayuda inbox list --json`,
+// and mails it to the owner through a real SMTP server on 127.0.0.1 (aiosmtpd, into a Maildir).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { serve, inbox, launch, root, AYUDA } from './harness.mjs';
 
-let server, browser, dir, db;
+let server, browser, dir, db, smtpd, maildir;
 before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'ayuda-escalation-'));
   db = path.join(dir, 'demo-inbox.db');
-  // As `make demo` runs it: the site, ayuda under /ayuda/, the inbox under /inbox/.
+  maildir = path.join(dir, 'owner-mail');
+  const smtpPort = await freePort();
+  smtpd = spawn('aiosmtpd', ['-n', '-l', `127.0.0.1:${smtpPort}`, '-c', 'aiosmtpd.handlers.Mailbox', maildir],
+    { stdio: 'ignore' });
+  await listening(smtpPort);
+  // As `INBOX_ARGS="--smtp ... --notify ..." make demo` runs it: the site, ayuda under /ayuda/,
+  // the inbox under /inbox/, mailing the owner.
   server = await serve('www/demo', { '/ayuda': 'www', '/tests': 'tests/browser/pages', '/built': dir },
-    ['--inbox-db', db]);
+    ['--inbox-db', db, '--smtp', `smtp://127.0.0.1:${smtpPort}`, '--notify', 'owner@example.com']);
   browser = await launch();
 });
 after(async () => {
   await browser?.close();
   await server?.stop();
+  smtpd?.kill();
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** Resolves once something accepts connections on `port`. */
+async function listening(port) {
+  for (let i = 0; i < 200; i++) {
+    const up = await new Promise((resolve) => {
+      const s = connect(port, '127.0.0.1', () => { s.end(); resolve(true); });
+      s.on('error', () => resolve(false));
+    });
+    if (up) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+/** The owner's mails whose text contains `needle` (headers and decoded plain-text body). */
+function mailsWith(needle) {
+  let files = [];
+  try { files = readdirSync(path.join(maildir, 'new')); } catch { return []; }
+  return files.map((f) => readFileSync(path.join(maildir, 'new', f), 'utf8')).map((raw) => {
+    const [head, ...rest] = raw.split(/\r?\n\r?\n/);
+    let body = rest.join('\n\n');
+    if (/^Content-Transfer-Encoding: quoted-printable/mi.test(head)) {
+      body = Buffer.from(body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
+    } else if (/^Content-Transfer-Encoding: base64/mi.test(head)) {
+      body = Buffer.from(body, 'base64').toString('utf8');
+    }
+    // A header with its folded lines joined and its RFC 2047 encoded words decoded.
+    const header = (name) => {
+      const m = head.match(new RegExp(`^${name}: (.*(?:\\r?\\n[ \\t].*)*)`, 'mi'));
+      if (!m) return undefined;
+      return m[1].replace(/\r?\n[ \t]/g, ' ').replace(/\?=\s+=\?/g, '?==?').replace(/=\?utf-8\?([bq])\?([^?]*)\?=/gi, (_, enc, text) =>
+        (enc.toLowerCase() === 'b' ? Buffer.from(text, 'base64')
+          : Buffer.from(text.replace(/_/g, ' ').replace(/=([0-9A-F]{2})/gi, (__, h) => String.fromCharCode(parseInt(h, 16))), 'latin1')).toString('utf8'));
+    };
+    return { head, body, replyTo: header('Reply-To'), subject: header('Subject') };
+  }).filter((m) => m.body.includes(needle));
+}
 
 /** Every message in an inbox database, as `ayuda inbox list --json` prints them. */
 function stored(file = db) {
@@ -34,7 +79,7 @@ function stored(file = db) {
 
 /** The stored message without what the inbox adds (its id and time of arrival). */
 function content(row) {
-  const { id, received_at, ...message } = row;
+  const { id, received_at, mail, ...message } = row;
   assert.ok(id && received_at, 'the inbox numbers and dates each message');
   return message;
 }
@@ -126,6 +171,14 @@ test('in opening hours: live contact, then the inbox stores exactly the previewe
   onlyTheEscalationCarries(requests, [question, 'ana.garcia@example.es'], `${server.url}/inbox/messages`);
   assert.deepEqual(errors, []);
   await context.close();
+  // The owner gets it by mail, once: "Reply" answers the visitor, the lane is in the subject.
+  for (let i = 0; i < 100 && mailsWith(question).length === 0; i++) await new Promise((r) => setTimeout(r, 200));
+  const mails = mailsWith(question);
+  assert.equal(mails.length, 1, 'one mail per escalation');
+  assert.equal(mails[0].replyTo, 'ana.garcia@example.es');
+  assert.equal(mails[0].subject, `[en horario] Mensaje de un visitante: ${question.slice(0, 60)}`);
+  assert.match(mails[0].body, /Un visitante te ha escrito desde el chat de tu sitio \(en horario\)/);
+  assert.equal(stored().at(-1).mail.state, 'sent');
 });
 
 test('out of hours: the next opening in the visitor\'s own time zone, and no transcript unless ticked', async () => {

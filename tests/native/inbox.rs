@@ -850,3 +850,285 @@ fn sigterm_stops_the_server_cleanly() {
     assert!(status.success(), "{status:?}: {}", server.log());
     assert_eq!(listed(&db).len(), 1);
 }
+
+// --- Mail to the owner (a real SMTP server: Debian's aiosmtpd, writing a Maildir) ---
+
+/// aiosmtpd on `port`, storing what it receives in `maildir`; killed when dropped.
+struct Smtp {
+    child: Child,
+}
+
+impl Smtp {
+    fn start(port: u16, maildir: &Path) -> Smtp {
+        let child = Command::new("aiosmtpd")
+            .args([
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            .arg(maildir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("aiosmtpd runs (tools/ensure.sh installs python3-aiosmtpd)");
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "aiosmtpd did not start"
+            );
+            thread::sleep(Duration::from_millis(100));
+        }
+        Smtp { child }
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The mails in `maildir`, parsed, once there are `n` of them (waiting up to `within`).
+fn mails(maildir: &Path, n: usize, within: Duration) -> Vec<mail_parser::Message<'static>> {
+    let started = Instant::now();
+    loop {
+        let files: Vec<_> = std::fs::read_dir(maildir.join("new"))
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        if files.len() >= n || started.elapsed() > within {
+            return files
+                .iter()
+                .map(|f| {
+                    let raw: &'static [u8] =
+                        Box::leak(std::fs::read(f).unwrap().into_boxed_slice());
+                    mail_parser::MessageParser::default()
+                        .parse(raw)
+                        .expect("a mail")
+                })
+                .collect();
+        }
+        thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn each_new_message_is_mailed_to_the_owner_once_with_reply_to_and_lane() {
+    let tmp = tempfile::tempdir().unwrap();
+    let maildir = tmp.path().join("owner");
+    let port = free_port();
+    let _smtp = Smtp::start(port, &maildir);
+    let db = tmp.path().join("inbox.db");
+    let smtp = format!("smtp://127.0.0.1:{port}");
+    let server = Server::inbox(
+        &db,
+        &[
+            "--smtp",
+            &smtp,
+            "--notify",
+            "owner@example.com",
+            "--from",
+            "shop@example.com",
+        ],
+    );
+    let agent = agent();
+    let mut urgent = message(
+        &key("mail", 1),
+        "¡Se me ha olvidado la tarta en el horno!\nLlamadme.",
+    );
+    urgent["lane"] = json!("urgent");
+    let body = urgent.to_string();
+    assert_eq!(
+        post_json(&agent, &server.url("/messages"), &body).status,
+        201
+    );
+    // The same message again (a resend after a lost answer): no second mail.
+    assert_eq!(
+        post_json(&agent, &server.url("/messages"), &body).status,
+        200
+    );
+    let phone = full_message(&key("mail", 2));
+    assert_eq!(
+        post_json(
+            &agent,
+            &server.url("/messages"),
+            &serde_json::to_string(&phone).unwrap()
+        )
+        .status,
+        201
+    );
+    let got = mails(&maildir, 2, Duration::from_secs(20));
+    thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        mails(&maildir, 3, Duration::ZERO).len(),
+        2,
+        "one mail per message"
+    );
+    let first = got
+        .iter()
+        .find(|m| m.subject().unwrap_or_default().contains("URGENTE"))
+        .expect("the urgent one, its lane in the subject");
+    assert_eq!(
+        first.from().unwrap().first().unwrap().address().unwrap(),
+        "shop@example.com"
+    );
+    assert_eq!(
+        first.to().unwrap().first().unwrap().address().unwrap(),
+        "owner@example.com"
+    );
+    assert_eq!(
+        first
+            .reply_to()
+            .unwrap()
+            .first()
+            .unwrap()
+            .address()
+            .unwrap(),
+        "ana@example.es"
+    );
+    let text = first.body_text(0).unwrap();
+    assert!(
+        text.contains("¡Se me ha olvidado la tarta en el horno!\nLlamadme."),
+        "{text}"
+    );
+    // A phone is shown as a tel: link; no Reply-To to a phone; the transcript they included.
+    let second = got
+        .iter()
+        .find(|m| !m.subject().unwrap_or_default().contains("URGENTE"))
+        .unwrap();
+    assert!(second.reply_to().is_none());
+    let text = second.body_text(0).unwrap();
+    assert!(text.contains("tel:+34600123456"), "{text}");
+    assert!(text.contains(&phone.message), "{text}");
+    assert!(text.contains("tartas de cumpleaños"), "{text}");
+    // `inbox list` says where each mail stands.
+    let rows = listed(&db);
+    assert!(
+        rows.iter().all(|r| r["mail"]["state"] == "sent"),
+        "{rows:?}"
+    );
+    drop(server);
+}
+
+#[test]
+fn a_mail_waits_for_a_server_that_is_down_across_an_inbox_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let maildir = tmp.path().join("owner");
+    let port = free_port();
+    let db = tmp.path().join("inbox.db");
+    let smtp = format!("smtp://127.0.0.1:{port}");
+    let args = ["--smtp", smtp.as_str(), "--notify", "owner@example.com"];
+    let agent = agent();
+    let server = Server::inbox(&db, &args);
+    // The mail server is down: the message is stored (201) and its mail waits.
+    let sent = post_json(
+        &agent,
+        &server.url("/messages"),
+        &message(&key("down", 1), "one").to_string(),
+    );
+    assert_eq!(sent.status, 201);
+    let started = Instant::now();
+    while listed(&db)[0]["mail"]["attempts"].as_i64().unwrap_or(0) < 1 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{:?}",
+            listed(&db)
+        );
+        thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(listed(&db)[0]["mail"]["state"], "waiting");
+    assert!(server.log().contains("not sent"), "{}", server.log());
+    // It comes back: the retry sends it.
+    let smtp_server = Smtp::start(port, &maildir);
+    assert_eq!(mails(&maildir, 1, Duration::from_secs(30)).len(), 1);
+    // Down again; a second message; the inbox restarts; then the server is back.
+    drop(smtp_server);
+    let sent = post_json(
+        &agent,
+        &server.url("/messages"),
+        &message(&key("down", 2), "two").to_string(),
+    );
+    assert_eq!(sent.status, 201);
+    thread::sleep(Duration::from_millis(500));
+    drop(server);
+    let _smtp = Smtp::start(port, &maildir);
+    let _server = Server::inbox(&db, &args);
+    let got = mails(&maildir, 2, Duration::from_secs(20));
+    thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        mails(&maildir, 3, Duration::ZERO).len(),
+        2,
+        "each message mailed once"
+    );
+    let texts: Vec<String> = got
+        .iter()
+        .map(|m| m.body_text(0).unwrap().into_owned())
+        .collect();
+    assert!(
+        texts.iter().any(|t| t.contains("\none\n")) && texts.iter().any(|t| t.contains("\ntwo\n")),
+        "{texts:?}"
+    );
+}
+
+#[test]
+fn test_mail_explains_a_tls_and_port_mix_up_in_plain_words() {
+    let tmp = tempfile::tempdir().unwrap();
+    let maildir = tmp.path().join("owner");
+    let port = free_port();
+    let _smtp = Smtp::start(port, &maildir);
+    let test_mail = |url: &str| {
+        ayuda(
+            &[
+                "inbox",
+                "test-mail",
+                "--smtp",
+                url,
+                "--notify",
+                "owner@example.com",
+            ],
+            b"",
+        )
+    };
+    let ok = test_mail(&format!("smtp://127.0.0.1:{port}"));
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("250"));
+    assert_eq!(mails(&maildir, 1, Duration::from_secs(10)).len(), 1);
+    // TLS from the first byte to a server that starts in plain text (port 587's way).
+    let wrong = test_mail(&format!("smtps://127.0.0.1:{port}"));
+    assert!(!wrong.status.success());
+    assert!(
+        stderr(&wrong).contains("use smtp://127.0.0.1"),
+        "{}",
+        stderr(&wrong)
+    );
+    // Plain text to a server that waits for TLS (port 465's way: it never greets first).
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let tls_port = silent.local_addr().unwrap().port();
+    let wrong = test_mail(&format!("smtp://127.0.0.1:{tls_port}"));
+    assert!(!wrong.status.success());
+    assert!(
+        stderr(&wrong).contains("use smtps://127.0.0.1"),
+        "{}",
+        stderr(&wrong)
+    );
+    // Nothing there at all.
+    drop(silent);
+    let none = test_mail(&format!("smtp://127.0.0.1:{tls_port}"));
+    assert!(
+        stderr(&none).contains("nothing answers"),
+        "{}",
+        stderr(&none)
+    );
+}

@@ -36,6 +36,9 @@ pub struct ServeArgs {
         requires = "inbox_db"
     )]
     inbox_allow_origins: Vec<String>,
+    /// The inbox's mail to the owner (with --inbox-db), as `ayuda inbox` takes it.
+    #[command(flatten)]
+    mail: inbox::MailArgs,
 }
 
 /// gzip or brotli, as the browser accepts, for what static hosts and CDNs compress (HTML, CSS,
@@ -72,9 +75,14 @@ pub fn run(args: ServeArgs) -> Result<()> {
         ),
         None => String::new(),
     };
+    let mail = args.mail.settings()?;
+    if mail.is_some() && args.inbox_db.is_none() {
+        bail!("--smtp mails what the inbox stores: add --inbox-db FILE");
+    }
     if let Some(db) = args.inbox_db {
         let config = inbox::Config {
             allow_origins: args.inbox_allow_origins,
+            mail,
             ..inbox::Config::new(db)
         };
         app = app.nest("/inbox", inbox::router(&config)?);

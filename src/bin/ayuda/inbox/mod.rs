@@ -1,6 +1,8 @@
-//! `ayuda inbox`: the reference endpoint visitors' messages are sent to, and `inbox list` to read
-//! them. It never changes or deletes a stored message, nor sends one anywhere but the webhook.
+//! `ayuda inbox`: the reference endpoint visitors' messages are sent to, `inbox list` to read
+//! them and `inbox test-mail` to check the mail settings. It never changes or deletes a stored
+//! message, nor sends one anywhere but the owner's mailbox and the webhook.
 
+mod mail;
 mod server;
 mod store;
 
@@ -15,8 +17,10 @@ use axum::Router;
 use ayuda::escalate::{transcript_text, Escalation, ReplyTo};
 use clap::{value_parser, Args, Subcommand};
 
+pub use mail::MailArgs;
+use mail::{MailSettings, Mailer, TestMailArgs};
 use server::{Inbox, Webhook};
-use store::{Row, Store};
+use store::{MailState, Row, Store};
 
 #[derive(Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
@@ -42,12 +46,16 @@ pub struct InboxArgs {
     /// Requests one address may make per minute, after a burst of 20.
     #[arg(long, default_value_t = 120, value_parser = value_parser!(u32).range(1..))]
     per_minute: u32,
+    #[command(flatten)]
+    mail: MailArgs,
 }
 
 #[derive(Subcommand)]
 enum InboxCommand {
-    /// Print the stored messages, oldest first.
+    /// Print the stored messages, oldest first, with where their mail to you stands.
     List(ListArgs),
+    /// Send one test mail with the given --smtp settings and print the server's answer.
+    TestMail(TestMailArgs),
 }
 
 #[derive(Args)]
@@ -67,6 +75,8 @@ pub struct Config {
     pub token: Option<String>,
     pub webhook: Option<String>,
     pub per_minute: u32,
+    /// Mail each new message to the owner.
+    pub mail: Option<MailSettings>,
 }
 
 impl Config {
@@ -78,6 +88,7 @@ impl Config {
             token: None,
             webhook: None,
             per_minute: 120,
+            mail: None,
         }
     }
 }
@@ -100,10 +111,20 @@ pub fn router(config: &Config) -> Result<Router> {
         }
         None => None,
     };
+    let mut store = Store::open(&config.db)?;
+    if config.mail.is_some() {
+        store = store.queue_mail(jiff::Timestamp::now())?;
+    }
+    let store = Arc::new(store);
+    let mailer = match &config.mail {
+        Some(settings) => Some(Mailer::start(store.clone(), settings.clone())?),
+        None => None,
+    };
     let inbox = Inbox {
-        store: Arc::new(Store::open(&config.db)?),
+        store,
         token: config.token.clone(),
         webhook,
+        mailer,
     };
     Ok(server::routes(inbox, allow_origins, config.per_minute))
 }
@@ -127,8 +148,10 @@ fn origin(text: &str) -> Result<HeaderValue> {
 }
 
 pub fn run(args: InboxArgs) -> Result<()> {
-    if let Some(InboxCommand::List(list)) = args.command {
-        return list_messages(&list);
+    match &args.command {
+        Some(InboxCommand::List(list)) => return list_messages(list),
+        Some(InboxCommand::TestMail(test)) => return mail::test_mail(test),
+        None => {}
     }
     let (Some(listen), Some(db)) = (args.listen, args.db) else {
         bail!("ayuda inbox needs --listen ADDR and --db FILE");
@@ -143,6 +166,7 @@ pub fn run(args: InboxArgs) -> Result<()> {
         token,
         webhook: args.webhook,
         per_minute: args.per_minute,
+        mail: args.mail.settings()?,
     };
     let app = router(&config)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -151,9 +175,14 @@ pub fn run(args: InboxArgs) -> Result<()> {
             .await
             .with_context(|| format!("listening on {listen}"))?;
         eprintln!(
-            "ayuda: inbox listening on http://{} (storing in {})",
+            "ayuda: inbox listening on http://{} (storing in {}{})",
             listener.local_addr()?,
-            config.db.display()
+            config.db.display(),
+            if config.mail.is_some() {
+                ", mailing each message to you"
+            } else {
+                ""
+            }
         );
         let app = app.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, app)
@@ -229,6 +258,23 @@ fn readable(row: &Row, db: &Path) -> Result<String> {
         shown(&reply),
         shown(&lang)
     );
+    match &row.mail {
+        Some(MailState::Sent { at }) => out += &format!("  mail: sent {at}\n"),
+        Some(MailState::Waiting {
+            attempts,
+            next_at,
+            last_error,
+        }) => {
+            out += &format!("  mail: waiting, {attempts} tries so far, next at {next_at}\n");
+            if let Some(e) = last_error {
+                out += &format!("  mail: last error: {}\n", shown(e));
+            }
+        }
+        Some(MailState::GaveUp { at, last_error }) => {
+            out += &format!("  mail: NOT SENT, gave up {at}: {}\n", shown(last_error))
+        }
+        None => {}
+    }
     for line in message.message.split('\n') {
         out += &format!("    {}\n", shown(line));
     }

@@ -34,6 +34,7 @@ pub struct Inbox {
     pub store: Arc<Store>,
     pub token: Option<String>,
     pub webhook: Option<Webhook>,
+    pub mailer: Option<super::Mailer>,
 }
 
 /// The routes with their limits, outermost first: CORS (so even a 429 or 413 is readable by an
@@ -109,6 +110,9 @@ async fn receive(
         Saved::New(row) => {
             if let Some(webhook) = &inbox.webhook {
                 webhook.forward(&row);
+            }
+            if let Some(mailer) = &inbox.mailer {
+                mailer.wake();
             }
             let body = json!({"stored": key, "id": row.id});
             (StatusCode::CREATED, Json(body)).into_response()
