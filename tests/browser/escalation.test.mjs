@@ -79,7 +79,7 @@ function stored(file = db) {
 
 /** The stored message without what the inbox adds (its id and time of arrival). */
 function content(row) {
-  const { id, received_at, mail, ...message } = row;
+  const { id, received_at, deliveries, ...message } = row;
   assert.ok(id && received_at, 'the inbox numbers and dates each message');
   return message;
 }
@@ -178,7 +178,7 @@ test('in opening hours: live contact, then the inbox stores exactly the previewe
   assert.equal(mails[0].replyTo, 'ana.garcia@example.es');
   assert.equal(mails[0].subject, `[en horario] Mensaje de un visitante: ${question.slice(0, 60)}`);
   assert.match(mails[0].body, /Un visitante te ha escrito desde el chat de tu sitio \(en horario\)/);
-  assert.equal(stored().at(-1).mail.state, 'sent');
+  assert.equal(stored().at(-1).deliveries.mail.state, 'sent');
 });
 
 test('out of hours: the next opening in the visitor\'s own time zone, and no transcript unless ticked', async () => {

@@ -757,34 +757,28 @@ fn serve_compresses_what_static_hosts_compress_and_not_the_model() {
 }
 
 #[test]
-fn new_messages_are_forwarded_to_the_webhook_without_delaying_the_answer() {
+fn new_messages_are_forwarded_to_the_webhook_signed_without_delaying_the_answer() {
     let receiver = TcpListener::bind("127.0.0.1:0").unwrap();
     let hook = format!("http://{}/hook", receiver.local_addr().unwrap());
     let (got, forwarded) = mpsc::channel();
     thread::spawn(move || {
-        let (mut conn, _) = receiver.accept().unwrap();
-        let mut reader = BufReader::new(conn.try_clone().unwrap());
-        let mut length = 0;
-        loop {
-            let mut line = String::new();
-            reader.read_line(&mut line).unwrap();
-            if line == "\r\n" {
-                break;
-            }
-            if let Some(n) = line.to_ascii_lowercase().strip_prefix("content-length: ") {
-                length = n.trim().parse().unwrap();
-            }
-        }
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body).unwrap();
-        conn.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
-            .unwrap();
-        got.send(body).unwrap();
+        let (conn, _) = receiver.accept().unwrap();
+        got.send(receive(conn, "204 No Content")).unwrap();
     });
 
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("inbox.db");
-    let server = Server::inbox(&db, &["--webhook", &hook]);
+    let secret = tmp.path().join("secret");
+    std::fs::write(&secret, "s3cret-shared\n").unwrap();
+    let server = Server::inbox(
+        &db,
+        &[
+            "--webhook",
+            &hook,
+            "--webhook-secret-file",
+            secret.to_str().unwrap(),
+        ],
+    );
     let k = key("hook", 0);
     let r = post_json(
         &agent(),
@@ -792,11 +786,38 @@ fn new_messages_are_forwarded_to_the_webhook_without_delaying_the_answer() {
         &message(&k, "Hola").to_string(),
     );
     assert_eq!(r.status, 201, "{}", r.text);
-    let body = forwarded
+    let (headers, body) = forwarded
         .recv_timeout(Duration::from_secs(10))
         .unwrap_or_else(|_| panic!("nothing forwarded; stderr: {}", server.log()));
+    // The documented recipe: HMAC-SHA256 of the exact body with the shared secret, in hex.
+    use hmac::{KeyInit, Mac};
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"s3cret-shared").unwrap();
+    mac.update(&body);
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(
+        headers.get("ayuda-signature"),
+        Some(&format!("sha256={hex}"))
+    );
+    assert_eq!(headers.get("ayuda-event-id"), Some(&k));
     let body: Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(body, listed(&db)[0]);
+    let mut stored = listed(&db)[0].clone();
+    let state = stored
+        .as_object_mut()
+        .unwrap()
+        .remove("deliveries")
+        .unwrap();
+    assert_eq!(body, stored);
+    // Delivered: recorded as such once the receiver's 2xx is in.
+    let started = Instant::now();
+    while listed(&db)[0]["deliveries"]["webhook"]["state"] != "sent" {
+        assert!(started.elapsed() < Duration::from_secs(10), "{state}");
+        thread::sleep(Duration::from_millis(100));
+    }
 
     // A webhook that is down costs the sender nothing.
     let dead = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -812,6 +833,100 @@ fn new_messages_are_forwarded_to_the_webhook_without_delaying_the_answer() {
     );
     assert_eq!(r.status, 201, "{}", r.text);
     assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+/// Reads one HTTP request from `conn` (lower-cased headers, body) and answers `status`.
+fn receive(conn: TcpStream, status: &str) -> (std::collections::HashMap<String, String>, Vec<u8>) {
+    let mut reader = BufReader::new(conn.try_clone().unwrap());
+    let mut headers = std::collections::HashMap::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_string());
+        }
+    }
+    let length = headers
+        .get("content-length")
+        .map_or(0, |n| n.parse().unwrap());
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    let mut conn = conn;
+    conn.write_all(
+        format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .unwrap();
+    (headers, body)
+}
+
+#[test]
+fn webhook_events_wait_for_a_receiver_that_is_down_across_a_restart_and_arrive_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("inbox.db");
+    let port = free_port();
+    let hook = format!("http://127.0.0.1:{port}/hook");
+    let args = ["--webhook", hook.as_str()];
+    let agent = agent();
+    let server = Server::inbox(&db, &args);
+    for i in 0..2 {
+        let r = post_json(
+            &agent,
+            &server.url("/messages"),
+            &message(&key("later", i), "hola").to_string(),
+        );
+        assert_eq!(r.status, 201);
+    }
+    let started = Instant::now();
+    while listed(&db)
+        .iter()
+        .any(|r| r["deliveries"]["webhook"]["attempts"].as_i64().unwrap_or(0) < 1)
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{:?}",
+            listed(&db)
+        );
+        thread::sleep(Duration::from_millis(200));
+    }
+    // The inbox restarts while the receiver is down; then the receiver comes back, and a
+    // redirect answer is not followed (and not taken for delivered).
+    drop(server);
+    let receiver = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let _server = Server::inbox(&db, &args);
+    let (first, _) = receiver.accept().unwrap();
+    let (headers, _) = receive(first, "302 Found\r\nLocation: http://127.0.0.1:9/elsewhere");
+    let redirected = headers["ayuda-event-id"].clone();
+    let mut ids = Vec::new();
+    while ids.len() < 2 {
+        let (conn, _) = receiver.accept().unwrap();
+        let (headers, _) = receive(conn, "200 OK");
+        ids.push(headers["ayuda-event-id"].clone());
+    }
+    ids.sort();
+    assert_eq!(
+        ids,
+        vec![key("later", 0), key("later", 1)],
+        "each event once"
+    );
+    assert!(
+        ids.contains(&redirected),
+        "the redirected one was tried again"
+    );
+    let started = Instant::now();
+    while !listed(&db)
+        .iter()
+        .all(|r| r["deliveries"]["webhook"]["state"] == "sent")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            listed(&db)
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
 }
 
 #[test]
@@ -1016,7 +1131,7 @@ fn each_new_message_is_mailed_to_the_owner_once_with_reply_to_and_lane() {
     // `inbox list` says where each mail stands.
     let rows = listed(&db);
     assert!(
-        rows.iter().all(|r| r["mail"]["state"] == "sent"),
+        rows.iter().all(|r| r["deliveries"]["mail"]["state"] == "sent"),
         "{rows:?}"
     );
     drop(server);
@@ -1040,7 +1155,11 @@ fn a_mail_waits_for_a_server_that_is_down_across_an_inbox_restart() {
     );
     assert_eq!(sent.status, 201);
     let started = Instant::now();
-    while listed(&db)[0]["mail"]["attempts"].as_i64().unwrap_or(0) < 1 {
+    while listed(&db)[0]["deliveries"]["mail"]["attempts"]
+        .as_i64()
+        .unwrap_or(0)
+        < 1
+    {
         assert!(
             started.elapsed() < Duration::from_secs(20),
             "{:?}",
@@ -1048,7 +1167,7 @@ fn a_mail_waits_for_a_server_that_is_down_across_an_inbox_restart() {
         );
         thread::sleep(Duration::from_millis(200));
     }
-    assert_eq!(listed(&db)[0]["mail"]["state"], "waiting");
+    assert_eq!(listed(&db)[0]["deliveries"]["mail"]["state"], "waiting");
     assert!(server.log().contains("not sent"), "{}", server.log());
     // It comes back: the retry sends it.
     let smtp_server = Smtp::start(port, &maildir);

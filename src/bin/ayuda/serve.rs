@@ -39,6 +39,9 @@ pub struct ServeArgs {
     /// The inbox's mail to the owner (with --inbox-db), as `ayuda inbox` takes it.
     #[command(flatten)]
     mail: inbox::MailArgs,
+    /// The inbox's webhook (with --inbox-db), as `ayuda inbox` takes it.
+    #[command(flatten)]
+    webhook: inbox::WebhookArgs,
 }
 
 /// gzip or brotli, as the browser accepts, for what static hosts and CDNs compress (HTML, CSS,
@@ -76,16 +79,18 @@ pub fn run(args: ServeArgs) -> Result<()> {
         None => String::new(),
     };
     let mail = args.mail.settings()?;
-    if mail.is_some() && args.inbox_db.is_none() {
-        bail!("--smtp mails what the inbox stores: add --inbox-db FILE");
+    let webhook = args.webhook.webhook()?;
+    if (mail.is_some() || webhook.is_some()) && args.inbox_db.is_none() {
+        bail!("--smtp and --webhook deliver what the inbox stores: add --inbox-db FILE");
     }
     if let Some(db) = args.inbox_db {
         let config = inbox::Config {
             allow_origins: args.inbox_allow_origins,
             mail,
+            webhook,
             ..inbox::Config::new(db)
         };
-        app = app.nest("/inbox", inbox::router(&config)?);
+        app = app.nest("/inbox", inbox::router(config)?);
     }
     let app = app
         .fallback_service(ServeDir::new(&args.dir))

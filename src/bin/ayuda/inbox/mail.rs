@@ -1,26 +1,23 @@
 //! Mail to the owner: each message the inbox stores is mailed to the owner's own address over
 //! SMTP (lettre), From the owner, Reply-To the visitor when they gave an email, the lane in the
-//! subject, the visitor's words as sent in a plain-text body. The queue lives in the inbox's
-//! SQLite file (store.rs), so a mail waits across restarts and is retried with backoff for a
-//! day. Owns composing, sending and retrying mail and explaining SMTP mistakes; never changes a
+//! subject, the visitor's words as sent in a plain-text body; queued and retried by
+//! deliver.rs. Owns composing and sending mail and explaining SMTP mistakes; never changes a
 //! stored message.
 
 use std::path::PathBuf;
-use std::sync::mpsc::{self, RecvTimeoutError, Sender};
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use axum::http::Uri;
 use ayuda::escalate::{transcript_text, Escalation, LaneKind, ReplyTo};
 use clap::Args;
-use jiff::{SignedDuration, Timestamp};
 use lettre::message::{header::ContentType, Mailbox, Message};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{SmtpTransport, Transport};
 
-use super::store::{Due, Store};
+use super::deliver::Channel;
+use super::store::Due;
 
 /// The mail options `ayuda inbox` and `ayuda serve --inbox-db` share.
 #[derive(Args, Clone, Default)]
@@ -263,93 +260,35 @@ fn message_id_part(key: &str) -> String {
         .collect()
 }
 
-/// Retries: 5 s, 10 s, 20 s... doubling up to an hour between tries; given up a day after the
-/// message arrived (at least 12 hours of tries, as promised).
-const FIRST_RETRY: SignedDuration = SignedDuration::from_secs(5);
-const LONGEST_WAIT: SignedDuration = SignedDuration::from_secs(3600);
-const GIVE_UP_AFTER: SignedDuration = SignedDuration::from_secs(24 * 3600);
-
-fn next_try(attempts: i64, received_at: Timestamp, now: Timestamp) -> Option<Timestamp> {
-    let wait = FIRST_RETRY
-        .checked_mul(1 << attempts.clamp(0, 20) as i32)
-        .unwrap_or(LONGEST_WAIT)
-        .min(LONGEST_WAIT);
-    let next = now.checked_add(wait).ok()?;
-    (next.duration_since(received_at) < GIVE_UP_AFTER).then_some(next)
+/// Mail to the owner as a delivery channel.
+pub struct Mail {
+    settings: MailSettings,
+    transport: SmtpTransport,
 }
 
-/// Sends the queue from one background thread, woken by each new message and by its own clock.
-pub struct Mailer {
-    wake: Sender<()>,
-}
-
-impl Mailer {
-    pub fn start(store: Arc<Store>, settings: MailSettings) -> Result<Mailer> {
-        let transport = settings.transport()?;
-        let (wake, woken) = mpsc::channel::<()>();
-        std::thread::spawn(move || loop {
-            if let Err(err) = send_due(&store, &settings, &transport) {
-                eprintln!("ayuda: inbox: mail: {err:#}");
-            }
-            let wait = match store.mail_next_at() {
-                Ok(Some(next)) => next
-                    .parse::<Timestamp>()
-                    .ok()
-                    .and_then(|n| n.duration_since(Timestamp::now()).try_into().ok())
-                    .unwrap_or(Duration::ZERO)
-                    .min(Duration::from_secs(60)),
-                _ => Duration::from_secs(60),
-            };
-            match woken.recv_timeout(wait) {
-                Ok(()) | Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return,
-            }
-        });
-        Ok(Mailer { wake })
-    }
-
-    /// A new message is queued: send now.
-    pub fn wake(&self) {
-        let _ = self.wake.send(());
+impl Mail {
+    pub fn new(settings: MailSettings) -> Result<Mail> {
+        Ok(Mail {
+            transport: settings.transport()?,
+            settings,
+        })
     }
 }
 
-fn send_due(store: &Store, settings: &MailSettings, transport: &SmtpTransport) -> Result<()> {
-    for Due {
-        id,
-        attempts,
-        received_at,
-        body,
-    } in store.mail_due(Timestamp::now())?
-    {
-        let now = Timestamp::now();
-        let sent = serde_json::from_str::<Escalation>(&body)
-            .context("the stored message is damaged")
-            .and_then(|m| settings.compose(id, &received_at, &m))
-            .and_then(|mail| {
-                transport
-                    .send(&mail)
-                    .map_err(|e| explain(&e, &settings.server))
-            });
-        match sent {
-            Ok(_) => store.mail_sent(id, now)?,
-            Err(err) => {
-                let error = format!("{err:#}");
-                let received = received_at.parse().unwrap_or(now);
-                let next = next_try(attempts, received, now);
-                match next {
-                    Some(at) => eprintln!(
-                        "ayuda: inbox: mail for message {id} not sent ({error}); next try at {at:.0}"
-                    ),
-                    None => eprintln!(
-                        "ayuda: inbox: mail for message {id} not sent ({error}); gave up after a day of tries (it stays in `ayuda inbox list`)"
-                    ),
-                }
-                store.mail_failed(id, &error, now, next)?;
-            }
-        }
+impl Channel for Mail {
+    fn name(&self) -> &'static str {
+        "mail"
     }
-    Ok(())
+
+    fn send(&self, due: &Due) -> Result<()> {
+        let message: Escalation =
+            serde_json::from_str(&due.body).context("the stored message is damaged")?;
+        let mail = self.settings.compose(due.id, &due.received_at, &message)?;
+        self.transport
+            .send(&mail)
+            .map_err(|e| explain(&e, &self.settings.server))?;
+        Ok(())
+    }
 }
 
 /// An SMTP failure in words an owner can act on: the usual port and TLS mix-ups first.
@@ -449,17 +388,5 @@ mod tests {
         assert!(parse_server("http://mail.example.com").is_err());
         let err = parse_server("smtp://me:secret@mail.example.com").unwrap_err();
         assert!(format!("{err}").contains("AYUDA_SMTP_USER"));
-    }
-
-    #[test]
-    fn retries_back_off_and_stop_after_a_day() {
-        let t0: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
-        let after = |n| next_try(n, t0, t0).unwrap().duration_since(t0).as_secs();
-        assert_eq!(after(0), 5);
-        assert_eq!(after(1), 10);
-        assert_eq!(after(30), 3600);
-        let late = t0.checked_add(SignedDuration::from_hours(23)).unwrap();
-        assert!(next_try(5, t0, late).is_some());
-        assert!(next_try(10, t0, late).is_none());
     }
 }

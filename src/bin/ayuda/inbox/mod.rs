@@ -2,9 +2,11 @@
 //! them and `inbox test-mail` to check the mail settings. It never changes or deletes a stored
 //! message, nor sends one anywhere but the owner's mailbox and the webhook.
 
+mod deliver;
 mod mail;
 mod server;
 mod store;
+mod webhook;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -17,10 +19,13 @@ use axum::Router;
 use ayuda::escalate::{transcript_text, Escalation, ReplyTo};
 use clap::{value_parser, Args, Subcommand};
 
+use deliver::Sender;
 pub use mail::MailArgs;
-use mail::{MailSettings, Mailer, TestMailArgs};
-use server::{Inbox, Webhook};
-use store::{MailState, Row, Store};
+use mail::{Mail, MailSettings, TestMailArgs};
+use server::Inbox;
+use store::{Delivery, Row, Store};
+use webhook::Webhook;
+pub use webhook::WebhookArgs;
 
 #[derive(Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
@@ -40,9 +45,8 @@ pub struct InboxArgs {
     /// users cannot see in the process list. Without one, reading over HTTP is off.
     #[arg(long)]
     token: Option<String>,
-    /// Also POST each new message, as JSON, to this URL (best effort, retried).
-    #[arg(long, value_name = "URL")]
-    webhook: Option<String>,
+    #[command(flatten)]
+    webhook: WebhookArgs,
     /// Requests one address may make per minute, after a burst of 20.
     #[arg(long, default_value_t = 120, value_parser = value_parser!(u32).range(1..))]
     per_minute: u32,
@@ -73,7 +77,7 @@ pub struct Config {
     pub db: PathBuf,
     pub allow_origins: Vec<String>,
     pub token: Option<String>,
-    pub webhook: Option<String>,
+    pub webhook: Option<Webhook>,
     pub per_minute: u32,
     /// Mail each new message to the owner.
     pub mail: Option<MailSettings>,
@@ -95,36 +99,31 @@ impl Config {
 
 /// The inbox's routes, with its store opened (or created). Serve it with
 /// `into_make_service_with_connect_info::<SocketAddr>()`: the rate limit is per peer address.
-pub fn router(config: &Config) -> Result<Router> {
+pub fn router(config: Config) -> Result<Router> {
     let allow_origins = config
         .allow_origins
         .iter()
         .map(|o| origin(o))
         .collect::<Result<_>>()?;
-    let webhook = match &config.webhook {
-        Some(url) => {
-            let parsed: Uri = url.parse().with_context(|| format!("--webhook {url}"))?;
-            if !matches!(parsed.scheme_str(), Some("http" | "https")) {
-                bail!("--webhook {url}: expected an http:// or https:// URL");
-            }
-            Some(Webhook::start(url.clone()))
-        }
-        None => None,
-    };
-    let mut store = Store::open(&config.db)?;
-    if config.mail.is_some() {
-        store = store.queue_mail(jiff::Timestamp::now())?;
+    let mut channels: Vec<Box<dyn FnOnce(Arc<Store>) -> Sender>> = Vec::new();
+    let mut names = Vec::new();
+    if let Some(settings) = config.mail {
+        let mail = Mail::new(settings)?;
+        names.push("mail");
+        channels.push(Box::new(move |store| Sender::start(store, mail)));
     }
-    let store = Arc::new(store);
-    let mailer = match &config.mail {
-        Some(settings) => Some(Mailer::start(store.clone(), settings.clone())?),
-        None => None,
-    };
+    if let Some(webhook) = config.webhook {
+        names.push("webhook");
+        channels.push(Box::new(move |store| Sender::start(store, webhook)));
+    }
+    let store = Arc::new(Store::open(&config.db)?.queue_on(names, jiff::Timestamp::now())?);
     let inbox = Inbox {
+        senders: channels
+            .into_iter()
+            .map(|start| start(store.clone()))
+            .collect(),
         store,
-        token: config.token.clone(),
-        webhook,
-        mailer,
+        token: config.token,
     };
     Ok(server::routes(inbox, allow_origins, config.per_minute))
 }
@@ -164,25 +163,26 @@ pub fn run(args: InboxArgs) -> Result<()> {
         db,
         allow_origins: args.allow_origins,
         token,
-        webhook: args.webhook,
+        webhook: args.webhook.webhook()?,
         per_minute: args.per_minute,
         mail: args.mail.settings()?,
     };
-    let app = router(&config)?;
+    let note = match (config.mail.is_some(), config.webhook.is_some()) {
+        (true, true) => ", mailing each message to you and posting it to the webhook",
+        (true, false) => ", mailing each message to you",
+        (false, true) => ", posting each message to the webhook",
+        (false, false) => "",
+    };
+    let db_shown = config.db.display().to_string();
+    let app = router(config)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("listening on {listen}"))?;
         eprintln!(
-            "ayuda: inbox listening on http://{} (storing in {}{})",
+            "ayuda: inbox listening on http://{} (storing in {db_shown}{note})",
             listener.local_addr()?,
-            config.db.display(),
-            if config.mail.is_some() {
-                ", mailing each message to you"
-            } else {
-                ""
-            }
         );
         let app = app.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, app)
@@ -258,22 +258,27 @@ fn readable(row: &Row, db: &Path) -> Result<String> {
         shown(&reply),
         shown(&lang)
     );
-    match &row.mail {
-        Some(MailState::Sent { at }) => out += &format!("  mail: sent {at}\n"),
-        Some(MailState::Waiting {
-            attempts,
-            next_at,
-            last_error,
-        }) => {
-            out += &format!("  mail: waiting, {attempts} tries so far, next at {next_at}\n");
-            if let Some(e) = last_error {
-                out += &format!("  mail: last error: {}\n", shown(e));
+    for (channel, state) in &row.deliveries {
+        match state {
+            Delivery::Sent { at } => out += &format!("  {channel}: sent {at}\n"),
+            Delivery::Waiting {
+                attempts,
+                next_at,
+                last_error,
+            } => {
+                out +=
+                    &format!("  {channel}: waiting, {attempts} tries so far, next at {next_at}\n");
+                if let Some(e) = last_error {
+                    out += &format!("  {channel}: last error: {}\n", shown(e));
+                }
+            }
+            Delivery::GaveUp { at, last_error } => {
+                out += &format!(
+                    "  {channel}: NOT SENT, gave up {at}: {}\n",
+                    shown(last_error)
+                )
             }
         }
-        Some(MailState::GaveUp { at, last_error }) => {
-            out += &format!("  mail: NOT SENT, gave up {at}: {}\n", shown(last_error))
-        }
-        None => {}
     }
     for line in message.message.split('\n') {
         out += &format!("    {}\n", shown(line));

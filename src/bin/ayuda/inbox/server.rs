@@ -1,7 +1,7 @@
-//! The inbox's HTTP side: `POST /messages` and `GET /messages`, their limits (size, rate, CORS)
-//! and the webhook. It never answers 2xx to a message before the store has committed it.
+//! The inbox's HTTP side: `POST /messages` and `GET /messages` and their limits (size, rate,
+//! CORS); it wakes the delivery threads. It never answers 2xx to a message before the store
+//! has committed it.
 
-use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,14 +27,12 @@ use super::store::{Row, Saved, Store};
 const MAX_BODY: usize = 512 * 1024;
 /// Burst of requests one address may send before the refill rate applies.
 const BURST: u32 = 20;
-/// New messages waiting for the webhook; beyond this they are stored but not forwarded.
-const WEBHOOK_QUEUE: usize = 256;
 
 pub struct Inbox {
     pub store: Arc<Store>,
     pub token: Option<String>,
-    pub webhook: Option<Webhook>,
-    pub mailer: Option<super::Mailer>,
+    /// One sending thread per channel that is on (mail, webhook), woken by each new message.
+    pub senders: Vec<super::deliver::Sender>,
 }
 
 /// The routes with their limits, outermost first: CORS (so even a 429 or 413 is readable by an
@@ -108,11 +106,8 @@ async fn receive(
     let saved = blocking(move || store.save(&message, Timestamp::now())).await?;
     Ok(match saved {
         Saved::New(row) => {
-            if let Some(webhook) = &inbox.webhook {
-                webhook.forward(&row);
-            }
-            if let Some(mailer) = &inbox.mailer {
-                mailer.wake();
+            for sender in &inbox.senders {
+                sender.wake();
             }
             let body = json!({"stored": key, "id": row.id});
             (StatusCode::CREATED, Json(body)).into_response()
@@ -359,59 +354,6 @@ fn parse_transcript(text: &str) -> Option<Vec<Line>> {
         }
     }
     Some(lines)
-}
-
-/// Forwards new messages to the owner's URL from one background thread, so a slow or dead
-/// webhook never holds up an answer; the stored copy is the record either way.
-pub struct Webhook {
-    queue: SyncSender<String>,
-}
-
-impl Webhook {
-    pub fn start(url: String) -> Webhook {
-        let (queue, pending) = mpsc::sync_channel::<String>(WEBHOOK_QUEUE);
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(10)))
-            .build()
-            .into();
-        std::thread::spawn(move || {
-            for body in pending {
-                deliver(&agent, &url, &body);
-            }
-        });
-        Webhook { queue }
-    }
-
-    fn forward(&self, row: &Row) {
-        let body = match row.to_json() {
-            Ok(json) => json.to_string(),
-            Err(err) => return eprintln!("ayuda: inbox: webhook: {err:#}"),
-        };
-        if let Err(TrySendError::Full(_)) = self.queue.try_send(body) {
-            eprintln!(
-                "ayuda: inbox: webhook: too many waiting; message {} stored but not forwarded",
-                row.id
-            );
-        }
-    }
-}
-
-fn deliver(agent: &ureq::Agent, url: &str, body: &str) {
-    const ATTEMPTS: u32 = 4;
-    for attempt in 1..=ATTEMPTS {
-        let sent = agent
-            .post(url)
-            .header("Content-Type", "application/json")
-            .send(body);
-        match sent {
-            Ok(_) => return,
-            Err(err) if attempt == ATTEMPTS => {
-                // The URL itself may hold the receiver's secret, so it is not printed.
-                eprintln!("ayuda: inbox: webhook: gave up after {ATTEMPTS} tries: {err}")
-            }
-            Err(_) => std::thread::sleep(Duration::from_secs(1 << (attempt - 1))),
-        }
-    }
 }
 
 #[cfg(test)]

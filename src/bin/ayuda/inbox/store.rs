@@ -1,7 +1,7 @@
 //! The inbox's SQLite file: one table of messages, each kept as the canonical JSON it arrived as,
-//! and the mail queue (one row per message to mail to the owner, with its sending state, so
-//! retries survive restarts). It never reports a message as saved before its commit (queue row
-//! included) is on disk, and never builds SQL from text.
+//! and the deliveries queue (one row per message and channel it goes out on: mail to the owner,
+//! the webhook; with its state, so retries survive restarts). It never reports a message as
+//! saved before its commit (queue rows included) is on disk, and never builds SQL from text.
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -20,13 +20,15 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS messages (
     lane TEXT NOT NULL,
     body TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS mail (
-    message_id INTEGER PRIMARY KEY REFERENCES messages (id),
+CREATE TABLE IF NOT EXISTS deliveries (
+    message_id INTEGER NOT NULL REFERENCES messages (id),
+    channel TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
     next_at TEXT NOT NULL,
     sent_at TEXT,
     failed_at TEXT,
-    last_error TEXT
+    last_error TEXT,
+    PRIMARY KEY (message_id, channel)
 )";
 
 /// One stored message, as read back.
@@ -35,13 +37,13 @@ pub struct Row {
     pub received_at: String,
     /// The message's canonical JSON, exactly as stored.
     pub body: String,
-    /// Its mail to the owner, when mail was on as it arrived.
-    pub mail: Option<MailState>,
+    /// Where it stands on each channel that was on as it arrived (mail, webhook).
+    pub deliveries: Vec<(String, Delivery)>,
 }
 
-/// Where a message's mail to the owner stands.
+/// Where a message's delivery on one channel stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MailState {
+pub enum Delivery {
     Waiting {
         attempts: i64,
         next_at: String,
@@ -56,7 +58,7 @@ pub enum MailState {
     },
 }
 
-/// A message whose mail is due.
+/// A message due on a channel.
 pub struct Due {
     pub id: i64,
     pub attempts: i64,
@@ -77,8 +79,8 @@ pub enum Saved {
 /// keeps the durability settings in one place.
 pub struct Store {
     conn: Mutex<Connection>,
-    /// New messages are queued for mail to the owner.
-    mail: bool,
+    /// The channels new messages are queued on.
+    channels: Vec<&'static str>,
 }
 
 impl Store {
@@ -104,7 +106,7 @@ impl Store {
         conn.busy_timeout(Duration::from_secs(5))?;
         Ok(Store {
             conn: Mutex::new(conn),
-            mail: false,
+            channels: Vec::new(),
         })
     }
 
@@ -125,7 +127,7 @@ impl Store {
         conn.execute_batch(SCHEMA).with_context(context)?;
         Ok(Store {
             conn: Mutex::new(conn),
-            mail: false,
+            channels: Vec::new(),
         })
     }
 
@@ -153,17 +155,17 @@ impl Store {
             .optional()?;
         let saved = match inserted {
             Some(id) => {
-                if self.mail {
+                for channel in &self.channels {
                     tx.execute(
-                        "INSERT INTO mail (message_id, next_at) VALUES (?1, ?2)",
-                        (id, &received_at),
+                        "INSERT INTO deliveries (message_id, channel, next_at) VALUES (?1, ?2, ?3)",
+                        (id, channel, &received_at),
                     )?;
                 }
                 Saved::New(Row {
                     id,
                     received_at,
                     body,
-                    mail: None,
+                    deliveries: Vec::new(),
                 })
             }
             None => {
@@ -183,64 +185,75 @@ impl Store {
         Ok(saved)
     }
 
-    /// Every message, oldest first, with its mail's state.
+    /// Every message, oldest first, with where its deliveries stand.
     pub fn all(&self) -> Result<Vec<Row>> {
         let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT id, received_at, body FROM messages ORDER BY id")?;
+        let mut rows = stmt
+            .query_map([], |row| {
+                Ok(Row {
+                    id: row.get(0)?,
+                    received_at: row.get(1)?,
+                    body: row.get(2)?,
+                    deliveries: Vec::new(),
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut stmt = conn.prepare(
-            "SELECT m.id, m.received_at, m.body, q.attempts, q.next_at, q.sent_at, q.failed_at,
-                    q.last_error
-             FROM messages m LEFT JOIN mail q ON q.message_id = m.id ORDER BY m.id",
+            "SELECT message_id, channel, attempts, next_at, sent_at, failed_at, last_error
+             FROM deliveries ORDER BY message_id, channel",
         )?;
-        let rows = stmt.query_map([], |row| {
-            let attempts: Option<i64> = row.get(3)?;
-            let next_at: Option<String> = row.get(4)?;
-            let sent_at: Option<String> = row.get(5)?;
-            let failed_at: Option<String> = row.get(6)?;
-            let last_error: Option<String> = row.get(7)?;
-            let mail = match (attempts, next_at, sent_at, failed_at) {
-                (_, _, Some(at), _) => Some(MailState::Sent { at }),
-                (_, _, None, Some(at)) => Some(MailState::GaveUp {
+        let states = stmt.query_map([], |row| {
+            let (attempts, next_at): (i64, String) = (row.get(2)?, row.get(3)?);
+            let (sent_at, failed_at): (Option<String>, Option<String>) = (row.get(4)?, row.get(5)?);
+            let last_error: Option<String> = row.get(6)?;
+            let state = match (sent_at, failed_at) {
+                (Some(at), _) => Delivery::Sent { at },
+                (None, Some(at)) => Delivery::GaveUp {
                     at,
                     last_error: last_error.unwrap_or_default(),
-                }),
-                (Some(attempts), Some(next_at), None, None) => Some(MailState::Waiting {
+                },
+                (None, None) => Delivery::Waiting {
                     attempts,
                     next_at,
                     last_error,
-                }),
-                _ => None,
+                },
             };
-            Ok(Row {
-                id: row.get(0)?,
-                received_at: row.get(1)?,
-                body: row.get(2)?,
-                mail,
-            })
+            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, state))
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        for state in states {
+            let (id, channel, state) = state?;
+            if let Ok(i) = rows.binary_search_by_key(&id, |r| r.id) {
+                rows[i].deliveries.push((channel, state));
+            }
+        }
+        Ok(rows)
     }
 
-    /// From now on, new messages are queued for mail; those already waiting are due at once
-    /// (a restart is when an owner has just fixed the mail settings).
-    pub fn queue_mail(mut self, now: Timestamp) -> Result<Store> {
-        self.mail = true;
-        self.conn().execute(
-            "UPDATE mail SET next_at = ?1 WHERE sent_at IS NULL AND failed_at IS NULL",
-            [format!("{now:.3}")],
-        )?;
+    /// From now on, new messages are queued on `channels`; those already waiting on them are
+    /// due at once (a restart is when an owner has just fixed the settings).
+    pub fn queue_on(mut self, channels: Vec<&'static str>, now: Timestamp) -> Result<Store> {
+        for channel in &channels {
+            self.conn().execute(
+                "UPDATE deliveries SET next_at = ?1
+                 WHERE channel = ?2 AND sent_at IS NULL AND failed_at IS NULL",
+                (format!("{now:.3}"), channel),
+            )?;
+        }
+        self.channels = channels;
         Ok(self)
     }
 
-    /// Messages whose mail is due at `now`, urgent ones first.
-    pub fn mail_due(&self, now: Timestamp) -> Result<Vec<Due>> {
+    /// Messages due on `channel` at `now`, urgent ones first.
+    pub fn due(&self, channel: &str, now: Timestamp) -> Result<Vec<Due>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
-            "SELECT m.id, q.attempts, m.received_at, m.body FROM mail q
-             JOIN messages m ON m.id = q.message_id
-             WHERE q.sent_at IS NULL AND q.failed_at IS NULL AND q.next_at <= ?1
+            "SELECT m.id, d.attempts, m.received_at, m.body FROM deliveries d
+             JOIN messages m ON m.id = d.message_id
+             WHERE d.channel = ?1 AND d.sent_at IS NULL AND d.failed_at IS NULL AND d.next_at <= ?2
              ORDER BY m.lane = 'urgent' DESC, m.id",
         )?;
-        let rows = stmt.query_map([format!("{now:.3}")], |row| {
+        let rows = stmt.query_map((channel, format!("{now:.3}")), |row| {
             Ok(Due {
                 id: row.get(0)?,
                 attempts: row.get(1)?,
@@ -251,28 +264,30 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// When the next waiting mail is due, if any waits.
-    pub fn mail_next_at(&self) -> Result<Option<String>> {
+    /// When the next waiting delivery on `channel` is due, if any waits.
+    pub fn next_due(&self, channel: &str) -> Result<Option<String>> {
         Ok(self.conn().query_row(
-            "SELECT min(next_at) FROM mail WHERE sent_at IS NULL AND failed_at IS NULL",
-            [],
+            "SELECT min(next_at) FROM deliveries
+             WHERE channel = ?1 AND sent_at IS NULL AND failed_at IS NULL",
+            [channel],
             |row| row.get(0),
         )?)
     }
 
-    pub fn mail_sent(&self, id: i64, now: Timestamp) -> Result<()> {
+    pub fn delivered(&self, id: i64, channel: &str, now: Timestamp) -> Result<()> {
         self.conn().execute(
-            "UPDATE mail SET sent_at = ?2, attempts = attempts + 1, last_error = NULL
-             WHERE message_id = ?1",
-            (id, format!("{now:.3}")),
+            "UPDATE deliveries SET sent_at = ?3, attempts = attempts + 1, last_error = NULL
+             WHERE message_id = ?1 AND channel = ?2",
+            (id, channel, format!("{now:.3}")),
         )?;
         Ok(())
     }
 
     /// A failed try: again at `next_at`, or never (`next_at` None: given up at `now`).
-    pub fn mail_failed(
+    pub fn failed(
         &self,
         id: i64,
+        channel: &str,
         error: &str,
         now: Timestamp,
         next_at: Option<Timestamp>,
@@ -280,14 +295,14 @@ impl Store {
         let conn = self.conn();
         match next_at {
             Some(next) => conn.execute(
-                "UPDATE mail SET attempts = attempts + 1, next_at = ?2, last_error = ?3
-                 WHERE message_id = ?1",
-                (id, format!("{next:.3}"), error),
+                "UPDATE deliveries SET attempts = attempts + 1, next_at = ?3, last_error = ?4
+                 WHERE message_id = ?1 AND channel = ?2",
+                (id, channel, format!("{next:.3}"), error),
             )?,
             None => conn.execute(
-                "UPDATE mail SET attempts = attempts + 1, failed_at = ?2, last_error = ?3
-                 WHERE message_id = ?1",
-                (id, format!("{now:.3}"), error),
+                "UPDATE deliveries SET attempts = attempts + 1, failed_at = ?3, last_error = ?4
+                 WHERE message_id = ?1 AND channel = ?2",
+                (id, channel, format!("{now:.3}"), error),
             )?,
         };
         Ok(())
@@ -295,31 +310,44 @@ impl Store {
 }
 
 impl Row {
-    /// `{"id", "received_at", ...the message's own fields as stored}`: the shape `inbox list
-    /// --json`, `GET /messages` and the webhook share.
+    /// `{"id", "received_at", ...the message's own fields as stored}`, and `deliveries` (each
+    /// channel's state) when any was on: the shape `inbox list --json` and `GET /messages` share.
     pub fn to_json(&self) -> Result<Value> {
-        let mut fields: Map<String, Value> = serde_json::from_str(&self.body)
-            .with_context(|| format!("message {} is not a JSON object", self.id))?;
-        let mut row = Map::new();
-        row.insert("id".into(), self.id.into());
-        row.insert("received_at".into(), self.received_at.clone().into());
-        row.append(&mut fields);
-        if let Some(mail) = &self.mail {
-            let state = match mail {
-                MailState::Waiting {
-                    attempts,
-                    next_at,
-                    last_error,
-                } => {
-                    serde_json::json!({"state": "waiting", "attempts": attempts, "next_at": next_at, "last_error": last_error})
-                }
-                MailState::Sent { at } => serde_json::json!({"state": "sent", "at": at}),
-                MailState::GaveUp { at, last_error } => {
-                    serde_json::json!({"state": "gave up", "at": at, "last_error": last_error})
-                }
-            };
-            row.insert("mail".into(), state);
+        let mut row = message_json(self.id, &self.received_at, &self.body)?;
+        if !self.deliveries.is_empty() {
+            let states: Map<String, Value> = self
+                .deliveries
+                .iter()
+                .map(|(channel, state)| {
+                    let state = match state {
+                        Delivery::Waiting {
+                            attempts,
+                            next_at,
+                            last_error,
+                        } => serde_json::json!({"state": "waiting", "attempts": attempts, "next_at": next_at, "last_error": last_error}),
+                        Delivery::Sent { at } => serde_json::json!({"state": "sent", "at": at}),
+                        Delivery::GaveUp { at, last_error } => {
+                            serde_json::json!({"state": "gave up", "at": at, "last_error": last_error})
+                        }
+                    };
+                    (channel.clone(), state)
+                })
+                .collect();
+            row.as_object_mut()
+                .expect("message_json makes an object")
+                .insert("deliveries".into(), Value::Object(states));
         }
-        Ok(Value::Object(row))
+        Ok(row)
     }
+}
+
+/// `{"id", "received_at", ...the message's own fields as stored}`.
+pub fn message_json(id: i64, received_at: &str, body: &str) -> Result<Value> {
+    let mut fields: Map<String, Value> =
+        serde_json::from_str(body).with_context(|| format!("message {id} is not a JSON object"))?;
+    let mut row = Map::new();
+    row.insert("id".into(), id.into());
+    row.insert("received_at".into(), received_at.into());
+    row.append(&mut fields);
+    Ok(Value::Object(row))
 }
