@@ -1131,7 +1131,8 @@ fn each_new_message_is_mailed_to_the_owner_once_with_reply_to_and_lane() {
     // `inbox list` says where each mail stands.
     let rows = listed(&db);
     assert!(
-        rows.iter().all(|r| r["deliveries"]["mail"]["state"] == "sent"),
+        rows.iter()
+            .all(|r| r["deliveries"]["mail"]["state"] == "sent"),
         "{rows:?}"
     );
     drop(server);
@@ -1250,4 +1251,98 @@ fn test_mail_explains_a_tls_and_port_mix_up_in_plain_words() {
         "{}",
         stderr(&none)
     );
+}
+
+#[test]
+fn gaps_groups_messages_by_the_nearest_entry_and_writes_a_csv_that_builds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let faq = crate::util::fixture("faq.csv");
+    let kb = tmp.path().join("kb.bin");
+    let built = ayuda(
+        &[
+            "build",
+            faq.to_str().unwrap(),
+            "--out",
+            kb.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert!(built.status.success(), "{}", stderr(&built));
+    let db = tmp.path().join("inbox.db");
+    let server = Server::inbox(&db, &[]);
+    let agent = agent();
+    for (i, text) in [
+        "¿Cuánto tardará en llegar mi pedido a Sevilla?",
+        "¿cuando me llega el pedido?",
+        "¿Hacéis tartas sin gluten?",
+        "¿cuando me llega el pedido?",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let r = post_json(
+            &agent,
+            &server.url("/messages"),
+            &message(&key("gap", i), text).to_string(),
+        );
+        assert_eq!(r.status, 201);
+    }
+    drop(server);
+    let csv = tmp.path().join("gaps.csv");
+    let out = ayuda(
+        &[
+            "inbox",
+            "gaps",
+            "--db",
+            db.to_str().unwrap(),
+            "--kb",
+            kb.to_str().unwrap(),
+            "--out",
+            csv.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The repeat counts once; the two ways of asking about delivery are grouped under it.
+    assert!(text.starts_with("3 messages"), "{text}");
+    let near = text
+        .split("\n\n")
+        .find(|g| g.contains("(envio-plazo)"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        near.contains(": 2 messages") && near.contains("Sevilla") && near.contains("me llega"),
+        "{text}"
+    );
+    let none = text
+        .split("\n\n")
+        .find(|g| g.starts_with("near no entry"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(none.contains("sin gluten"), "{text}");
+    // The CSV builds with the FAQ: the new topic is known, handed to a person until answered.
+    let kb2 = tmp.path().join("kb2.bin");
+    let built = ayuda(
+        &[
+            "build",
+            faq.to_str().unwrap(),
+            csv.to_str().unwrap(),
+            "--out",
+            kb2.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert!(built.status.success(), "{}", stderr(&built));
+    let asked = ayuda(
+        &[
+            "ask",
+            "--kb",
+            kb2.to_str().unwrap(),
+            "--json",
+            "¿Hacéis tartas sin gluten?",
+        ],
+        b"",
+    );
+    let reply: Value =
+        serde_json::from_slice(&asked.stdout).unwrap_or_else(|_| panic!("{}", stderr(&asked)));
+    assert_eq!(reply["entry"]["handoff"], true, "{reply}");
 }

@@ -54,7 +54,8 @@ pub fn open_kb_early(kb: &Path) -> Result<Bundle> {
 }
 
 /// Opens `kb` and its model: `model` if given, else `$AYUDA_MODEL`, else the model file the
-/// bundle names, looked for beside it. Refuses a model other than the bundle's.
+/// bundle names, looked for beside it, then where [`find_model`] looks. Refuses a model other
+/// than the bundle's.
 pub fn open_kb(kb: &Path, model: Option<&Path>) -> Result<(Bundle, Encoder)> {
     let bundle = load_bundle(kb)?;
     let model = match model
@@ -64,8 +65,10 @@ pub fn open_kb(kb: &Path, model: Option<&Path>) -> Result<(Bundle, Encoder)> {
         Some(m) => m,
         None => {
             let candidates = model_candidates(kb, &bundle);
-            match candidates.iter().find(|p| p.is_file()) {
-                Some(found) => found.clone(),
+            // Beside the bundle first; then where `ayuda build` looks for models.
+            let elsewhere = || bundle.model_file().and_then(|name| find_model(name).ok());
+            match candidates.iter().find(|p| p.is_file()).cloned().or_else(elsewhere) {
+                Some(found) => found,
                 None => bail!(
                     "{}: the model it was built with ({}) was not found{}; pass it with --model FILE",
                     kb.display(),

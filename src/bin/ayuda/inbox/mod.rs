@@ -3,6 +3,7 @@
 //! message, nor sends one anywhere but the owner's mailbox and the webhook.
 
 mod deliver;
+mod gaps;
 mod mail;
 mod server;
 mod store;
@@ -60,6 +61,9 @@ enum InboxCommand {
     List(ListArgs),
     /// Send one test mail with the given --smtp settings and print the server's answer.
     TestMail(TestMailArgs),
+    /// What the FAQ missed: the messages grouped by the entry they came nearest to (or none),
+    /// and a CSV of suggested phrasings and entries to add to your sources.
+    Gaps(gaps::GapsArgs),
 }
 
 #[derive(Args)]
@@ -150,6 +154,7 @@ pub fn run(args: InboxArgs) -> Result<()> {
     match &args.command {
         Some(InboxCommand::List(list)) => return list_messages(list),
         Some(InboxCommand::TestMail(test)) => return mail::test_mail(test),
+        Some(InboxCommand::Gaps(gaps)) => return gaps::run(gaps),
         None => {}
     }
     let (Some(listen), Some(db)) = (args.listen, args.db) else {
@@ -301,7 +306,7 @@ fn readable(row: &Row, db: &Path) -> Result<String> {
 /// Visitor text on the owner's terminal: control characters (escape sequences could move the
 /// cursor or rewrite earlier lines) and bidi overrides (which could reorder what is shown) are
 /// printed escaped; everything else, markup included, as written.
-fn shown(text: &str) -> String {
+pub(crate) fn shown(text: &str) -> String {
     let risky = |c: char| {
         (c.is_control() && c != '\t')
             || ('\u{202a}'..='\u{202e}').contains(&c)
