@@ -106,6 +106,7 @@ pub(crate) fn parse_bert_config(json: &[u8]) -> Result<BertConfig> {
         }
     }
     let config: BertConfig = serde_json::from_slice(json).map_err(err)?;
+    check_bounds(&config)?;
     if let Some(p) = config.position_embedding_type.as_deref() {
         if p != "absolute" {
             return Err(Error::Config {
@@ -131,6 +132,50 @@ pub(crate) fn parse_bert_config(json: &[u8]) -> Result<BertConfig> {
         });
     }
     Ok(config)
+}
+
+/// The largest dimensions a model file may declare: far above any sentence encoder ayuda runs
+/// (MiniLM: 6 layers x 384, e5-small: 12 x 384, vocabularies of 30k-250k), far below what
+/// would exhaust memory before a tensor is checked. A crafted file declaring 2^31 layers is
+/// refused here, before anything is allocated for it.
+const LIMITS: [(&str, usize); 7] = [
+    ("vocab_size", 1 << 20),
+    ("hidden_size", 4096),
+    ("num_hidden_layers", 64),
+    ("num_attention_heads", 64),
+    ("intermediate_size", 16384),
+    ("max_position_embeddings", 8192),
+    ("type_vocab_size", 16),
+];
+
+fn check_bounds(config: &BertConfig) -> Result<()> {
+    let values = [
+        config.vocab_size,
+        config.hidden_size,
+        config.num_hidden_layers,
+        config.num_attention_heads,
+        config.intermediate_size,
+        config.max_position_embeddings,
+        config.type_vocab_size,
+    ];
+    for ((name, limit), value) in LIMITS.iter().zip(values) {
+        if value == 0 || value > *limit {
+            return Err(Error::Config {
+                file: "config.json",
+                reason: format!("{name} {value} is outside 1..={limit}: not a model ayuda can run"),
+            });
+        }
+    }
+    if !config.layer_norm_eps.is_finite() || config.layer_norm_eps <= 0.0 {
+        return Err(Error::Config {
+            file: "config.json",
+            reason: format!(
+                "layer_norm_eps {} is not a small positive number",
+                config.layer_norm_eps
+            ),
+        });
+    }
+    Ok(())
 }
 
 impl Settings {

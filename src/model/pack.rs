@@ -256,7 +256,10 @@ pub(crate) fn unpack(bytes: &[u8]) -> Result<Parts> {
 
     let config = parse_bert_config(manifest.config.as_bytes())?;
     let settings = Settings {
-        max_seq_length: manifest.max_seq_length,
+        // Clamped as the folder loader clamps it: never past the position table.
+        max_seq_length: manifest
+            .max_seq_length
+            .clamp(2, config.max_position_embeddings.max(2)),
         pooling: match manifest.pooling {
             PoolingName::Mean => Pooling::Mean,
             PoolingName::Cls => Pooling::Cls,
@@ -266,10 +269,15 @@ pub(crate) fn unpack(bytes: &[u8]) -> Result<Parts> {
     let mut tensors = HashMap::with_capacity(manifest.tensors.len());
     for entry in &manifest.tensors {
         let raw = slice(&entry.name, entry.range)?;
-        let n: usize = entry.shape.iter().product();
         let bad = || Error::Malformed(format!("tensor {} has the wrong size", entry.name));
+        // Checked: a crafted shape must not wrap around to the size of the bytes it came with.
+        let n = entry
+            .shape
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .ok_or_else(bad)?;
         let weight = match (entry.encoding, entry.shape.as_slice()) {
-            (WeightEncoding::F32, _) if raw.len() == n * 4 => {
+            (WeightEncoding::F32, _) if n.checked_mul(4) == Some(raw.len()) => {
                 let values = raw
                     .chunks_exact(4)
                     .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
@@ -280,7 +288,9 @@ pub(crate) fn unpack(bytes: &[u8]) -> Result<Parts> {
                     &Device::Cpu,
                 )?)
             }
-            (WeightEncoding::Q8, &[rows, cols]) if raw.len() == quant::q8_rows_len(rows, cols) => {
+            (WeightEncoding::Q8, &[rows, cols])
+                if quant::q8_rows_len(rows, cols) == Some(raw.len()) =>
+            {
                 let (scales, codes) = quant::split_q8_rows(raw, rows);
                 Weight::Q8 {
                     rows,

@@ -26,8 +26,10 @@ pub(crate) fn q8_rows(data: &[f32], cols: usize) -> Vec<u8> {
     out
 }
 
-pub(crate) fn q8_rows_len(rows: usize, cols: usize) -> usize {
-    rows * 4 + rows * cols
+/// Bytes [`q8_rows`] writes for a `rows` x `cols` matrix; None when that overflows (a crafted
+/// shape, refused by the reader).
+pub(crate) fn q8_rows_len(rows: usize, cols: usize) -> Option<usize> {
+    rows.checked_mul(4)?.checked_add(rows.checked_mul(cols)?)
 }
 
 /// Splits what [`q8_rows`] wrote into the row scales and the codes; `bytes` must be exactly
@@ -132,7 +134,7 @@ mod tests {
     fn int8_rows_round_trip_within_half_a_step() {
         let data = ramp(4 * 96);
         let bytes = q8_rows(&data, 96);
-        assert_eq!(bytes.len(), q8_rows_len(4, 96));
+        assert_eq!(Some(bytes.len()), q8_rows_len(4, 96));
         let (scales, codes) = split_q8_rows(&bytes, 4);
         let back: Vec<f32> = codes
             .iter()

@@ -59,6 +59,14 @@ impl TextTokenizer {
             .inner
             .encode_fast(text, true)
             .map_err(|e| Error::Tokenizer(e.to_string()))?;
+        // A tokenizer without special tokens gives nothing for the empty text, and a mean over
+        // no tokens is NaN (a trap in wasm): refused as a broken tokenizer instead.
+        if enc.get_ids().is_empty() {
+            return Err(Error::Tokenizer(
+                "the text gave no tokens at all (a tokenizer without [CLS]/[SEP] special tokens?)"
+                    .into(),
+            ));
+        }
         Ok(enc.get_ids().to_vec())
     }
 }

@@ -647,6 +647,17 @@ fn cors_answers_only_allowed_origins_and_reading_needs_the_token() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json(), Value::Array(listed(&db)));
     assert_eq!(r.json().as_array().unwrap().len(), 3);
+    // Only the inbox's owner may read the database and its write-ahead log.
+    #[cfg(unix)]
+    for file in [db.clone(), db.with_extension("db-wal")] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{} is mode {mode:o}", file.display());
+    }
+    // Visitors' words are never cached on the way; the scheme's case does not matter.
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    assert_eq!(read(Some("bearer s3cret-token")).status, 200);
+    assert_eq!(read(Some("BEARER s3cret-token")).status, 200);
 
     let tokenless = Server::inbox(&tmp.path().join("other.db"), &[]);
     let r = reply(agent.get(tokenless.url("/messages")).call());

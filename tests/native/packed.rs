@@ -148,3 +148,84 @@ fn broken_weights_and_tokenizer_are_reported() {
     let err = Encoder::from_files(&files).err().expect("refused");
     assert!(matches!(err, Error::Tokenizer(_)), "{err}");
 }
+
+/// The packed model with its config's `from` (as written in the manifest) replaced by `to`,
+/// checksum made right: a crafted file, not a damaged one.
+fn crafted(from: &str, to: &str) -> Vec<u8> {
+    let bytes = crate::util::with_manifest(packed_bytes(), |m| {
+        assert!(m.contains(from), "{from} not in the manifest");
+        m.replace(from, to)
+    });
+    let version = u32::from_le_bytes(bytes[8..12].try_into().unwrap());
+    crate::util::reframe(bytes, version)
+}
+
+#[test]
+fn a_crafted_config_with_huge_dimensions_is_refused_before_allocating() {
+    for (from, to, name) in [
+        (
+            r#"\"num_hidden_layers\": 6"#,
+            r#"\"num_hidden_layers\": 2147483648"#,
+            "num_hidden_layers",
+        ),
+        (
+            r#"\"hidden_size\": 384"#,
+            r#"\"hidden_size\": 4294967296"#,
+            "hidden_size",
+        ),
+        (
+            r#"\"vocab_size\": 30522"#,
+            r#"\"vocab_size\": 0"#,
+            "vocab_size",
+        ),
+        (
+            r#"\"intermediate_size\": 1536"#,
+            r#"\"intermediate_size\": 99999999"#,
+            "intermediate_size",
+        ),
+    ] {
+        let Err(err) = Encoder::from_packed(&crafted(from, to)) else {
+            panic!("{to} was accepted");
+        };
+        assert!(err.to_string().contains(name), "{err}");
+        assert!(
+            err.to_string().contains("not a model ayuda can run"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn a_tokenizer_without_special_tokens_is_refused_on_an_empty_text_not_nan() {
+    let mut files = read_model_dir(&model_dir()).unwrap();
+    let mut tokenizer: serde_json::Value = serde_json::from_slice(&files.tokenizer_json).unwrap();
+    tokenizer["post_processor"] = serde_json::Value::Null;
+    files.tokenizer_json = serde_json::to_vec(&tokenizer).unwrap();
+    let encoder = Encoder::from_files(&files).unwrap();
+    let Err(err) = encoder.embed("") else {
+        panic!("an empty text with no tokens was embedded");
+    };
+    assert!(err.to_string().contains("no tokens"), "{err}");
+    // Text with tokens still embeds, to finite numbers.
+    assert!(encoder
+        .embed("hello")
+        .unwrap()
+        .vector
+        .iter()
+        .all(|x| x.is_finite()));
+}
+
+#[test]
+fn a_crafted_tensor_shape_that_overflows_is_refused() {
+    // 2^32 x 2^32 elements wrap to 0 in 64-bit arithmetic unchecked.
+    let bytes = crate::util::with_manifest(packed_bytes(), |m| {
+        let at = m.find(r#""shape":["#).expect("a tensor shape");
+        let end = at + m[at..].find(']').unwrap() + 1;
+        format!("{}\"shape\":[4294967296,4294967296]{}", &m[..at], &m[end..])
+    });
+    let version = u32::from_le_bytes(bytes[8..12].try_into().unwrap());
+    let Err(err) = Encoder::from_packed(&crate::util::reframe(bytes, version)) else {
+        panic!("accepted");
+    };
+    assert!(err.to_string().contains("wrong size"), "{err}");
+}

@@ -134,11 +134,13 @@ async fn list(State(inbox): State<Arc<Inbox>>, headers: HeaderMap) -> Response {
         )
         .into_response();
     };
+    // The scheme is case-insensitive (RFC 9110, 11.1): "bearer" and "BEARER" are "Bearer".
     let given = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map_or("", |(_, token)| token.trim());
     if !same_secret(given.as_bytes(), token.as_bytes()) {
         let failure = Failure::new(
             StatusCode::UNAUTHORIZED,
@@ -149,7 +151,12 @@ async fn list(State(inbox): State<Arc<Inbox>>, headers: HeaderMap) -> Response {
     let store = inbox.store.clone();
     let rows = blocking(move || store.all()?.iter().map(Row::to_json).collect()).await;
     match rows {
-        Ok(rows) => Json::<Vec<Value>>(rows).into_response(),
+        // Visitors' messages: never kept by a browser or a proxy on the way.
+        Ok(rows) => (
+            [(axum::http::header::CACHE_CONTROL, "no-store")],
+            Json::<Vec<Value>>(rows),
+        )
+            .into_response(),
         Err(failure) => failure.into_response(),
     }
 }

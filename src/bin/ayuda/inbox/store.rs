@@ -86,6 +86,18 @@ pub struct Store {
 impl Store {
     /// Opens the inbox at `path`, creating it if needed.
     pub fn open(path: &Path) -> Result<Store> {
+        // Visitors' messages are for the owner alone: a new database is created readable by its
+        // owner only, and SQLite gives its -wal and -shm files the same mode.
+        #[cfg(unix)]
+        if !path.exists() {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .with_context(|| format!("creating the inbox database {}", path.display()))?;
+        }
         let conn = Connection::open(path)
             .with_context(|| format!("opening the inbox database {}", path.display()))?;
         Self::prepare(conn, path)
