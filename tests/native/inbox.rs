@@ -617,7 +617,10 @@ fn cors_answers_only_allowed_origins_and_reading_needs_the_token() {
     let r = post(allowed, &key("cors", 0));
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.header("access-control-allow-origin"), Some(allowed));
+    // Another site's page (a form post needs no CORS) is refused, and nothing is stored.
     let r = post("https://evil.example", &key("cors", 1));
+    assert_eq!(r.status, 403, "{}", r.text);
+    assert!(r.error().contains("--allow-origin"), "{}", r.text);
     assert_eq!(r.header("access-control-allow-origin"), None);
     let r = post_json(&agent, &url, &message(&key("cors", 2), "Hola").to_string());
     assert_eq!(
@@ -625,6 +628,9 @@ fn cors_answers_only_allowed_origins_and_reading_needs_the_token() {
         "same-origin requests are unaffected: {}",
         r.text
     );
+    // The inbox's own pages name its own origin.
+    let r = post(&format!("http://{}", server.addr), &key("cors", 3));
+    assert_eq!(r.status, 201, "{}", r.text);
 
     let read = |auth: Option<&str>| {
         let mut req = agent.get(&url);

@@ -128,6 +128,7 @@ pub fn router(config: Config) -> Result<Router> {
             .collect(),
         store,
         token: config.token,
+        allow_origins: Vec::new(),
     };
     Ok(server::routes(inbox, allow_origins, config.per_minute))
 }

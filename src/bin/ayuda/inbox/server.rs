@@ -33,12 +33,15 @@ pub struct Inbox {
     pub token: Option<String>,
     /// One sending thread per channel that is on (mail, webhook), woken by each new message.
     pub senders: Vec<super::deliver::Sender>,
+    /// Origins besides the inbox's own whose pages may post (set by [`routes`]).
+    pub allow_origins: Vec<HeaderValue>,
 }
 
 /// The routes with their limits, outermost first: CORS (so even a 429 or 413 is readable by an
 /// allowed page, and preflights cost no quota), the rate limit, then the body limit. A 429 is
 /// decided before the body is read, so it never follows a store: nothing answered 2xx is dropped.
-pub fn routes(inbox: Inbox, allow_origins: Vec<HeaderValue>, per_minute: u32) -> Router {
+pub fn routes(mut inbox: Inbox, allow_origins: Vec<HeaderValue>, per_minute: u32) -> Router {
+    inbox.allow_origins = allow_origins.clone();
     // Both are non-zero (the CLI refuses --per-minute 0), so `finish` cannot return None.
     let limit = GovernorConfigBuilder::default()
         .period(Duration::from_secs(60) / per_minute)
@@ -90,6 +93,12 @@ async fn receive(
     headers: HeaderMap,
     Incoming(message): Incoming,
 ) -> Result<Response, Failure> {
+    if !origin_allowed(&headers, &inbox.allow_origins) {
+        return Err(Failure::new(
+            StatusCode::FORBIDDEN,
+            "Messages are taken from this inbox's own pages and the origins it lists (--allow-origin); this page is neither.",
+        ));
+    }
     message.check().map_err(Failure::invalid)?;
     // The widget sends its key twice, in the header and the body; they must be one key, or a
     // retry could be taken for another message.
@@ -159,6 +168,28 @@ async fn list(State(inbox): State<Arc<Inbox>>, headers: HeaderMap) -> Response {
             .into_response(),
         Err(failure) => failure.into_response(),
     }
+}
+
+/// A browser names the page's origin on every cross-site POST, forms included (which CORS
+/// does not stop): one that is neither this inbox's own host (as the request or a reverse proxy
+/// names it) nor listed is refused. No Origin (a script, curl) is a client, not a page.
+fn origin_allowed(headers: &HeaderMap, allowed: &[HeaderValue]) -> bool {
+    let Some(origin) = headers.get(axum::http::header::ORIGIN) else {
+        return true;
+    };
+    if allowed.contains(origin) {
+        return true;
+    }
+    let Some((_, authority)) = origin.to_str().ok().and_then(|o| o.split_once("://")) else {
+        return false;
+    };
+    [
+        axum::http::header::HOST,
+        HeaderName::from_static("x-forwarded-host"),
+    ]
+    .iter()
+    .filter_map(|h| headers.get(h))
+    .any(|host| host.as_bytes().eq_ignore_ascii_case(authority.as_bytes()))
 }
 
 /// Hand-written rather than a crate for one line: every byte is compared whatever the first
