@@ -245,6 +245,8 @@ test('helpful / not helpful is kept on the device, without cookies or identifier
   await page.goto(`${server.url}/`);
   const { ask } = await openChat(page, ES);
   const answer = await ask('¿Abrís los domingos?');
+  // The model may still be downloading after an early answer: counted once it is in.
+  await modelReady(page);
   const sent = requests.length;
   await answer.getByRole('button', { name: 'Sí, me ha servido' }).click();
   assert.equal(await answer.getByRole('button', { name: 'Sí, me ha servido' }).getAttribute('aria-pressed'), 'true');

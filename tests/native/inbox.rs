@@ -1363,3 +1363,41 @@ fn gaps_groups_messages_by_the_nearest_entry_and_writes_a_csv_that_builds() {
         serde_json::from_slice(&asked.stdout).unwrap_or_else(|_| panic!("{}", stderr(&asked)));
     assert_eq!(reply["entry"]["handoff"], true, "{reply}");
 }
+
+#[test]
+fn serve_never_serves_dotfiles_or_symlinks_leading_out_of_its_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    std::fs::create_dir_all(site.join(".git")).unwrap();
+    std::fs::write(site.join("index.html"), "<p>hi</p>").unwrap();
+    std::fs::write(site.join(".env"), "SECRET=1").unwrap();
+    std::fs::write(site.join(".git/config"), "[core]").unwrap();
+    std::fs::write(tmp.path().join("outside.txt"), "private").unwrap();
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(tmp.path().join("outside.txt"), site.join("leak.txt")).unwrap();
+        std::os::unix::fs::symlink(site.join("index.html"), site.join("alias.html")).unwrap();
+    }
+    let server = Server::start(&["serve", site.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
+    let agent = agent();
+    let get = |path: &str| reply(agent.get(server.url(path)).call());
+    assert_eq!(get("/index.html").status, 200);
+    for path in ["/.env", "/.git/config", "/%2eenv", "/.git/"] {
+        let r = get(path);
+        assert_eq!(r.status, 404, "{path}: {}", r.text);
+        assert!(
+            !r.text.contains("SECRET") && !r.text.contains("[core]"),
+            "{path}"
+        );
+    }
+    #[cfg(unix)]
+    {
+        let r = get("/leak.txt");
+        assert_eq!(r.status, 404, "a symlink out of the folder: {}", r.text);
+        assert_eq!(
+            get("/alias.html").status,
+            200,
+            "a symlink within it is fine"
+        );
+    }
+}

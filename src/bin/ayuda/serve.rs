@@ -3,10 +3,14 @@
 //! compressed the way static hosts compress (see `compression`).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use axum::http::{header, HeaderValue};
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::IntoResponse;
 use axum::Router;
 use clap::Args;
 use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
@@ -69,7 +73,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
         if !PathBuf::from(dir).is_dir() {
             bail!("--mount {mount}: {dir} is not a folder");
         }
-        app = app.nest_service(prefix.trim_end_matches('/'), ServeDir::new(dir));
+        app = app.nest_service(prefix.trim_end_matches('/'), folder(Path::new(dir))?);
     }
     let inbox_note = match &args.inbox_db {
         Some(db) => format!(
@@ -93,7 +97,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
         app = app.nest("/inbox", inbox::router(config)?);
     }
     let app = app
-        .fallback_service(ServeDir::new(&args.dir))
+        .fallback_service(folder(&args.dir)?)
         // Visitors' browsers must revalidate, so a redeployed model or widget is picked up.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
@@ -125,4 +129,42 @@ pub fn run(args: ServeArgs) -> Result<()> {
         .await
         .context("serving")
     })
+}
+
+/// A folder served as a static host serves it: never a dotfile or dot folder (.git, .env), and
+/// never a file a symlink leads to outside the folder.
+fn folder(dir: &Path) -> Result<Router> {
+    let root: Arc<Path> = dir
+        .canonicalize()
+        .with_context(|| format!("reading {}", dir.display()))?
+        .into();
+    Ok(Router::new()
+        .fallback_service(ServeDir::new(dir))
+        .layer(middleware::from_fn(move |request: Request, next: Next| {
+            let root = root.clone();
+            async move {
+                if inside(&root, request.uri().path()).await {
+                    next.run(request).await
+                } else {
+                    StatusCode::NOT_FOUND.into_response()
+                }
+            }
+        })))
+}
+
+/// Whether the URL `path` names something ServeDir may serve from `root`.
+async fn inside(root: &Path, path: &str) -> bool {
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    let mut target = root.to_path_buf();
+    for segment in decoded.split(['/', '\\']).filter(|s| !s.is_empty()) {
+        if segment.starts_with('.') {
+            return false;
+        }
+        target.push(segment);
+    }
+    // Not found is ServeDir's to answer; found, it must be inside the folder.
+    match tokio::fs::canonicalize(&target).await {
+        Ok(real) => real.starts_with(root),
+        Err(_) => true,
+    }
 }
