@@ -1401,3 +1401,42 @@ fn serve_never_serves_dotfiles_or_symlinks_leading_out_of_its_folder() {
         );
     }
 }
+
+#[test]
+fn behind_a_trusted_proxy_one_visitors_burst_does_not_hold_up_another() {
+    let tmp = tempfile::tempdir().unwrap();
+    let agent = agent();
+    let post_as = |server: &Server, visitor: &str, k: &str| {
+        reply(
+            agent
+                .post(server.url("/messages"))
+                .header("Content-Type", "application/json")
+                .header("X-Forwarded-For", visitor)
+                .send(message(k, "Hola").to_string()),
+        )
+        .status
+    };
+    // The proxy (here: this test, on 127.0.0.1) names each visitor.
+    let behind = Server::inbox(
+        &tmp.path().join("proxied.db"),
+        &["--trusted-proxy", "127.0.0.1", "--per-minute", "1"],
+    );
+    let statuses: Vec<u16> = (0..25)
+        .map(|i| post_as(&behind, "203.0.113.7", &key("burst", i)))
+        .collect();
+    assert!(
+        statuses.contains(&429),
+        "the bursting visitor is limited: {statuses:?}"
+    );
+    assert_eq!(
+        post_as(&behind, "198.51.100.9", &key("other", 0)),
+        201,
+        "another visitor is not"
+    );
+    // Without --trusted-proxy the header is anyone's to write, so it counts for nothing.
+    let direct = Server::inbox(&tmp.path().join("direct.db"), &["--per-minute", "1"]);
+    let statuses: Vec<u16> = (0..25)
+        .map(|i| post_as(&direct, &format!("203.0.113.{i}"), &key("spoof", i)))
+        .collect();
+    assert!(statuses.contains(&429), "{statuses:?}");
+}

@@ -51,6 +51,10 @@ pub struct InboxArgs {
     /// Requests one address may make per minute, after a burst of 20.
     #[arg(long, default_value_t = 120, value_parser = value_parser!(u32).range(1..))]
     per_minute: u32,
+    /// The address of a reverse proxy in front of the inbox (repeatable): requests from it are
+    /// counted per visitor, by the X-Forwarded-For it adds, instead of all as one.
+    #[arg(long = "trusted-proxy", value_name = "IP")]
+    trusted_proxies: Vec<std::net::IpAddr>,
     #[command(flatten)]
     mail: MailArgs,
 }
@@ -83,6 +87,8 @@ pub struct Config {
     pub token: Option<String>,
     pub webhook: Option<Webhook>,
     pub per_minute: u32,
+    /// Reverse proxies whose X-Forwarded-For names the visitor.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Mail each new message to the owner.
     pub mail: Option<MailSettings>,
 }
@@ -96,6 +102,7 @@ impl Config {
             token: None,
             webhook: None,
             per_minute: 120,
+            trusted_proxies: Vec::new(),
             mail: None,
         }
     }
@@ -130,7 +137,12 @@ pub fn router(config: Config) -> Result<Router> {
         token: config.token,
         allow_origins: Vec::new(),
     };
-    Ok(server::routes(inbox, allow_origins, config.per_minute))
+    Ok(server::routes(
+        inbox,
+        allow_origins,
+        config.per_minute,
+        config.trusted_proxies,
+    ))
 }
 
 /// Browsers send `Origin` as scheme://host[:port] with nothing after, so anything else here
@@ -171,6 +183,7 @@ pub fn run(args: InboxArgs) -> Result<()> {
         token,
         webhook: args.webhook.webhook()?,
         per_minute: args.per_minute,
+        trusted_proxies: args.trusted_proxies,
         mail: args.mail.settings()?,
     };
     let note = match (config.mail.is_some(), config.webhook.is_some()) {

@@ -40,10 +40,18 @@ pub struct Inbox {
 /// The routes with their limits, outermost first: CORS (so even a 429 or 413 is readable by an
 /// allowed page, and preflights cost no quota), the rate limit, then the body limit. A 429 is
 /// decided before the body is read, so it never follows a store: nothing answered 2xx is dropped.
-pub fn routes(mut inbox: Inbox, allow_origins: Vec<HeaderValue>, per_minute: u32) -> Router {
+pub fn routes(
+    mut inbox: Inbox,
+    allow_origins: Vec<HeaderValue>,
+    per_minute: u32,
+    trusted_proxies: Vec<std::net::IpAddr>,
+) -> Router {
     inbox.allow_origins = allow_origins.clone();
     // Both are non-zero (the CLI refuses --per-minute 0), so `finish` cannot return None.
     let limit = GovernorConfigBuilder::default()
+        .key_extractor(ClientKey {
+            trusted: trusted_proxies.into(),
+        })
         .period(Duration::from_secs(60) / per_minute)
         .burst_size(BURST)
         .finish()
@@ -167,6 +175,44 @@ async fn list(State(inbox): State<Arc<Inbox>>, headers: HeaderMap) -> Response {
         )
             .into_response(),
         Err(failure) => failure.into_response(),
+    }
+}
+
+/// The client a request counts against for the rate limit: the peer address, or, when the
+/// peer is a reverse proxy the owner trusts (--trusted-proxy), the nearest address in
+/// `X-Forwarded-For` that is not one (each proxy appends the address it heard from, so the
+/// right-most untrusted one is the visitor). From anyone else the header is ignored: a client
+/// could write anything there.
+#[derive(Clone)]
+struct ClientKey {
+    trusted: Arc<[std::net::IpAddr]>,
+}
+
+impl tower_governor::key_extractor::KeyExtractor for ClientKey {
+    type Key = std::net::IpAddr;
+
+    fn extract<T>(&self, req: &axum::http::Request<T>) -> Result<Self::Key, GovernorError> {
+        let peer = req
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip())
+            .ok_or(GovernorError::UnableToExtractKey)?;
+        if !self.trusted.contains(&peer) {
+            return Ok(peer);
+        }
+        let hops: Vec<std::net::IpAddr> = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|hop| hop.trim().parse().ok())
+            .collect();
+        Ok(hops
+            .into_iter()
+            .rev()
+            .find(|ip| !self.trusted.contains(ip))
+            .unwrap_or(peer))
     }
 }
 
