@@ -1440,3 +1440,44 @@ fn behind_a_trusted_proxy_one_visitors_burst_does_not_hold_up_another() {
         .collect();
     assert!(statuses.contains(&429), "{statuses:?}");
 }
+
+#[test]
+fn five_hundred_half_open_connections_do_not_keep_a_visitor_waiting() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("inbox.db");
+    let server = Server::inbox(&db, &[]);
+    // Each sends half a request and waits, as a slow-loris client does.
+    let idle: Vec<TcpStream> = (0..500)
+        .map(|_| {
+            let mut s = TcpStream::connect(server.addr).unwrap();
+            s.write_all(b"POST /messages HTTP/1.1\r\nHost: x\r\n")
+                .unwrap();
+            s
+        })
+        .collect();
+    let started = Instant::now();
+    let r = post_json(
+        &agent(),
+        &server.url("/messages"),
+        &message(&key("loris", 0), "Hola").to_string(),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        started.elapsed()
+    );
+    // The half-sent requests are closed once the header deadline passes.
+    let mut first = idle.into_iter().next().unwrap();
+    first
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let waited = Instant::now();
+    let mut buf = Vec::new();
+    let _ = first.read_to_end(&mut buf);
+    assert!(
+        waited.elapsed() < Duration::from_secs(20),
+        "still open after {:?}",
+        waited.elapsed()
+    );
+}

@@ -7,6 +7,7 @@ mod embed;
 mod eval;
 mod inbox;
 mod lint;
+mod listen;
 mod model_cmd;
 mod serve;
 mod site;

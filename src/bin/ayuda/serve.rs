@@ -118,12 +118,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
             args.dir.display(),
             listener.local_addr()?
         );
-        // The inbox limits requests per peer address, which it finds in the connection info.
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
+        crate::listen::serve(listener, app, async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await

@@ -203,9 +203,7 @@ pub fn run(args: InboxArgs) -> Result<()> {
             "ayuda: inbox listening on http://{} (storing in {db_shown}{note})",
             listener.local_addr()?,
         );
-        let app = app.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
+        crate::listen::serve(listener, app, shutdown_signal())
             .await
             .context("serving")
     })

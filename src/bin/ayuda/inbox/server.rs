@@ -25,6 +25,8 @@ use super::store::{Row, Saved, Store};
 /// valid message (2000 characters plus 40 transcript lines of 2000, up to 4 bytes each in
 /// UTF-8, JSON-escaped) stays below it.
 const MAX_BODY: usize = 512 * 1024;
+/// How long a request's body may take to arrive.
+const BODY_TIMEOUT: Duration = Duration::from_secs(20);
 /// Burst of requests one address may send before the refill rate applies.
 const BURST: u32 = 20;
 
@@ -78,6 +80,10 @@ pub fn routes(
         })
         .with_state(Arc::new(inbox))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        // A body sent a byte at a time cannot hold a connection open for minutes.
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            BODY_TIMEOUT,
+        ))
         .layer(GovernorLayer::new(limit).error_handler(too_many));
     if allow_origins.is_empty() {
         return api;
