@@ -172,3 +172,64 @@ fn html_without_faq_data_says_what_is_missing() {
         .to_string();
     assert!(err.contains("no FAQ data in its 1 HTML pages"), "{err}");
 }
+
+/// The shortest of three reads of `text` as the source `name`.
+fn read_time(name: &str, text: &str) -> std::time::Duration {
+    (0..3)
+        .map(|_| {
+            let started = std::time::Instant::now();
+            let entries = ayuda::kb::sources::read(name, text.as_bytes()).unwrap();
+            assert!(!entries.is_empty());
+            started.elapsed()
+        })
+        .min()
+        .unwrap()
+}
+
+#[test]
+fn sources_four_times_as_long_take_about_four_times_as_long_not_sixteen() {
+    // Each entry's line number used to be counted from the file's start (and an HTML entry's
+    // text searched from it): n entries cost n², 40k marked sections 17 s.
+    type Make = fn(usize) -> String;
+    let kinds: [(&str, Make); 4] = [
+        ("faq.md", |n| {
+            (0..n)
+                .map(|i| format!("## Question {i}?\n\nAnswer {i}.\n\n"))
+                .collect()
+        }),
+        ("faq.csv", |n| {
+            "id,question,answer\n".to_string()
+                + &(0..n)
+                    .map(|i| format!("q{i},Question {i}?,Answer {i}.\n"))
+                    .collect::<String>()
+        }),
+        ("faq.html", |n| {
+            format!(
+                "<html><body>{}</body></html>",
+                (0..n)
+                    .map(|i| format!("<section data-ayuda-faq><h3>Question {i}?</h3><p>Answer {i}.</p></section>"))
+                    .collect::<String>()
+            )
+        }),
+        ("faq.json", |n| {
+            format!(
+                "[{}]",
+                (0..n)
+                    .map(|i| format!(
+                        "{{\"question\": \"Question {i}?\", \"answer\": \"Answer {i}.\"}}"
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(",\n")
+            )
+        }),
+    ];
+    for (name, make) in kinds {
+        let (small, large) = (read_time(name, &make(5000)), read_time(name, &make(20000)));
+        let ratio = large.as_secs_f64() / small.as_secs_f64().max(1e-6);
+        // Linear is 4, quadratic 16; 8 leaves room for a noisy machine.
+        assert!(
+            ratio < 8.0,
+            "{name}: 5k entries {small:?}, 20k {large:?} (x{ratio:.1})"
+        );
+    }
+}

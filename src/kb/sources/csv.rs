@@ -3,7 +3,7 @@
 
 use crate::kb::{Entry, Origin, SourceError};
 
-use super::{flag, line_of, non_empty, slug};
+use super::{flag, non_empty, slug, Lines};
 
 pub(super) fn read(name: &str, text: &str) -> Result<Vec<Entry>, SourceError> {
     let mut reader = ::csv::ReaderBuilder::new()
@@ -16,6 +16,7 @@ pub(super) fn read(name: &str, text: &str) -> Result<Vec<Entry>, SourceError> {
     };
     // The csv crate's positions point just past the previous record, before any blank lines,
     // and its line count skips them; the record starts at the next non-blank byte.
+    let lines = Lines::new(text);
     let line = |p: Option<&::csv::Position>| {
         p.map_or(1, |p| {
             let from = p.byte() as usize;
@@ -23,7 +24,7 @@ pub(super) fn read(name: &str, text: &str) -> Result<Vec<Entry>, SourceError> {
                 .iter()
                 .take_while(|b| matches!(b, b'\n' | b'\r'))
                 .count();
-            line_of(text, from + skip)
+            lines.line_of(from + skip)
         })
     };
     let headers = reader

@@ -9,7 +9,7 @@ use scraper::{ElementRef, Html, Node, Selector};
 
 use crate::kb::{Entry, Origin, SourceError};
 
-use super::{faqpage, line_of, question_entry as entry};
+use super::{faqpage, question_entry as entry, Lines};
 
 fn selector(css: &str) -> Selector {
     Selector::parse(css).expect("selectors in this file are valid")
@@ -37,9 +37,22 @@ pub(crate) fn read_page(
         .select(&selector("html"))
         .find_map(|h| h.attr("lang"))
         .map(str::to_string);
-    let origin_of = |needle: &str| Origin {
-        file: name.to_string(),
-        line: text.find(needle).map_or(1, |at| line_of(text, at)),
+    // Entries come in document order: each needle is looked for from where the last was found
+    // (then from the start), so a page with n entries is read in about linear time.
+    let lines = Lines::new(text);
+    let from = std::cell::Cell::new(0);
+    let origin_of = |needle: &str| {
+        let at = text[from.get()..]
+            .find(needle)
+            .map(|at| at + from.get())
+            .or_else(|| text.find(needle));
+        if let Some(at) = at {
+            from.set(at);
+        }
+        Origin {
+            file: name.to_string(),
+            line: at.map_or(1, |at| lines.line_of(at)),
+        }
     };
 
     let mut entries = Vec::new();

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::kb::{Entry, Origin, SourceError};
 
-use super::{faqpage, flag, line_of, non_empty, slug};
+use super::{faqpage, flag, non_empty, slug, Lines};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -76,11 +76,12 @@ pub(super) fn read(name: &str, text: &str) -> Result<Vec<Entry>, SourceError> {
             "expected a list of entries, an object with \"entries\", or schema.org FAQPage JSON-LD",
         ));
     };
+    let lines = Lines::new(text);
     items
         .into_iter()
         .map(|raw| {
             let offset = raw.get().as_ptr() as usize - text.as_ptr() as usize;
-            entry(name, line_of(text, offset), raw.get())
+            entry(name, lines.line_of(offset), raw.get())
         })
         .collect()
 }

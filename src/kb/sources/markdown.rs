@@ -6,7 +6,7 @@ use pulldown_cmark::{Event, HeadingLevel, Parser, Tag, TagEnd};
 
 use crate::kb::{Entry, Origin};
 
-use super::{line_of, question_entry};
+use super::{question_entry, Lines};
 
 struct Heading {
     level: HeadingLevel,
@@ -51,6 +51,7 @@ pub(super) fn read(name: &str, text: &str) -> Vec<Entry> {
     }
 
     let mut entries = Vec::new();
+    let lines = Lines::new(text);
     // The section titles above the current heading, by level.
     let mut sections: Vec<(HeadingLevel, String)> = Vec::new();
     for (i, h) in headings.iter().enumerate() {
@@ -66,7 +67,7 @@ pub(super) fn read(name: &str, text: &str) -> Vec<Entry> {
         }
         let origin = Origin {
             file: name.to_string(),
-            line: line_of(text, h.start),
+            line: lines.line_of(h.start),
         };
         entries.push(Entry {
             category: sections.last().map(|(_, t)| t.clone()),
