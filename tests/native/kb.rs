@@ -274,10 +274,27 @@ fn ask_finds_the_model_beside_the_bundle_or_says_how_to_pass_it() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("envio-plazo"));
 
-    // Elsewhere, run from elsewhere: nothing to find, and the message says what to pass.
+    // Elsewhere, run from elsewhere, with a model no place ayuda looks in holds: nothing to
+    // find, and the message says what to pass.
     let tmp = tempfile::tempdir().unwrap();
-    let elsewhere = tmp.path().join("kb.bin");
-    std::fs::copy(&beside, &elsewhere).unwrap();
+    let odd = tmp.path().join("odd");
+    std::fs::create_dir(&odd).unwrap();
+    let model = odd.join("renamed-model.ayuda");
+    std::fs::copy(packed_file(), &model).unwrap();
+    let built = tmp.path().join("kb.bin");
+    let o = ayuda(
+        &[
+            "build",
+            path(&fixture("faq.csv")),
+            "--model",
+            path(&model),
+            "--out",
+            path(&built),
+        ],
+        b"",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::remove_dir_all(&odd).unwrap();
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_ayuda"))
         .args(["ask", "--kb", "kb.bin", "hola"])
         .current_dir(tmp.path())
