@@ -281,3 +281,34 @@ fn site_bad_input_is_refused_clearly_and_writes_nothing() {
         "not a folder"
     );
 }
+
+#[test]
+fn site_into_a_read_only_folder_says_so_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let public = built_site(tmp.path());
+    // Root ignores permission bits, so the folder is made immutable (where the file system
+    // allows it); a non-root user gets the same error from a plain read-only folder.
+    let made = Command::new("chattr").arg("+i").arg(&public).status();
+    if !made.is_ok_and(|s| s.success()) {
+        let mut perms = std::fs::metadata(&public).unwrap().permissions();
+        perms.set_readonly(true);
+        std::fs::set_permissions(&public, perms).unwrap();
+    }
+    let out = site(tmp.path(), &["public"]);
+    let _ = Command::new("chattr").arg("-i").arg(&public).status();
+    let mut perms = std::fs::metadata(&public).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&public, perms).unwrap();
+    if out.status.success() {
+        // Neither way made it read-only here (root on a file system without chattr).
+        eprintln!("skipped: could not make a read-only folder on this machine");
+        return;
+    }
+    assert!(
+        stderr(&out).contains("is it read-only?"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!public.join("ayuda").exists());
+}
