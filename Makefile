@@ -18,7 +18,7 @@ AYUDA := target/debug/ayuda
 DEMO_KB := www/kb/demo.bin
 
 .NOTPARALLEL:
-.PHONY: demo test setup build native wasm pack demo-kb bench eval dist clean
+.PHONY: demo test setup build native wasm pack demo-kb bench eval fuzz dist clean
 
 # The demo site at the root, ayuda's files (widget, worker, wasm, model, bundle) under /ayuda/,
 # and the reference inbox at /inbox/ storing visitors' messages in $(INBOX_DB)
@@ -69,6 +69,14 @@ bench: setup build
 # one `ayuda eval --json` line per set. Needs ../shared/data.
 eval: setup build
 	bash tools/eval.sh
+
+# Structure-aware fuzzing of the bundle and model readers, natively (tests/native/fuzz.rs) and
+# in the wasm build (tests/browser/fuzz.test.mjs, in Node), with far more cases than `make test`
+# runs: 10,000 of each kind natively, 10,000 bundles and 1,000 models in wasm (FUZZ_CASES=...).
+FUZZ_CASES ?= 10000
+fuzz: setup build
+	PROPTEST_CASES=$(FUZZ_CASES) cargo test --quiet --test native fuzz
+	FUZZ_CASES=$(FUZZ_CASES) node --test tests/browser/fuzz.test.mjs
 
 # The release archive target/dist/ayuda-VERSION-PLATFORM.tar.gz: the `ayuda` program (carrying
 # the widget and the wasm module) and the packed models beside it; and the npm package

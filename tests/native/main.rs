@@ -7,6 +7,7 @@ mod cli;
 mod early;
 mod encoder;
 mod fetch;
+mod fuzz;
 mod inbox;
 mod kb;
 mod multilingual;
