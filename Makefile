@@ -72,11 +72,11 @@ eval: setup build
 
 # Structure-aware fuzzing of the bundle and model readers, natively (tests/native/fuzz.rs) and
 # in the wasm build (tests/browser/fuzz.test.mjs, in Node), with far more cases than `make test`
-# runs: 10,000 of each kind natively, 10,000 bundles and 1,000 models in wasm (FUZZ_CASES=...).
+# runs: 10,000 of each kind, natively and in wasm (FUZZ_CASES=...; about 40 minutes).
 FUZZ_CASES ?= 10000
 fuzz: setup build
 	PROPTEST_CASES=$(FUZZ_CASES) cargo test --quiet --test native fuzz
-	FUZZ_CASES=$(FUZZ_CASES) node --test tests/browser/fuzz.test.mjs
+	FUZZ_CASES=$(FUZZ_CASES) FUZZ_MODEL_CASES=$(FUZZ_CASES) node --test tests/browser/fuzz.test.mjs
 
 # The release archive target/dist/ayuda-VERSION-PLATFORM.tar.gz: the `ayuda` program (carrying
 # the widget and the wasm module) and the packed models beside it; and the npm package

@@ -2,7 +2,7 @@
 // worker runs, no page needed): valid frames (checksum right, as a crafted file would have)
 // whose manifests carry hostile numbers or whose data has changed bytes. Each must load or be
 // refused with an Error; a trap (RuntimeError: a Rust panic aborting in wasm) fails the test,
-// and one that loads must answer. FUZZ_CASES raises the count (`make fuzz`).
+// and one that loads must answer. FUZZ_CASES and FUZZ_MODEL_CASES raise the counts (`make fuzz`).
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -13,7 +13,8 @@ import { root, AYUDA } from './harness.mjs';
 import { initSync, Encoder, Knowledge } from '../../www/pkg/ayuda.js';
 
 const CASES = Number(process.env.FUZZ_CASES) || 300;
-const MODEL_CASES = Math.max(20, Math.floor(CASES / 10));
+// Each model load costs about 0.1 s: a tenth as many as bundles unless FUZZ_MODEL_CASES says.
+const MODEL_CASES = Number(process.env.FUZZ_MODEL_CASES) || Math.max(20, Math.floor(CASES / 10));
 let bundle, model, encoder;
 
 before(() => {
@@ -97,6 +98,16 @@ function mutated(bytes, random, nested) {
   });
 }
 
+/** Uses a wasm object and frees it at once: the garbage collector does not see the wasm
+ *  heap, so hundreds of unfreed 20 MB models would exhaust it (a trap of the test's own making). */
+function freed(object, use) {
+  try {
+    return use(object);
+  } finally {
+    object.free();
+  }
+}
+
 /** Runs `f`; an Error is a refusal (fine), a RuntimeError is a trap (not). */
 function noTrap(f, what) {
   try {
@@ -110,16 +121,14 @@ test(`${CASES} crafted bundles: refused or answering, never a trap`, () => {
   const random = rng(20261129);
   for (let i = 0; i < CASES; i++) {
     const bytes = mutated(bundle, random, null);
-    noTrap(() => {
-      const words = Knowledge.wordsOnly(bytes);
+    noTrap(() => freed(Knowledge.wordsOnly(bytes), (words) => {
       words.turnEarly('¿Hacéis envíos a Canarias?', 'es');
       words.turnEarly('', null);
-    }, `bundle case ${i}`);
-    noTrap(() => {
-      const kb = new Knowledge(bytes, encoder);
+    }), `bundle case ${i}`);
+    noTrap(() => freed(new Knowledge(bytes, encoder), (kb) => {
       kb.ask(encoder, 'When does my order get here?', 'en');
       kb.contact(Date.now(), false);
-    }, `bundle case ${i} with the model`);
+    }), `bundle case ${i} with the model`);
   }
   // The module still works after all of them.
   assert.match(new Knowledge(bundle, encoder).ask(encoder, '¿Cuándo llega mi pedido?', 'es'), /envio-plazo/);
@@ -129,7 +138,7 @@ test(`${MODEL_CASES} crafted models: refused or embedding, never a trap`, () => 
   const random = rng(7);
   for (let i = 0; i < MODEL_CASES; i++) {
     const bytes = mutated(model, random, 'config');
-    noTrap(() => new Encoder(bytes).embed('hola, ¿abrís los domingos?'), `model case ${i}`);
+    noTrap(() => freed(new Encoder(bytes), (e) => e.embed('hola, ¿abrís los domingos?')), `model case ${i}`);
   }
   assert.equal(encoder.embed('hola').length, 384);
 });
