@@ -71,8 +71,9 @@ eval: setup build
 	bash tools/eval.sh
 
 # Structure-aware fuzzing of the bundle and model readers, natively (tests/native/fuzz.rs) and
-# in the wasm build (tests/browser/fuzz.test.mjs, in Node), with far more cases than `make test`
-# runs: 10,000 of each kind, natively and in wasm (FUZZ_CASES=...; about 40 minutes).
+# in the wasm build (tests/browser/fuzz.test.mjs, in Node), and of the source readers, the
+# tokenizer window and the visitor's message (tests/native/fuzz_text.rs), with far more cases
+# than `make test` runs: 10,000 of each kind (FUZZ_CASES=...; about an hour).
 FUZZ_CASES ?= 10000
 fuzz: setup build
 	PROPTEST_CASES=$(FUZZ_CASES) cargo test --quiet --test native fuzz

@@ -105,11 +105,31 @@ form button { border: 0; border-radius: 8px; padding: 0 1rem; background: var(--
 }
 `);
 
+/** The answer markup the chat shows, in the one form `ayuda build` writes it
+ *  (src/kb/sources/markup.rs): these tags, with no attribute but an <a>'s href. */
+const ANSWER_TAGS = /<\/?(?:p|br|ul|ol|li|strong|em|b|i)>|<a(?: href="[^"]*")?>|<\/a>/g;
+
+/** `html` with every tag but [ANSWER_TAGS] removed and any other `<` or `>` escaped, before
+ *  the browser parses it: its parser applies the page's Content-Security-Policy even in an
+ *  inert document, so an inline style or handler in a bundle not built by ayuda (or tampered
+ *  with) would make a strict site report violations, though nothing would run. */
+function gateMarkup(html) {
+  const text = (s) => s.replace(/<[^<>]*>/g, '').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+  let out = '';
+  let at = 0;
+  for (const m of html.matchAll(ANSWER_TAGS)) {
+    out += text(html.slice(at, m.index)) + m[0];
+    at = m.index + m[0].length;
+  }
+  return out + text(html.slice(at));
+}
+
 /** `html` (the owner's answer: HTML or Markdown-style links) as safe DOM: text, paragraphs,
  *  lists, emphasis and links with http(s), mailto, tel or same-site addresses. Nothing else
- *  survives: no attributes but href, no scripts, no event handlers, no styles. */
-function renderAnswer(html, doc = document) {
-  const parsed = new DOMParser().parseFromString(`<body>${html}</body>`, 'text/html');
+ *  survives: no attributes but href, no scripts, no event handlers, no styles. Exported for
+ *  sites that show an answer outside the chat. */
+export function renderAnswer(html, doc = document) {
+  const parsed = new DOMParser().parseFromString(`<body>${gateMarkup(html)}</body>`, 'text/html');
   const out = doc.createDocumentFragment();
   const KEEP = new Set(['P', 'BR', 'UL', 'OL', 'LI', 'STRONG', 'EM', 'B', 'I']);
   const copy = (node, into) => {
@@ -192,7 +212,9 @@ export class AyudaChat extends HTMLElement {
 
   constructor() {
     super();
-    this.root = this.attachShadow({ mode: 'open' });
+    // Closed: other scripts on the page (session replay, analytics tags) cannot reach the
+    // conversation through element.shadowRoot.
+    this.root = this.attachShadow({ mode: 'closed' });
     this.root.adoptedStyleSheets = [sheet];
     // idle | loading | early (the bundle's early tier answers by words while the model
     // downloads) | ready | wordsOnly (the model failed; the early tier goes on) | failed

@@ -44,15 +44,26 @@ wasmReady.then((exports) => { wasmMemory = exports.memory; }, () => {});
 async function readBody(response, onProgress) {
   const total = Number(response.headers.get('content-length')) || 0;
   if (!response.body) return new Uint8Array(await response.arrayBuffer());
-  const reader = response.body.getReader();
+  return collect(response.body, (loaded) => onProgress(loaded, total));
+}
+
+/** Reads `stream` to its end into one array; `onChunk(loaded)` sees each step and may throw
+ *  to stop it. */
+async function collect(stream, onChunk) {
+  const reader = stream.getReader();
   const chunks = [];
   let loaded = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    loaded += value.length;
-    onProgress(loaded, total);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      loaded += value.length;
+      onChunk(loaded);
+      chunks.push(value);
+    }
+  } catch (error) {
+    reader.cancel().catch(() => {});
+    throw error;
   }
   const bytes = new Uint8Array(loaded);
   let at = 0;
@@ -70,25 +81,14 @@ async function unpacked(bytes, url) {
   if (typeof DecompressionStream === 'undefined') {
     throw new Error(`${url} is compressed and this browser cannot unpack it (no DecompressionStream)`);
   }
-  const reader = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip')).getReader();
-  const chunks = [];
-  let length = 0;
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      length += value.length;
+    return await collect(stream, (length) => {
       if (length > MAX_UNPACKED) throw new Error(`${url} unpacks to more than ${MAX_UNPACKED >> 20} MB`);
-      chunks.push(value);
-    }
+    });
   } catch (error) {
-    reader.cancel().catch(() => {});
     throw new Error(`${url} is not a whole compressed file: ${error.message}`);
   }
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const c of chunks) { out.set(c, at); at += c.length; }
-  return out;
 }
 
 // A model or bundle file's bytes, through the Cache API (which keeps them as stored), unpacked.

@@ -23,8 +23,9 @@ pub struct Entry {
     pub id: String,
     /// The questions this entry answers, first as written first; never empty.
     pub phrasings: Vec<String>,
-    /// The owner's answer, verbatim (plain text or Markdown links); shown as written, never
-    /// generated. May be empty here: the linter reports it.
+    /// The owner's answer: plain text, Markdown links, or the markup the chat shows (see
+    /// `sources::markup`); shown as written, never generated. May be empty here: the linter
+    /// reports it.
     pub answer: String,
     /// The page the answer comes from, shown as its source link.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -2,7 +2,8 @@
 // worker runs, no page needed): valid frames (checksum right, as a crafted file would have)
 // whose manifests carry hostile numbers or whose data has changed bytes. Each must load or be
 // refused with an Error; a trap (RuntimeError: a Rust panic aborting in wasm) fails the test,
-// and one that loads must answer. FUZZ_CASES and FUZZ_MODEL_CASES raise the counts (`make fuzz`).
+// and one that loads must answer. The wasm heap (which never shrinks) may grow by what a few
+// files need, not per file. FUZZ_CASES and FUZZ_MODEL_CASES raise the counts (`make fuzz`).
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -15,10 +16,10 @@ import { initSync, Encoder, Knowledge } from '../../www/pkg/ayuda.js';
 const CASES = Number(process.env.FUZZ_CASES) || 300;
 // Each model load costs about 0.1 s: a tenth as many as bundles unless FUZZ_MODEL_CASES says.
 const MODEL_CASES = Number(process.env.FUZZ_MODEL_CASES) || Math.max(20, Math.floor(CASES / 10));
-let bundle, model, encoder;
+let bundle, model, encoder, wasm;
 
 before(() => {
-  initSync({ module: readFileSync(path.join(root, 'www/pkg/ayuda_bg.wasm')) });
+  wasm = initSync({ module: readFileSync(path.join(root, 'www/pkg/ayuda_bg.wasm')) });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ayuda-fuzz-'));
   const out = path.join(dir, 'kb.bin');
   const packed = path.join(root, 'www/models/all-MiniLM-L6-v2.ayuda');
@@ -117,7 +118,18 @@ function noTrap(f, what) {
   }
 }
 
-test(`${CASES} crafted bundles: refused or answering, never a trap`, () => {
+/** The wasm heap's growth over `f`, printed and held to `bound` bytes. */
+function heapGrowth(what, bound, f) {
+  const before = wasm.memory.buffer.byteLength;
+  f();
+  const grown = wasm.memory.buffer.byteLength - before;
+  console.log(`${what}: wasm heap ${(before / 2 ** 20).toFixed(1)} MiB -> grew ${(grown / 2 ** 20).toFixed(1)} MiB`);
+  assert.ok(grown <= bound, `${what}: the heap grew ${grown} bytes, over ${bound}`);
+}
+
+test(`${CASES} crafted bundles: refused or answering, never a trap`, () => heapGrowth(`${CASES} bundles`,
+  // A file's worth of room: leaking per file would pass this within a few hundred cases.
+  4 * 2 ** 20 + 8 * bundle.length, () => {
   const random = rng(20261129);
   for (let i = 0; i < CASES; i++) {
     const bytes = mutated(bundle, random, null);
@@ -131,14 +143,17 @@ test(`${CASES} crafted bundles: refused or answering, never a trap`, () => {
     }), `bundle case ${i} with the model`);
   }
   // The module still works after all of them.
-  assert.match(new Knowledge(bundle, encoder).ask(encoder, '¿Cuándo llega mi pedido?', 'es'), /envio-plazo/);
-});
+  assert.match(freed(new Knowledge(bundle, encoder), (kb) => kb.ask(encoder, '¿Cuándo llega mi pedido?', 'es')),
+    /envio-plazo/);
+}));
 
-test(`${MODEL_CASES} crafted models: refused or embedding, never a trap`, () => {
+test(`${MODEL_CASES} crafted models: refused or embedding, never a trap`, () => heapGrowth(`${MODEL_CASES} models`,
+  // Room for two models at once (the copy passed in and the one being built from it).
+  4 * model.length, () => {
   const random = rng(7);
   for (let i = 0; i < MODEL_CASES; i++) {
     const bytes = mutated(model, random, 'config');
     noTrap(() => freed(new Encoder(bytes), (e) => e.embed('hola, ¿abrís los domingos?')), `model case ${i}`);
   }
   assert.equal(encoder.embed('hola').length, 384);
-});
+}));

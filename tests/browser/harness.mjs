@@ -58,12 +58,27 @@ async function start(args) {
   return { url, stop: async () => { child.kill(); await exited; } };
 }
 
+/** Headless Chromium. The chat's shadow root is closed (other scripts on a page must not read
+ *  the conversation), and Playwright's locators enter only open ones; so each context opens it,
+ *  unless created with `{ closedShadow: true }` (isolation.test.mjs checks the real one). */
 export async function launch() {
-  return chromium.launch({
+  const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
            '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async ({ closedShadow = false, ...options } = {}) => {
+    const context = await newContext(options);
+    if (!closedShadow) await context.addInitScript(openShadowRoots);
+    return context;
+  };
+  return browser;
+}
+
+function openShadowRoots() {
+  const attach = Element.prototype.attachShadow;
+  Element.prototype.attachShadow = function (init) { return attach.call(this, { ...init, mode: 'open' }); };
 }
 
 /** sentence-transformers' embeddings of 145 varied texts. */

@@ -12,7 +12,7 @@ use ayuda::model::Encoder;
 use proptest::prelude::*;
 use serde_json::Value;
 
-use crate::util::{bundle_of, fixture, packed_bytes, reframe, with_manifest};
+use crate::util::{bundle_of, fixture, fuzz_cases, packed_bytes, reframe, with_manifest};
 
 fn bundle_bytes() -> &'static [u8] {
     static B: OnceLock<Vec<u8>> = OnceLock::new();
@@ -133,21 +133,8 @@ fn exercise_model(bytes: &[u8]) {
     assert!(outcome.is_ok(), "a mutated model panicked");
 }
 
-fn cases(default: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(default);
-    ProptestConfig {
-        cases,
-        // A failing case is reported as found; shrinking a loaded model is slow.
-        max_shrink_iters: 32,
-        ..ProptestConfig::default()
-    }
-}
-
 proptest! {
-    #![proptest_config(cases(256))]
+    #![proptest_config(fuzz_cases(256))]
 
     #[test]
     fn fuzz_a_bundle_with_hostile_manifest_numbers_never_panics(
@@ -166,7 +153,7 @@ proptest! {
 
 proptest! {
     // Each loaded model costs tens of milliseconds: fewer cases in CI.
-    #![proptest_config(cases(48))]
+    #![proptest_config(fuzz_cases(48))]
 
     #[test]
     fn fuzz_a_model_with_hostile_manifest_numbers_never_panics(

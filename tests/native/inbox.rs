@@ -158,6 +158,19 @@ fn listed(db: &Path) -> Vec<Value> {
     serde_json::from_slice(&out.stdout).expect("one JSON array")
 }
 
+/// Waits (up to `within`) until `inbox list` shows what `done` wants; fails with the listing.
+fn wait_for_listing(db: &Path, within: Duration, done: impl Fn(&[Value]) -> bool) {
+    let started = Instant::now();
+    loop {
+        let rows = listed(db);
+        if done(&rows) {
+            return;
+        }
+        assert!(started.elapsed() < within, "still not there: {rows:?}");
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn listed_keys(db: &Path) -> BTreeSet<String> {
     listed(db)
         .iter()
@@ -823,18 +836,12 @@ fn new_messages_are_forwarded_to_the_webhook_signed_without_delaying_the_answer(
     assert_eq!(headers.get("ayuda-event-id"), Some(&k));
     let body: Value = serde_json::from_slice(&body).unwrap();
     let mut stored = listed(&db)[0].clone();
-    let state = stored
-        .as_object_mut()
-        .unwrap()
-        .remove("deliveries")
-        .unwrap();
+    stored.as_object_mut().unwrap().remove("deliveries");
     assert_eq!(body, stored);
     // Delivered: recorded as such once the receiver's 2xx is in.
-    let started = Instant::now();
-    while listed(&db)[0]["deliveries"]["webhook"]["state"] != "sent" {
-        assert!(started.elapsed() < Duration::from_secs(10), "{state}");
-        thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_listing(&db, Duration::from_secs(10), |rows| {
+        rows[0]["deliveries"]["webhook"]["state"] == "sent"
+    });
 
     // A webhook that is down costs the sender nothing.
     let dead = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -896,18 +903,10 @@ fn webhook_events_wait_for_a_receiver_that_is_down_across_a_restart_and_arrive_o
         );
         assert_eq!(r.status, 201);
     }
-    let started = Instant::now();
-    while listed(&db)
-        .iter()
-        .any(|r| r["deliveries"]["webhook"]["attempts"].as_i64().unwrap_or(0) < 1)
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "{:?}",
-            listed(&db)
-        );
-        thread::sleep(Duration::from_millis(200));
-    }
+    wait_for_listing(&db, Duration::from_secs(20), |rows| {
+        rows.iter()
+            .all(|r| r["deliveries"]["webhook"]["attempts"].as_i64().unwrap_or(0) >= 1)
+    });
     // The inbox restarts while the receiver is down; then the receiver comes back, and a
     // redirect answer is not followed (and not taken for delivered).
     drop(server);
@@ -932,18 +931,10 @@ fn webhook_events_wait_for_a_receiver_that_is_down_across_a_restart_and_arrive_o
         ids.contains(&redirected),
         "the redirected one was tried again"
     );
-    let started = Instant::now();
-    while !listed(&db)
-        .iter()
-        .all(|r| r["deliveries"]["webhook"]["state"] == "sent")
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "{:?}",
-            listed(&db)
-        );
-        thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_listing(&db, Duration::from_secs(10), |rows| {
+        rows.iter()
+            .all(|r| r["deliveries"]["webhook"]["state"] == "sent")
+    });
 }
 
 #[test]
@@ -1172,19 +1163,12 @@ fn a_mail_waits_for_a_server_that_is_down_across_an_inbox_restart() {
         &message(&key("down", 1), "one").to_string(),
     );
     assert_eq!(sent.status, 201);
-    let started = Instant::now();
-    while listed(&db)[0]["deliveries"]["mail"]["attempts"]
-        .as_i64()
-        .unwrap_or(0)
-        < 1
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "{:?}",
-            listed(&db)
-        );
-        thread::sleep(Duration::from_millis(200));
-    }
+    wait_for_listing(&db, Duration::from_secs(20), |rows| {
+        rows[0]["deliveries"]["mail"]["attempts"]
+            .as_i64()
+            .unwrap_or(0)
+            >= 1
+    });
     assert_eq!(listed(&db)[0]["deliveries"]["mail"]["state"], "waiting");
     assert!(server.log().contains("not sent"), "{}", server.log());
     // It comes back: the retry sends it.

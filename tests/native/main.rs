@@ -8,6 +8,7 @@ mod early;
 mod encoder;
 mod fetch;
 mod fuzz;
+mod fuzz_text;
 mod inbox;
 mod kb;
 mod multilingual;

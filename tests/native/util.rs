@@ -223,3 +223,17 @@ pub fn with_manifest(bytes: &[u8], edit: impl Fn(&str) -> String) -> Vec<u8> {
     out[12..20].copy_from_slice(&total.to_le_bytes());
     out
 }
+
+/// Proptest settings for the fuzz tests: `default` cases, or $PROPTEST_CASES (`make fuzz`).
+/// A failing case is reported as found: shrinking a loaded model is slow.
+pub fn fuzz_cases(default: u32) -> proptest::prelude::ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(default);
+    proptest::prelude::ProptestConfig {
+        cases,
+        max_shrink_iters: 32,
+        ..proptest::prelude::ProptestConfig::default()
+    }
+}

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use ayuda::escalate::Settings;
-use ayuda::kb::{choose_model, BuildOptions, Bundle, Stage};
+use ayuda::kb::{BuildOptions, Bundle, Stage};
 use ayuda::native::{load_encoder, read_sources};
 use ayuda::retrieve::calibrate::{Basis, WeightTried};
 use ayuda::retrieve::Policy;
@@ -12,7 +12,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::time::{Duration, Instant};
 
-use crate::support::{find_model, progress, write_atomically};
+use crate::support::{model_for, progress, write_atomically};
 
 #[derive(Args)]
 pub struct BuildArgs {
@@ -61,15 +61,7 @@ pub fn run(args: BuildArgs) -> Result<()> {
     // Settings first: a typo in them should not wait for the embedding.
     let contact = args.contact.as_deref().map(read_contact).transpose()?;
     let entries = read_sources(&args.sources)?;
-    let model = match &args.model {
-        Some(m) => m.clone(),
-        None => {
-            let (kind, why) = choose_model(&entries, &args.languages);
-            let found = find_model(kind.file_name())?;
-            eprintln!("ayuda: model {} ({why})", found.display());
-            found
-        }
-    };
+    let model = model_for(args.model.as_deref(), &entries, &args.languages)?;
     let encoder = load_encoder(&model)?;
     let options = BuildOptions {
         contact,

@@ -1,10 +1,11 @@
-//! What several subcommands share: writing output files safely, progress bars, and opening a
-//! knowledge base together with the model it was built with.
+//! What several subcommands share: writing output files safely, progress bars, choosing and
+//! finding the model to build with, and opening a knowledge base together with the model it
+//! was built with.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use ayuda::kb::Bundle;
+use ayuda::kb::{choose_model, Bundle, Entry};
 use ayuda::model::Encoder;
 use ayuda::native::{load_bundle, load_encoder, model_candidates};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -96,10 +97,27 @@ pub fn open_kb(kb: &Path, model: Option<&Path>) -> Result<(Bundle, Encoder)> {
     Ok((bundle, encoder))
 }
 
+/// The model to build with: `explicit` (`--model`) when given, else the one
+/// [`choose_model`] picks for `entries` and `languages`, found by [`find_model`] and announced
+/// with the reason.
+pub fn model_for(
+    explicit: Option<&Path>,
+    entries: &[Entry],
+    languages: &[String],
+) -> Result<PathBuf> {
+    if let Some(m) = explicit {
+        return Ok(m.to_path_buf());
+    }
+    let (kind, why) = choose_model(entries, languages);
+    let found = find_model(kind.file_name())?;
+    eprintln!("ayuda: model {} ({why})", found.display());
+    Ok(found)
+}
+
 /// Where a packed model `name` is when `--model` is not given: `$AYUDA_MODELS`, then this
 /// folder's `www/models` (where `make` writes them), `models`, beside the program (a release
 /// archive's `models/`), and the checkout this program was built from.
-pub fn find_model(name: &str) -> Result<PathBuf> {
+fn find_model(name: &str) -> Result<PathBuf> {
     let mut places: Vec<PathBuf> = Vec::new();
     if let Some(dir) = std::env::var_os("AYUDA_MODELS") {
         places.push(PathBuf::from(dir));

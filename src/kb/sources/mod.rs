@@ -1,13 +1,15 @@
 //! Reading the owner's existing content into entries: CSV, JSON (entry lists and schema.org
 //! FAQPage JSON-LD), JSONL, Markdown, and HTML pages (FAQPage JSON-LD or microdata, and
 //! sections marked `data-ayuda-faq`). Each reader takes a file name (for messages and to
-//! pick the format) and its bytes; none touches the filesystem.
+//! pick the format) and its bytes; none touches the filesystem. Answers leave here holding only
+//! the markup the chat shows ([`markup`]).
 
 mod csv;
 mod faqpage;
 mod html;
 mod json;
 mod markdown;
+mod markup;
 
 use super::{Entry, Origin, SourceError};
 
@@ -51,13 +53,13 @@ pub fn read(name: &str, bytes: &[u8]) -> Result<Vec<Entry>, SourceError> {
         return Err(too_large(name, bytes.len() as u64));
     }
     let text = decode(name, bytes)?;
-    let rows = match format {
+    let rows = cleaned(match format {
         Format::Csv => csv::read(name, &text)?,
         Format::Json => json::read(name, &text)?,
         Format::Jsonl => json::read_lines(name, &text)?,
         Format::Markdown => markdown::read(name, &text),
         Format::Html => html::read_page(name, &text, None)?,
-    };
+    });
     if rows.is_empty() {
         return Err(SourceError::file(
             name,
@@ -76,7 +78,19 @@ pub fn read_site_page(name: &str, bytes: &[u8], url: &str) -> Result<Vec<Entry>,
     if bytes.len() > MAX_SOURCE_BYTES {
         return Err(too_large(name, bytes.len() as u64));
     }
-    html::read_page(name, &decode(name, bytes)?, Some(url))
+    Ok(cleaned(html::read_page(
+        name,
+        &decode(name, bytes)?,
+        Some(url),
+    )?))
+}
+
+/// Rows whose answers hold only the markup the chat shows (see [`markup`]).
+fn cleaned(mut rows: Vec<Entry>) -> Vec<Entry> {
+    for row in &mut rows {
+        row.answer = markup::clean(&row.answer);
+    }
+    rows
 }
 
 /// The error for a source of `len` bytes, over [`MAX_SOURCE_BYTES`].

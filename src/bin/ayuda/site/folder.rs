@@ -33,11 +33,9 @@ pub fn short_hash(parts: &[&[u8]]) -> String {
         h.update((p.len() as u64).to_le_bytes());
         h.update(p);
     }
-    h.finalize()
-        .iter()
-        .take(HASH_LEN / 2)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    let mut hex = hex::encode(h.finalize());
+    hex.truncate(HASH_LEN);
+    hex
 }
 
 fn is_hash(s: &str) -> bool {

@@ -13,13 +13,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use ayuda::kb::lint::{check_rows, Severity};
-use ayuda::kb::{choose_model, BuildOptions};
+use ayuda::kb::BuildOptions;
 use ayuda::model::Encoder;
 use ayuda::native::{gzip, load_bundle, read_site_pages, read_source_rows, read_stored};
 use clap::Args;
 
 use crate::build::{build_bundle, report};
-use crate::support::find_model;
+use crate::support::model_for;
 use folder::{short_hash, Folder, Lock, FOLDER};
 
 #[derive(Args)]
@@ -115,15 +115,7 @@ pub fn run(args: SiteArgs) -> Result<()> {
     );
 
     // The model, named by its content.
-    let model_path = match &args.model {
-        Some(m) => m.clone(),
-        None => {
-            let (kind, why) = choose_model(&entries, &cfg.languages);
-            let found = find_model(kind.file_name())?;
-            eprintln!("ayuda: model {} ({why})", found.display());
-            found
-        }
-    };
+    let model_path = model_for(args.model.as_deref(), &entries, &cfg.languages)?;
     let model_bytes = read_stored(&model_path)?;
     let model_hash = short_hash(&[&model_bytes]);
     let stem = model_path
