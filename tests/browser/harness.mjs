@@ -35,11 +35,12 @@ export async function staticServer(root) {
   return { url, stop: () => child.kill() };
 }
 
-/** Starts `ayuda inbox` on `listen` (default: an OS-chosen port); resolves to {url, stop}. */
-export async function inbox(db, { listen = '127.0.0.1:0', allowOrigins = [] } = {}) {
-  const args = ['inbox', '--listen', listen, '--db', db];
-  for (const origin of allowOrigins) args.push('--allow-origin', origin);
-  return start(args);
+/** Starts `ayuda inbox` on `listen` (default: an OS-chosen port), with `args` besides;
+ *  resolves to {url, stop}. */
+export async function inbox(db, { listen = '127.0.0.1:0', allowOrigins = [], args = [] } = {}) {
+  const all = ['inbox', '--listen', listen, '--db', db, ...args];
+  for (const origin of allowOrigins) all.push('--allow-origin', origin);
+  return start(all);
 }
 
 /** Runs the `ayuda` binary until it prints the address it listens on. */

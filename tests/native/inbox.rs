@@ -1465,3 +1465,153 @@ fn five_hundred_half_open_connections_do_not_keep_a_visitor_waiting() {
         waited.elapsed()
     );
 }
+
+/// A form POST (or GET when `form` is None) with extra headers, redirects not followed.
+fn owner_request(url: &str, form: Option<&str>, headers: &[(&str, &str)]) -> Reply {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into();
+    match form {
+        Some(body) => {
+            let mut request = agent
+                .post(url)
+                .header("Content-Type", "application/x-www-form-urlencoded");
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            reply(request.send(body))
+        }
+        None => {
+            let mut request = agent.get(url);
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            reply(request.call())
+        }
+    }
+}
+
+#[test]
+fn the_owners_page_lets_only_the_owner_in_and_only_the_owner_act() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("inbox.db");
+    let token = "owner-token-0123456789";
+    let server = Server::inbox(&db, &["--token", token]);
+    let page = server.url("/admin/");
+    let own = server.url("");
+
+    // A visitor's message: stored, and no cookie for the visitor.
+    let sent = post_json(
+        &agent(),
+        &server.url("/messages"),
+        &message(&key("owner", 0), "¿Hacéis <b>tartas</b>?").to_string(),
+    );
+    assert_eq!(sent.status, 201, "{}", sent.text);
+    assert_eq!(sent.header("set-cookie"), None);
+
+    // Not signed in: the sign-in form, no message, and the page's own protections.
+    let r = owner_request(&page, None, &[]);
+    assert_eq!(r.status, 200);
+    assert!(r.text.contains(r#"type="password""#), "{}", r.text);
+    assert!(!r.text.contains("tartas"));
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    assert!(r
+        .header("content-security-policy")
+        .unwrap()
+        .contains("default-src 'none'"));
+    assert_eq!(r.header("set-cookie"), None);
+
+    // A wrong token: refused, no cookie.
+    let r = owner_request(&server.url("/admin/login"), Some("token=guess"), &[]);
+    assert_eq!(r.status, 401);
+    assert_eq!(r.header("set-cookie"), None);
+
+    // The token: a session cookie that is HttpOnly and SameSite=Strict and carries no token.
+    let r = owner_request(
+        &server.url("/admin/login"),
+        Some(&format!("token={token}")),
+        &[],
+    );
+    assert_eq!(r.status, 303, "{}", r.text);
+    let set = r.header("set-cookie").unwrap().to_string();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    assert!(!set.contains(token));
+    let session = set.split(';').next().unwrap().to_string();
+
+    // Signed in: the message, escaped; so with the token as a bearer (a script reading).
+    let r = owner_request(&page, None, &[("Cookie", &session)]);
+    assert!(
+        r.text.contains("¿Hacéis &lt;b&gt;tartas&lt;/b&gt;?"),
+        "{}",
+        r.text
+    );
+    let bearer = format!("Bearer {token}");
+    let r2 = owner_request(&page, None, &[("Authorization", &bearer)]);
+    assert!(r2.text.contains("tartas"));
+    let csrf = r
+        .text
+        .split(r#"name="csrf" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a form token")
+        .to_string();
+
+    // A cookie with its expiry moved on is not a session.
+    let (expires, mac) = session.split_once('=').unwrap().1.split_once('.').unwrap();
+    let forged = format!(
+        "ayuda_owner={}.{mac}",
+        expires.parse::<i64>().unwrap() + 86_400
+    );
+    let r = owner_request(&page, None, &[("Cookie", &forged)]);
+    assert!(!r.text.contains("tartas"));
+
+    // Acting needs the session, the form token and this page's origin.
+    let handled = server.url("/admin/handled");
+    let form = format!("id=1&handled=true&csrf={csrf}");
+    for (what, body, headers) in [
+        ("no session", form.clone(), vec![("Origin", own.as_str())]),
+        (
+            "no form token",
+            "id=1&handled=true&csrf=0".to_string(),
+            vec![("Cookie", session.as_str()), ("Origin", own.as_str())],
+        ),
+        (
+            "another origin (same host, another port)",
+            form.clone(),
+            vec![
+                ("Cookie", session.as_str()),
+                ("Origin", "http://127.0.0.1:1"),
+            ],
+        ),
+    ] {
+        let r = owner_request(&handled, Some(&body), &headers);
+        assert_eq!(r.status, 403, "{what}: {}", r.text);
+        assert_eq!(listed(&db)[0].get("handled_at"), None, "{what}");
+    }
+    let r = owner_request(
+        &handled,
+        Some(&form),
+        &[("Cookie", &session), ("Origin", &own)],
+    );
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert!(listed(&db)[0]["handled_at"].is_string());
+    let r = owner_request(
+        &handled,
+        Some(&format!("id=1&handled=false&csrf={csrf}")),
+        &[("Cookie", &session), ("Origin", &own)],
+    );
+    assert_eq!(r.status, 303);
+    assert_eq!(listed(&db)[0].get("handled_at"), None);
+
+    // Without a token the page is off, and says how to turn it on.
+    drop(server);
+    let server = Server::inbox(&db, &[]);
+    let r = owner_request(&server.url("/admin/"), None, &[("Accept-Language", "es")]);
+    assert_eq!(r.status, 403);
+    assert!(r.text.contains("--token"), "{}", r.text);
+}

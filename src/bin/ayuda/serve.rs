@@ -40,6 +40,10 @@ pub struct ServeArgs {
         requires = "inbox_db"
     )]
     inbox_allow_origins: Vec<String>,
+    /// The inbox's token (with --inbox-db): your messages at /inbox/admin/; prefer
+    /// $AYUDA_INBOX_TOKEN, which other users cannot see in the process list.
+    #[arg(long = "inbox-token", value_name = "TOKEN", requires = "inbox_db")]
+    inbox_token: Option<String>,
     /// The inbox's mail to the owner (with --inbox-db), as `ayuda inbox` takes it.
     #[command(flatten)]
     mail: inbox::MailArgs,
@@ -90,6 +94,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
     if let Some(db) = args.inbox_db {
         let config = inbox::Config {
             allow_origins: args.inbox_allow_origins,
+            token: inbox::token_or_env(args.inbox_token),
             mail,
             webhook,
             ..inbox::Config::new(db)

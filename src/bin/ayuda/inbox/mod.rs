@@ -2,6 +2,7 @@
 //! them and `inbox test-mail` to check the mail settings. It never changes or deletes a stored
 //! message, nor sends one anywhere but the owner's mailbox and the webhook.
 
+mod admin;
 mod deliver;
 mod gaps;
 mod mail;
@@ -42,8 +43,9 @@ pub struct InboxArgs {
     /// A web origin whose pages may post here, e.g. https://example.com (repeatable).
     #[arg(long = "allow-origin", value_name = "ORIGIN")]
     allow_origins: Vec<String>,
-    /// Token for reading messages with GET /messages; prefer $AYUDA_INBOX_TOKEN, which other
-    /// users cannot see in the process list. Without one, reading over HTTP is off.
+    /// Token for reading messages: your page at /admin/ and GET /messages; prefer
+    /// $AYUDA_INBOX_TOKEN, which other users cannot see in the process list. Without one,
+    /// reading over HTTP is off.
     #[arg(long)]
     token: Option<String>,
     #[command(flatten)]
@@ -173,10 +175,7 @@ pub fn run(args: InboxArgs) -> Result<()> {
     let (Some(listen), Some(db)) = (args.listen, args.db) else {
         bail!("ayuda inbox needs --listen ADDR and --db FILE");
     };
-    let token = args
-        .token
-        .or_else(|| std::env::var("AYUDA_INBOX_TOKEN").ok())
-        .filter(|t| !t.is_empty());
+    let token = token_or_env(args.token);
     let config = Config {
         db,
         allow_origins: args.allow_origins,
@@ -193,20 +192,28 @@ pub fn run(args: InboxArgs) -> Result<()> {
         (false, false) => "",
     };
     let db_shown = config.db.display().to_string();
+    let page = config.token.is_some();
     let app = router(config)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("listening on {listen}"))?;
-        eprintln!(
-            "ayuda: inbox listening on http://{} (storing in {db_shown}{note})",
-            listener.local_addr()?,
-        );
+        let at = listener.local_addr()?;
+        eprintln!("ayuda: inbox listening on http://{at} (storing in {db_shown}{note})");
+        if page {
+            eprintln!("ayuda: your messages: http://{at}/admin/ (sign in with the token)");
+        }
         crate::listen::serve(listener, app, shutdown_signal())
             .await
             .context("serving")
     })
+}
+
+/// The token for reading messages: `--token`, else $AYUDA_INBOX_TOKEN; empty is none.
+pub fn token_or_env(arg: Option<String>) -> Option<String> {
+    arg.or_else(|| std::env::var("AYUDA_INBOX_TOKEN").ok())
+        .filter(|t| !t.is_empty())
 }
 
 /// Ctrl-C, or SIGTERM from a service manager: stop taking connections, finish the requests

@@ -1,5 +1,5 @@
 //! The inbox's HTTP side: `POST /messages` and `GET /messages` and their limits (size, rate,
-//! CORS); it wakes the delivery threads. It never answers 2xx to a message before the store
+//! CORS), with the owner's page (admin.rs) mounted beside them; it wakes the delivery threads. It never answers 2xx to a message before the store
 //! has committed it.
 
 use std::sync::Arc;
@@ -40,8 +40,9 @@ pub struct Inbox {
 }
 
 /// The routes with their limits, outermost first: CORS (so even a 429 or 413 is readable by an
-/// allowed page, and preflights cost no quota), the rate limit, then the body limit. A 429 is
-/// decided before the body is read, so it never follows a store: nothing answered 2xx is dropped.
+/// allowed page, and preflights cost no quota), the body limit and deadline, then the rate
+/// limit on what strangers send. A 429 is decided before the body is read, so it never follows
+/// a store: nothing answered 2xx is dropped.
 pub fn routes(
     mut inbox: Inbox,
     allow_origins: Vec<HeaderValue>,
@@ -64,8 +65,13 @@ pub fn routes(
         std::thread::sleep(Duration::from_secs(60));
         limiter.retain_recent();
     });
+    // The limit counts what strangers can send: messages, and guesses at the owner's token.
+    // The owner's own pages are not counted, so reading them never locks the owner out.
     let api = Router::new()
         .route("/messages", post(receive).get(list))
+        .merge(super::admin::sign_in())
+        .layer(GovernorLayer::new(limit).error_handler(too_many))
+        .merge(super::admin::pages())
         .fallback(|| async {
             Failure::new(
                 StatusCode::NOT_FOUND,
@@ -83,8 +89,7 @@ pub fn routes(
         // A body sent a byte at a time cannot hold a connection open for minutes.
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             BODY_TIMEOUT,
-        ))
-        .layer(GovernorLayer::new(limit).error_handler(too_many));
+        ));
     if allow_origins.is_empty() {
         return api;
     }
@@ -157,14 +162,7 @@ async fn list(State(inbox): State<Arc<Inbox>>, headers: HeaderMap) -> Response {
         )
         .into_response();
     };
-    // The scheme is case-insensitive (RFC 9110, 11.1): "bearer" and "BEARER" are "Bearer".
-    let given = headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map_or("", |(_, token)| token.trim());
-    if !same_secret(given.as_bytes(), token.as_bytes()) {
+    if !bearer_matches(&headers, token) {
         let failure = Failure::new(
             StatusCode::UNAUTHORIZED,
             "Reading messages needs the header `Authorization: Bearer TOKEN` with the inbox's token.",
@@ -182,6 +180,18 @@ async fn list(State(inbox): State<Arc<Inbox>>, headers: HeaderMap) -> Response {
             .into_response(),
         Err(failure) => failure.into_response(),
     }
+}
+
+/// Whether the request carries `Authorization: Bearer TOKEN` with the inbox's token. The
+/// scheme is case-insensitive (RFC 9110, 11.1): "bearer" and "BEARER" are "Bearer".
+pub(super) fn bearer_matches(headers: &HeaderMap, token: &str) -> bool {
+    let given = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map_or("", |(_, token)| token.trim());
+    same_secret(given.as_bytes(), token.as_bytes())
 }
 
 /// The client a request counts against for the rate limit: the peer address, or, when the
@@ -225,7 +235,7 @@ impl tower_governor::key_extractor::KeyExtractor for ClientKey {
 /// A browser names the page's origin on every cross-site POST, forms included (which CORS
 /// does not stop): one that is neither this inbox's own host (as the request or a reverse proxy
 /// names it) nor listed is refused. No Origin (a script, curl) is a client, not a page.
-fn origin_allowed(headers: &HeaderMap, allowed: &[HeaderValue]) -> bool {
+pub(super) fn origin_allowed(headers: &HeaderMap, allowed: &[HeaderValue]) -> bool {
     let Some(origin) = headers.get(axum::http::header::ORIGIN) else {
         return true;
     };
@@ -246,7 +256,7 @@ fn origin_allowed(headers: &HeaderMap, allowed: &[HeaderValue]) -> bool {
 
 /// Hand-written rather than a crate for one line: every byte is compared whatever the first
 /// difference, so the time taken says nothing about how much of a guess was right.
-fn same_secret(given: &[u8], secret: &[u8]) -> bool {
+pub(super) fn same_secret(given: &[u8], secret: &[u8]) -> bool {
     let diff = given
         .iter()
         .zip(secret)
@@ -256,7 +266,7 @@ fn same_secret(given: &[u8], secret: &[u8]) -> bool {
 
 /// Runs a store call off the async threads. A failure is logged and answered with a 500 that
 /// asks for a resend: the widget keeps its copy on anything but a 2xx.
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     call: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
 ) -> Result<T, Failure> {
     let failed = |err: String| {

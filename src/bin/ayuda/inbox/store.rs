@@ -1,6 +1,7 @@
 //! The inbox's SQLite file: one table of messages, each kept as the canonical JSON it arrived as,
 //! and the deliveries queue (one row per message and channel it goes out on: mail to the owner,
-//! the webhook; with its state, so retries survive restarts). It never reports a message as
+//! the webhook; with its state, so retries survive restarts), and which messages the owner has
+//! marked handled (a table of its own, so older databases gain it). It never reports a message as
 //! saved before its commit (queue rows included) is on disk, and never builds SQL from text.
 
 use std::path::Path;
@@ -29,6 +30,10 @@ CREATE TABLE IF NOT EXISTS deliveries (
     failed_at TEXT,
     last_error TEXT,
     PRIMARY KEY (message_id, channel)
+);
+CREATE TABLE IF NOT EXISTS handled (
+    message_id INTEGER PRIMARY KEY REFERENCES messages (id),
+    at TEXT NOT NULL
 )";
 
 /// One stored message, as read back.
@@ -39,6 +44,8 @@ pub struct Row {
     pub body: String,
     /// Where it stands on each channel that was on as it arrived (mail, webhook).
     pub deliveries: Vec<(String, Delivery)>,
+    /// When the owner marked it handled, if they have.
+    pub handled_at: Option<String>,
 }
 
 /// Where a message's delivery on one channel stands.
@@ -178,6 +185,7 @@ impl Store {
                     received_at,
                     body,
                     deliveries: Vec::new(),
+                    handled_at: None,
                 })
             }
             None => {
@@ -200,7 +208,10 @@ impl Store {
     /// Every message, oldest first, with where its deliveries stand.
     pub fn all(&self) -> Result<Vec<Row>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare("SELECT id, received_at, body FROM messages ORDER BY id")?;
+        let mut stmt = conn.prepare(
+            "SELECT m.id, m.received_at, m.body, h.at FROM messages m
+             LEFT JOIN handled h ON h.message_id = m.id ORDER BY m.id",
+        )?;
         let mut rows = stmt
             .query_map([], |row| {
                 Ok(Row {
@@ -208,6 +219,7 @@ impl Store {
                     received_at: row.get(1)?,
                     body: row.get(2)?,
                     deliveries: Vec::new(),
+                    handled_at: row.get(3)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -240,6 +252,26 @@ impl Store {
             }
         }
         Ok(rows)
+    }
+
+    /// Marks message `id` handled at `at`, or not handled (`None`); false when there is no
+    /// such message.
+    pub fn set_handled(&self, id: i64, at: Option<Timestamp>) -> Result<bool> {
+        let conn = self.conn();
+        let exists: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM messages WHERE id = ?1)",
+            [id],
+            |row| row.get(0),
+        )?;
+        match at {
+            Some(at) if exists => conn.execute(
+                "INSERT INTO handled (message_id, at) VALUES (?1, ?2)
+                 ON CONFLICT (message_id) DO NOTHING",
+                (id, format!("{at:.3}")),
+            )?,
+            _ => conn.execute("DELETE FROM handled WHERE message_id = ?1", [id])?,
+        };
+        Ok(exists)
     }
 
     /// From now on, new messages are queued on `channels`; those already waiting on them are
@@ -322,10 +354,15 @@ impl Store {
 }
 
 impl Row {
-    /// `{"id", "received_at", ...the message's own fields as stored}`, and `deliveries` (each
-    /// channel's state) when any was on: the shape `inbox list --json` and `GET /messages` share.
+    /// `{"id", "received_at", ...the message's own fields as stored}`, `handled_at` once the
+    /// owner marked it handled, and `deliveries` (each channel's state) when any was on: the shape `inbox list --json` and `GET /messages` share.
     pub fn to_json(&self) -> Result<Value> {
         let mut row = message_json(self.id, &self.received_at, &self.body)?;
+        if let Some(at) = &self.handled_at {
+            row.as_object_mut()
+                .expect("message_json makes an object")
+                .insert("handled_at".into(), at.as_str().into());
+        }
         if !self.deliveries.is_empty() {
             let states: Map<String, Value> = self
                 .deliveries
