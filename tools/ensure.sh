@@ -3,7 +3,7 @@
 # run takes seconds. Used by `make demo` and `make test`; safe to run by hand.
 #   rust wasm32 target, the wasm-bindgen CLI pinned to Cargo.lock's version, npm dev packages
 #   (playwright-core, binaryen's wasm-opt, Eleventy), Chromium and ChromeDriver, Hugo, aiosmtpd,
-#   and the models.
+#   PostgreSQL, and the models.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -70,6 +70,12 @@ ensure_smtpd() {
   command -v aiosmtpd >/dev/null || apt_install python3-aiosmtpd
 }
 
+# A real PostgreSQL server for the inbox's tests on PostgreSQL (Debian's package; each test
+# starts its own server in a scratch folder, on a free loopback port).
+ensure_postgres() {
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql
+}
+
 ensure_model() {
   bash models/fetch.sh
   bash models/fetch-multilingual.sh
@@ -77,7 +83,7 @@ ensure_model() {
 
 what=${1:-all}
 case "$what" in
-  all) ensure_rust; ensure_wasm_bindgen; ensure_node_packages; ensure_chromium; ensure_hugo; ensure_smtpd; ensure_model ;;
+  all) ensure_rust; ensure_wasm_bindgen; ensure_node_packages; ensure_chromium; ensure_hugo; ensure_smtpd; ensure_postgres; ensure_model ;;
   build) ensure_rust; ensure_wasm_bindgen; ensure_node_packages; ensure_model ;;
   *) fail "usage: tools/ensure.sh [all|build]" ;;
 esac

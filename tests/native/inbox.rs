@@ -353,7 +353,12 @@ fn missing_or_invalid_fields_are_a_422_naming_them_and_store_nothing() {
 #[test]
 fn a_resend_is_a_200_duplicate_and_a_reused_key_a_409() {
     let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("inbox.db");
+    a_resend_is_a_200_duplicate_and_a_reused_key_a_409_in(&tmp.path().join("inbox.db"));
+}
+
+/// On the database `db`: a SQLite file here, PostgreSQL in postgres.rs.
+pub(crate) fn a_resend_is_a_200_duplicate_and_a_reused_key_a_409_in(db: &Path) {
+    let db = db.to_path_buf();
     let server = Server::inbox(&db, &[]);
     let agent = agent();
     let url = server.url("/messages");
@@ -412,7 +417,12 @@ fn post_from(from: &str, to: SocketAddr, body: &str) -> String {
 #[test]
 fn a_burst_gets_201s_then_429s_with_retry_after_and_loses_nothing() {
     let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("inbox.db");
+    a_burst_gets_201s_then_429s_with_retry_after_and_loses_nothing_in(&tmp.path().join("inbox.db"));
+}
+
+/// On the database `db`: a SQLite file here, PostgreSQL in postgres.rs.
+pub(crate) fn a_burst_gets_201s_then_429s_with_retry_after_and_loses_nothing_in(db: &Path) {
+    let db = db.to_path_buf();
     let server = Server::inbox(&db, &[]);
     let url = server.url("/messages");
 
@@ -488,7 +498,12 @@ fn a_burst_gets_201s_then_429s_with_retry_after_and_loses_nothing() {
 #[test]
 fn hostile_text_is_stored_and_listed_verbatim() {
     let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("inbox.db");
+    hostile_text_is_stored_and_listed_verbatim_in(&tmp.path().join("inbox.db"));
+}
+
+/// On the database `db`: a SQLite file here, PostgreSQL in postgres.rs.
+pub(crate) fn hostile_text_is_stored_and_listed_verbatim_in(db: &Path) {
+    let db = db.to_path_buf();
     let server = Server::inbox(&db, &[]);
     let text =
         "'); DROP TABLE messages;--\n<script>alert(1)</script>\n\"double\" 'single' `back` \\ \
@@ -531,7 +546,12 @@ fn hostile_text_is_stored_and_listed_verbatim() {
 #[test]
 fn kill_9_during_a_burst_loses_no_acknowledged_message() {
     let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("inbox.db");
+    kill_9_during_a_burst_loses_no_acknowledged_message_in(&tmp.path().join("inbox.db"));
+}
+
+/// On the database `db`: a SQLite file here, PostgreSQL in postgres.rs.
+pub(crate) fn kill_9_during_a_burst_loses_no_acknowledged_message_in(db: &Path) {
+    let db = db.to_path_buf();
     let mut server = Server::inbox(&db, &["--per-minute", "10000000"]);
     let url = server.url("/messages");
     let stop = AtomicBool::new(false);
@@ -889,7 +909,16 @@ fn receive(conn: TcpStream, status: &str) -> (std::collections::HashMap<String, 
 #[test]
 fn webhook_events_wait_for_a_receiver_that_is_down_across_a_restart_and_arrive_once() {
     let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("inbox.db");
+    webhook_events_wait_for_a_receiver_that_is_down_across_a_restart_and_arrive_once_in(
+        &tmp.path().join("inbox.db"),
+    );
+}
+
+/// On the database `db`: a SQLite file here, PostgreSQL in postgres.rs.
+pub(crate) fn webhook_events_wait_for_a_receiver_that_is_down_across_a_restart_and_arrive_once_in(
+    db: &Path,
+) {
+    let db = db.to_path_buf();
     let port = free_port();
     let hook = format!("http://127.0.0.1:{port}/hook");
     let args = ["--webhook", hook.as_str()];
@@ -1016,7 +1045,7 @@ impl Drop for Smtp {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -1149,9 +1178,15 @@ fn each_new_message_is_mailed_to_the_owner_once_with_reply_to_and_lane() {
 #[test]
 fn a_mail_waits_for_a_server_that_is_down_across_an_inbox_restart() {
     let tmp = tempfile::tempdir().unwrap();
+    a_mail_waits_for_a_server_that_is_down_across_an_inbox_restart_in(&tmp.path().join("inbox.db"));
+}
+
+/// On the database `db`: a SQLite file here, PostgreSQL in postgres.rs.
+pub(crate) fn a_mail_waits_for_a_server_that_is_down_across_an_inbox_restart_in(db: &Path) {
+    let tmp = tempfile::tempdir().unwrap();
     let maildir = tmp.path().join("owner");
     let port = free_port();
-    let db = tmp.path().join("inbox.db");
+    let db = db.to_path_buf();
     let smtp = format!("smtp://127.0.0.1:{port}");
     let args = ["--smtp", smtp.as_str(), "--notify", "owner@example.com"];
     let agent = agent();
@@ -1496,7 +1531,12 @@ fn owner_request(url: &str, form: Option<&str>, headers: &[(&str, &str)]) -> Rep
 #[test]
 fn the_owners_page_lets_only_the_owner_in_and_only_the_owner_act() {
     let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("inbox.db");
+    the_owners_page_lets_only_the_owner_in_and_only_the_owner_act_in(&tmp.path().join("inbox.db"));
+}
+
+/// On the database `db`: a SQLite file here, PostgreSQL in postgres.rs.
+pub(crate) fn the_owners_page_lets_only_the_owner_in_and_only_the_owner_act_in(db: &Path) {
+    let db = db.to_path_buf();
     let token = "owner-token-0123456789";
     let server = Server::inbox(&db, &["--token", token]);
     let page = server.url("/admin/");
@@ -1614,4 +1654,59 @@ fn the_owners_page_lets_only_the_owner_in_and_only_the_owner_act() {
     let r = owner_request(&server.url("/admin/"), None, &[("Accept-Language", "es")]);
     assert_eq!(r.status, 403);
     assert!(r.text.contains("--token"), "{}", r.text);
+}
+
+/// Two inboxes on one (PostgreSQL) database, as behind a load balancer: copies of one message
+/// racing to both are stored once, and each message is mailed to the owner once, whichever
+/// inbox's sender claims it.
+pub(crate) fn two_inboxes_share_one_database(db: &Path) {
+    let tmp = tempfile::tempdir().unwrap();
+    let maildir = tmp.path().join("owner");
+    let port = free_port();
+    let _smtp = Smtp::start(port, &maildir);
+    let smtp = format!("smtp://127.0.0.1:{port}");
+    let args = ["--smtp", smtp.as_str(), "--notify", "owner@example.com"];
+    let servers = [Server::inbox(db, &args), Server::inbox(db, &args)];
+    let n = 12;
+    thread::scope(|scope| {
+        for i in 0..n {
+            let body = message(&key("shared", i), &format!("mensaje {i}")).to_string();
+            let servers = &servers;
+            scope.spawn(move || {
+                // The same message to both at once.
+                let mut answers: Vec<u16> = thread::scope(|race| {
+                    let sent: Vec<_> = servers
+                        .iter()
+                        .map(|s| {
+                            let (url, body) = (s.url("/messages"), body.clone());
+                            race.spawn(move || post_json(&agent(), &url, &body).status)
+                        })
+                        .collect();
+                    sent.into_iter().map(|h| h.join().unwrap()).collect()
+                });
+                answers.sort();
+                assert_eq!(
+                    answers,
+                    [200, 201],
+                    "one stores it, the other finds it stored"
+                );
+            });
+        }
+    });
+    assert_eq!(listed(db).len(), n);
+    wait_for_listing(db, Duration::from_secs(30), |rows| {
+        rows.iter()
+            .all(|r| r["deliveries"]["mail"]["state"] == "sent")
+    });
+    // Give a second sender time to send anything twice, then count.
+    thread::sleep(Duration::from_secs(2));
+    let mails = mails(&maildir, n, Duration::from_secs(10));
+    let mut subjects: Vec<String> = mails
+        .iter()
+        .map(|m| m.body_text(0).unwrap_or_default().to_string())
+        .collect();
+    subjects.sort();
+    subjects.dedup();
+    assert_eq!(mails.len(), n, "one mail per message");
+    assert_eq!(subjects.len(), n, "no message mailed twice");
 }

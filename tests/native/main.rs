@@ -13,6 +13,7 @@ mod inbox;
 mod kb;
 mod multilingual;
 mod packed;
+mod postgres;
 mod site;
 mod sources;
 mod trained;

@@ -1,6 +1,6 @@
 //! Durable deliveries: each stored message goes out on every channel that was on as it arrived
 //! (mail to the owner, the webhook), from one background thread per channel, with the queue in
-//! the inbox's SQLite file (store.rs). Owns the retry schedule (backoff for a day, across
+//! the inbox's database (store/). Owns the retry schedule (backoff for a day, across
 //! restarts) and the thread; never composes what is sent (each channel does) and never changes
 //! a stored message.
 

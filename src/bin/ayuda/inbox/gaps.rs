@@ -18,7 +18,7 @@ use crate::support::{open_kb, write_atomically};
 
 #[derive(Args)]
 pub struct GapsArgs {
-    /// The inbox's SQLite file.
+    /// The inbox's database: its SQLite file or postgres:// URL.
     #[arg(long, value_name = "FILE")]
     db: PathBuf,
     /// The knowledge base the site serves.

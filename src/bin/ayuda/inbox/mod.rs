@@ -37,7 +37,9 @@ pub struct InboxArgs {
     /// Address to listen on (port 0 picks a free port; the line on stderr names it).
     #[arg(long, required = true)]
     listen: Option<SocketAddr>,
-    /// The SQLite file messages are kept in (created if missing).
+    /// Where messages are kept: a SQLite file (created if missing), or a PostgreSQL database
+    /// as postgres://USER@HOST[:PORT]/DATABASE (its password in $PGPASSWORD), for several
+    /// inboxes sharing one database.
     #[arg(long, value_name = "FILE", required = true)]
     db: Option<PathBuf>,
     /// A web origin whose pages may post here, e.g. https://example.com (repeatable).
@@ -74,7 +76,7 @@ enum InboxCommand {
 
 #[derive(Args)]
 struct ListArgs {
-    /// The inbox's SQLite file.
+    /// The inbox's database: its SQLite file or postgres:// URL.
     #[arg(long, value_name = "FILE")]
     db: PathBuf,
     /// One JSON array, each message with its id and received_at.
