@@ -9,7 +9,7 @@
 // to send a message), endpoint (where messages go as JSON; overrides the knowledge base's).
 // Events (composed, bubbling): ayuda-ready, ayuda-reply {detail: reply and its tier, 'early' or
 // 'full'}, ayuda-escalate
-// {detail: {reason}} (visitor, asked, urgent, no-answer, suggest, handoff, misses),
+// {detail: {reason}} (visitor, asked, urgent, no-answer, suggest, handoff, misses, not-helpful),
 // ayuda-message {detail: {key, state}} (sending, sent, queued, failed).
 // The one thing that ever leaves the device is a message the visitor writes, previews and sends
 // to a person; it goes through the outbox (outbox.js).
@@ -455,6 +455,13 @@ export class AyudaChat extends HTMLElement {
         b.setAttribute('aria-pressed', 'true');
         recordFeedback(entry.id, helpful);
         feedback.append(` ${this.t('thanks')}`);
+        // Not helpful: the visitor may tell the owner, in a message they edit and preview
+        // like any other; nothing is sent unless they do.
+        if (!helpful) {
+          const question = this.lastQuestion;
+          feedback.append(h('button', { type: 'button', className: 'action', onclick: () =>
+            this.escalate('not-helpful', { message: this.t('notAnswered', question) }) }, this.t('tellOwner')));
+        }
       } }, this.t(helpful ? 'helpful' : 'notHelpful'));
       feedback.append(b);
     }
@@ -480,7 +487,7 @@ export class AyudaChat extends HTMLElement {
   /** The way to a person: the lane the owner's hours give now (open, closed, urgent), its
    *  phones and links, and the message form. Without a knowledge base to say how, the site's
    *  contact page. */
-  async escalate(reason) {
+  async escalate(reason, { message } = {}) {
     this.open({ focus: false });
     this.dispatchEvent(new CustomEvent('ayuda-escalate', { detail: { reason }, bubbles: true, composed: true }));
     let offer = null;
@@ -499,7 +506,7 @@ export class AyudaChat extends HTMLElement {
       this.contactPage();
       return;
     }
-    this.messageForm(box, offer);
+    this.messageForm(box, offer, message);
   }
 
   /** The lane's words: open with live contact, closed with the next opening in the visitor's
@@ -538,9 +545,10 @@ export class AyudaChat extends HTMLElement {
       hour: '2-digit', minute: '2-digit' }).format(new Date(ms));
   }
 
-  /** The form: the message (the last question, editable), one way to reply, and the
-   *  conversation only if ticked. Checked by the same rules the inbox applies, then previewed. */
-  messageForm(box, offer) {
+  /** The form: the message (`text`, else the last question; editable), one way to reply, and
+   *  the conversation only if ticked. Checked by the same rules the inbox applies, then
+   *  previewed. */
+  messageForm(box, offer, text) {
     const key = crypto.randomUUID();
     const ids = { message: this.uid('message'), reply: this.uid('reply'), transcript: this.uid('transcript') };
     const errors = {};
@@ -551,7 +559,7 @@ export class AyudaChat extends HTMLElement {
       control.setAttribute('aria-describedby', errors[name].id);
       return [h('label', { htmlFor: ids[name] }, label), control, errors[name]];
     };
-    const message = h('textarea', { rows: 3, value: this.lastQuestion });
+    const message = h('textarea', { rows: 3, value: text ?? this.lastQuestion });
     const reply = h('input', { type: 'text', autocomplete: 'email', spellcheck: false });
     const transcript = h('input', { type: 'checkbox', id: ids.transcript });
     const controls = { message, reply };

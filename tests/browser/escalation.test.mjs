@@ -181,6 +181,28 @@ test('in opening hours: live contact, then the inbox stores exactly the previewe
   assert.equal(stored().at(-1).deliveries.mail.state, 'sent');
 });
 
+test('"not helpful" lets the visitor tell the owner, in a message they edit and preview, and sends nothing before', async () => {
+  const before = stored().length;
+  const { context, page, requests, errors } = await visitor({ at: '2026-11-24T09:00:00Z' });
+  await page.goto(`${server.url}/`);
+  const question = '¿Abrís los domingos?';
+  await ask(page, question);
+  const log = page.getByRole('log');
+  await log.getByRole('button', { name: 'No me ha servido' }).last().click();
+  await log.getByRole('button', { name: 'Contárselo a una persona del equipo' }).click();
+  const proposed = `La respuesta del asistente no resolvía mi pregunta: «${question}»`;
+  assert.equal(await log.getByLabel('Tu mensaje').inputValue(), proposed);
+  assert.equal(stored().length, before, 'nothing is sent before the visitor sends it');
+  const raw = await writeAndPreview(page, { reply: 'luis@example.es' });
+  assert.equal(JSON.parse(raw).message, proposed);
+  await sendAndWait(page, 'Enviado. Te responderemos pronto.');
+  assert.equal(stored().length, before + 1);
+  assert.equal(stored().at(-1).message, proposed);
+  onlyTheEscalationCarries(requests, [proposed, 'luis@example.es'], `${server.url}/inbox/messages`);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('out of hours: the next opening in the visitor\'s own time zone, and no transcript unless ticked', async () => {
   const before = stored().length;
   // Tuesday 22:00 in Valencia is 16:00 in New York; Valencia opens Wednesday 07:30 = 01:30 there.
