@@ -190,7 +190,12 @@ fn as_sent(row: &Value) -> Value {
 #[test]
 fn malformed_json_is_a_400_naming_the_problem_and_stores_nothing() {
     let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("inbox.db");
+    malformed_json_is_a_400_naming_the_problem_and_stores_nothing_in(&tmp.path().join("inbox.db"));
+}
+
+/// On the database `db`: a SQLite file here, PostgreSQL in postgres.rs.
+pub(crate) fn malformed_json_is_a_400_naming_the_problem_and_stores_nothing_in(db: &Path) {
+    let db = db.to_path_buf();
     let server = Server::inbox(&db, &[]);
     let agent = agent();
 
@@ -280,7 +285,12 @@ fn raw_oversized(addr: SocketAddr, head: &str, len: usize, chunked: bool) -> Str
 #[test]
 fn a_10mb_body_is_refused_with_413_and_the_server_keeps_serving() {
     let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("inbox.db");
+    a_10mb_body_is_refused_with_413_and_the_server_keeps_serving_in(&tmp.path().join("inbox.db"));
+}
+
+/// On the database `db`: a SQLite file here, PostgreSQL in postgres.rs.
+pub(crate) fn a_10mb_body_is_refused_with_413_and_the_server_keeps_serving_in(db: &Path) {
+    let db = db.to_path_buf();
     let server = Server::inbox(&db, &[]);
     let len = 10 * 1024 * 1024;
 
@@ -312,7 +322,14 @@ fn a_10mb_body_is_refused_with_413_and_the_server_keeps_serving() {
 #[test]
 fn missing_or_invalid_fields_are_a_422_naming_them_and_store_nothing() {
     let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("inbox.db");
+    missing_or_invalid_fields_are_a_422_naming_them_and_store_nothing_in(
+        &tmp.path().join("inbox.db"),
+    );
+}
+
+/// On the database `db`: a SQLite file here, PostgreSQL in postgres.rs.
+pub(crate) fn missing_or_invalid_fields_are_a_422_naming_them_and_store_nothing_in(db: &Path) {
+    let db = db.to_path_buf();
     let server = Server::inbox(&db, &[]);
     let agent = agent();
     let url = server.url("/messages");
@@ -601,7 +618,13 @@ pub(crate) fn kill_9_during_a_burst_loses_no_acknowledged_message_in(db: &Path) 
 #[test]
 fn cors_answers_only_allowed_origins_and_reading_needs_the_token() {
     let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("inbox.db");
+    cors_answers_only_allowed_origins_and_reading_needs_the_token_in(&tmp.path().join("inbox.db"));
+}
+
+/// On the database `db`: a SQLite file here, PostgreSQL in postgres.rs.
+pub(crate) fn cors_answers_only_allowed_origins_and_reading_needs_the_token_in(db: &Path) {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = db.to_path_buf();
     let allowed = "http://127.0.0.1:8080";
     let server = Server::inbox(&db, &["--allow-origin", allowed, "--token", "s3cret-token"]);
     let agent = agent();
@@ -686,9 +709,13 @@ fn cors_answers_only_allowed_origins_and_reading_needs_the_token() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json(), Value::Array(listed(&db)));
     assert_eq!(r.json().as_array().unwrap().len(), 3);
-    // Only the inbox's owner may read the database and its write-ahead log.
+    // Only the inbox's owner may read the database and its write-ahead log (a SQLite file; a
+    // PostgreSQL server keeps its own files).
     #[cfg(unix)]
-    for file in [db.clone(), db.with_extension("db-wal")] {
+    for file in [db.clone(), db.with_extension("db-wal")]
+        .into_iter()
+        .filter(|_| db.is_file())
+    {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&file).unwrap().permissions().mode();
         assert_eq!(mode & 0o077, 0, "{} is mode {mode:o}", file.display());
@@ -723,7 +750,12 @@ fn full_message(k: &str) -> Escalation {
 #[test]
 fn a_form_encoded_post_stores_the_same_message_as_json() {
     let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("inbox.db");
+    a_form_encoded_post_stores_the_same_message_as_json_in(&tmp.path().join("inbox.db"));
+}
+
+/// On the database `db`: a SQLite file here, PostgreSQL in postgres.rs.
+pub(crate) fn a_form_encoded_post_stores_the_same_message_as_json_in(db: &Path) {
+    let db = db.to_path_buf();
     let server = Server::inbox(&db, &[]);
     let agent = agent();
     let url = server.url("/messages");
@@ -748,7 +780,12 @@ fn a_form_encoded_post_stores_the_same_message_as_json() {
 #[test]
 fn serve_mounts_the_inbox_under_its_own_origin() {
     let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("inbox.db");
+    serve_mounts_the_inbox_under_its_own_origin_in(&tmp.path().join("inbox.db"));
+}
+
+/// On the database `db`: a SQLite file here, PostgreSQL in postgres.rs.
+pub(crate) fn serve_mounts_the_inbox_under_its_own_origin_in(db: &Path) {
+    let db = db.to_path_buf();
     let server = Server::start(&[
         "serve",
         "www",
@@ -978,7 +1015,12 @@ fn listing_a_missing_database_fails_without_creating_it() {
 #[test]
 fn sigterm_stops_the_server_cleanly() {
     let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("inbox.db");
+    sigterm_stops_the_server_cleanly_in(&tmp.path().join("inbox.db"));
+}
+
+/// On the database `db`: a SQLite file here, PostgreSQL in postgres.rs.
+pub(crate) fn sigterm_stops_the_server_cleanly_in(db: &Path) {
+    let db = db.to_path_buf();
     let mut server = Server::inbox(&db, &[]);
     let r = post_json(
         &agent(),
@@ -1079,10 +1121,18 @@ fn mails(maildir: &Path, n: usize, within: Duration) -> Vec<mail_parser::Message
 #[test]
 fn each_new_message_is_mailed_to_the_owner_once_with_reply_to_and_lane() {
     let tmp = tempfile::tempdir().unwrap();
+    each_new_message_is_mailed_to_the_owner_once_with_reply_to_and_lane_in(
+        &tmp.path().join("inbox.db"),
+    );
+}
+
+/// On the database `db`: a SQLite file here, PostgreSQL in postgres.rs.
+pub(crate) fn each_new_message_is_mailed_to_the_owner_once_with_reply_to_and_lane_in(db: &Path) {
+    let tmp = tempfile::tempdir().unwrap();
     let maildir = tmp.path().join("owner");
     let port = free_port();
     let _smtp = Smtp::start(port, &maildir);
-    let db = tmp.path().join("inbox.db");
+    let db = db.to_path_buf();
     let smtp = format!("smtp://127.0.0.1:{port}");
     let server = Server::inbox(
         &db,
@@ -1292,6 +1342,14 @@ fn test_mail_explains_a_tls_and_port_mix_up_in_plain_words() {
 #[test]
 fn gaps_groups_messages_by_the_nearest_entry_and_writes_a_csv_that_builds() {
     let tmp = tempfile::tempdir().unwrap();
+    gaps_groups_messages_by_the_nearest_entry_and_writes_a_csv_that_builds_in(
+        &tmp.path().join("inbox.db"),
+    );
+}
+
+/// On the database `db`: a SQLite file here, PostgreSQL in postgres.rs.
+pub(crate) fn gaps_groups_messages_by_the_nearest_entry_and_writes_a_csv_that_builds_in(db: &Path) {
+    let tmp = tempfile::tempdir().unwrap();
     let faq = crate::util::fixture("faq.csv");
     let kb = tmp.path().join("kb.bin");
     let built = ayuda(
@@ -1304,7 +1362,7 @@ fn gaps_groups_messages_by_the_nearest_entry_and_writes_a_csv_that_builds() {
         b"",
     );
     assert!(built.status.success(), "{}", stderr(&built));
-    let db = tmp.path().join("inbox.db");
+    let db = db.to_path_buf();
     let server = Server::inbox(&db, &[]);
     let agent = agent();
     for (i, text) in [
@@ -1463,7 +1521,14 @@ fn behind_a_trusted_proxy_one_visitors_burst_does_not_hold_up_another() {
 #[test]
 fn five_hundred_half_open_connections_do_not_keep_a_visitor_waiting() {
     let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("inbox.db");
+    five_hundred_half_open_connections_do_not_keep_a_visitor_waiting_in(
+        &tmp.path().join("inbox.db"),
+    );
+}
+
+/// On the database `db`: a SQLite file here, PostgreSQL in postgres.rs.
+pub(crate) fn five_hundred_half_open_connections_do_not_keep_a_visitor_waiting_in(db: &Path) {
+    let db = db.to_path_buf();
     let server = Server::inbox(&db, &[]);
     // Each sends half a request and waits, as a slow-loris client does.
     let idle: Vec<TcpStream> = (0..500)

@@ -1,8 +1,8 @@
-//! The inbox on PostgreSQL: the inbox tests that concern storage (exactly once by key, durable
-//! before 201 under kill -9, deliveries across restarts, the owner's handled marks, hostile
-//! text) run again against a real PostgreSQL server that each test starts in a scratch folder
-//! (Debian's package, `make test` installs it), plus what only a shared database has: two
-//! inboxes on one database store a message once and send its mail once.
+//! The inbox on PostgreSQL: every inbox test that stores or reads messages (exactly once by
+//! key, durable before 201 under kill -9, deliveries across restarts, the owner's page, gaps,
+//! hostile text, limits) runs again against a real PostgreSQL server that each test starts in
+//! a scratch folder (Debian's package; `make test` installs it), plus what only a shared
+//! database has: two inboxes on one database store a message once and send its mail once.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -137,41 +137,36 @@ fn on_postgres(case: fn(&Path)) {
     case(&pg.db());
 }
 
-#[test]
-fn a_resend_is_a_200_duplicate_and_a_reused_key_a_409_on_postgres() {
-    on_postgres(inbox::a_resend_is_a_200_duplicate_and_a_reused_key_a_409_in);
+/// Each inbox test that stores or reads messages, again on PostgreSQL.
+macro_rules! on_postgres {
+    ($($test:ident => $case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                on_postgres(inbox::$case);
+            }
+        )*
+    };
 }
 
-#[test]
-fn a_burst_gets_201s_then_429s_and_loses_nothing_on_postgres() {
-    on_postgres(inbox::a_burst_gets_201s_then_429s_with_retry_after_and_loses_nothing_in);
-}
-
-#[test]
-fn hostile_text_is_stored_and_listed_verbatim_on_postgres() {
-    on_postgres(inbox::hostile_text_is_stored_and_listed_verbatim_in);
-}
-
-#[test]
-fn kill_9_during_a_burst_loses_no_acknowledged_message_on_postgres() {
-    on_postgres(inbox::kill_9_during_a_burst_loses_no_acknowledged_message_in);
-}
-
-#[test]
-fn webhook_events_arrive_once_across_a_restart_on_postgres() {
-    on_postgres(
-        inbox::webhook_events_wait_for_a_receiver_that_is_down_across_a_restart_and_arrive_once_in,
-    );
-}
-
-#[test]
-fn a_mail_waits_for_a_server_that_is_down_across_a_restart_on_postgres() {
-    on_postgres(inbox::a_mail_waits_for_a_server_that_is_down_across_an_inbox_restart_in);
-}
-
-#[test]
-fn the_owners_page_on_postgres() {
-    on_postgres(inbox::the_owners_page_lets_only_the_owner_in_and_only_the_owner_act_in);
+on_postgres! {
+    malformed_json_stores_nothing_on_postgres => malformed_json_is_a_400_naming_the_problem_and_stores_nothing_in,
+    a_10mb_body_is_refused_on_postgres => a_10mb_body_is_refused_with_413_and_the_server_keeps_serving_in,
+    invalid_fields_store_nothing_on_postgres => missing_or_invalid_fields_are_a_422_naming_them_and_store_nothing_in,
+    a_resend_is_a_duplicate_and_a_reused_key_a_409_on_postgres => a_resend_is_a_200_duplicate_and_a_reused_key_a_409_in,
+    a_burst_gets_201s_then_429s_and_loses_nothing_on_postgres => a_burst_gets_201s_then_429s_with_retry_after_and_loses_nothing_in,
+    hostile_text_is_stored_and_listed_verbatim_on_postgres => hostile_text_is_stored_and_listed_verbatim_in,
+    kill_9_during_a_burst_loses_no_acknowledged_message_on_postgres => kill_9_during_a_burst_loses_no_acknowledged_message_in,
+    cors_and_reading_with_the_token_on_postgres => cors_answers_only_allowed_origins_and_reading_needs_the_token_in,
+    a_form_encoded_post_on_postgres => a_form_encoded_post_stores_the_same_message_as_json_in,
+    serve_mounts_the_inbox_on_postgres => serve_mounts_the_inbox_under_its_own_origin_in,
+    webhook_events_arrive_once_across_a_restart_on_postgres => webhook_events_wait_for_a_receiver_that_is_down_across_a_restart_and_arrive_once_in,
+    sigterm_stops_the_server_cleanly_on_postgres => sigterm_stops_the_server_cleanly_in,
+    each_message_is_mailed_once_on_postgres => each_new_message_is_mailed_to_the_owner_once_with_reply_to_and_lane_in,
+    a_mail_waits_for_a_server_that_is_down_across_a_restart_on_postgres => a_mail_waits_for_a_server_that_is_down_across_an_inbox_restart_in,
+    gaps_on_postgres => gaps_groups_messages_by_the_nearest_entry_and_writes_a_csv_that_builds_in,
+    half_open_connections_on_postgres => five_hundred_half_open_connections_do_not_keep_a_visitor_waiting_in,
+    the_owners_page_on_postgres => the_owners_page_lets_only_the_owner_in_and_only_the_owner_act_in,
 }
 
 #[test]

@@ -30,7 +30,8 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// Also receive the widget's messages at /inbox (POST /inbox/messages) into this SQLite file.
+    /// Also receive the widget's messages at /inbox (POST /inbox/messages) into this SQLite
+    /// file (or postgres:// URL, as `ayuda inbox --db` takes).
     #[arg(long, value_name = "FILE")]
     inbox_db: Option<PathBuf>,
     /// Another origin whose pages may post to /inbox (repeatable; the demo's own needs none).
@@ -44,6 +45,13 @@ pub struct ServeArgs {
     /// $AYUDA_INBOX_TOKEN, which other users cannot see in the process list.
     #[arg(long = "inbox-token", value_name = "TOKEN", requires = "inbox_db")]
     inbox_token: Option<String>,
+    /// Requests one address may make to the inbox per minute, after a burst of 20.
+    #[arg(long = "inbox-per-minute", default_value_t = 120, value_parser = clap::value_parser!(u32).range(1..), requires = "inbox_db")]
+    inbox_per_minute: u32,
+    /// A reverse proxy in front (repeatable): the inbox counts requests per visitor by the
+    /// X-Forwarded-For it adds, as `ayuda inbox --trusted-proxy` does.
+    #[arg(long = "inbox-trusted-proxy", value_name = "IP", requires = "inbox_db")]
+    inbox_trusted_proxies: Vec<std::net::IpAddr>,
     /// The inbox's mail to the owner (with --inbox-db), as `ayuda inbox` takes it.
     #[command(flatten)]
     mail: inbox::MailArgs,
@@ -95,6 +103,8 @@ pub fn run(args: ServeArgs) -> Result<()> {
         let config = inbox::Config {
             allow_origins: args.inbox_allow_origins,
             token: inbox::token_or_env(args.inbox_token),
+            per_minute: args.inbox_per_minute,
+            trusted_proxies: args.inbox_trusted_proxies,
             mail,
             webhook,
             ..inbox::Config::new(db)

@@ -105,6 +105,17 @@ impl Db {
     }
 }
 
+impl Drop for Db {
+    /// The postgres crate's client runs its own small runtime and cannot be dropped on a thread
+    /// that is inside another (the inbox drops its store in its tokio runtime as it stops).
+    fn drop(&mut self) {
+        let client = self.client.get_mut().ok().and_then(Option::take);
+        if let Some(client) = client {
+            let _ = std::thread::spawn(move || drop(client)).join();
+        }
+    }
+}
+
 impl Backend for Db {
     fn insert(&self, m: &NewMessage, channels: &[&'static str]) -> Result<Inserted> {
         self.with(|client| {
