@@ -57,6 +57,10 @@ struct Report {
     oos_recall: Option<f64>,
     /// In-scope questions whose best-ranked entry is right, whatever the outcome.
     top1_accuracy: f64,
+    /// The most right answers (of in-scope) that one threshold on the best entry's score could
+    /// give with wrong answers at 5% or under, the threshold picked on these very questions.
+    /// Not a setting: how far calibration could go; past it only better scores help.
+    ceiling_correct_rate: f64,
     /// Questions embedded, ranked and decided per second (embedding in batches).
     queries_per_second: f64,
     /// The build's decision: the trained answer model's share of the score (0 = not used).
@@ -108,6 +112,8 @@ pub fn run(args: EvalArgs) -> Result<()> {
         ..Report::default()
     };
     let (mut correct, mut wrong, mut suggest, mut escalate, mut top1) = (0, 0, 0, 0, 0);
+    // (best entry's score, whether it is the right one) per question, for the ceiling.
+    let mut tops: Vec<(f32, bool)> = Vec::with_capacity(rows.len());
     let (mut suggest_in, mut suggest_hit, mut oos, mut oos_held) = (0, 0, 0, 0);
     for (chunk, chunk_labels) in rows.chunks(CHUNK).zip(labels.chunks(CHUNK)) {
         let texts: Vec<&str> = chunk.iter().map(|(_, t, _)| t.as_str()).collect();
@@ -129,6 +135,9 @@ pub fn run(args: EvalArgs) -> Result<()> {
             };
             if label.is_some() && ranked.first().map(|s| s.entry) == *label {
                 top1 += 1;
+            }
+            if let Some(best) = ranked.first() {
+                tops.push((best.score, label.is_some() && Some(best.entry) == *label));
             }
             if label.is_none() {
                 oos += 1;
@@ -169,6 +178,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     r.escalate_rate = escalate as f64 / n;
     r.oos_recall = (oos > 0).then(|| oos_held as f64 / oos as f64);
     r.top1_accuracy = top1 as f64 / in_scope;
+    r.ceiling_correct_rate = ceiling(tops, rows.len()) as f64 / in_scope;
     r.queries_per_second = rows.len() as f64 / seconds.max(1e-9);
     r.trained_weight = bundle.policy().trained_weight;
     r.tier = if args.early { "early" } else { "full" };
@@ -201,6 +211,10 @@ pub fn run(args: EvalArgs) -> Result<()> {
         opt(r.oos_recall)
     );
     println!("top-1 accuracy     {}", pct(r.top1_accuracy));
+    println!(
+        "ceiling            {}  (right answers at <= 5% wrong, one threshold picked on these questions)",
+        pct(r.ceiling_correct_rate)
+    );
     println!("questions/s        {:.1}", r.queries_per_second);
     println!(
         "trained model      {}",
@@ -211,6 +225,25 @@ pub fn run(args: EvalArgs) -> Result<()> {
         }
     );
     Ok(())
+}
+
+/// The most right answers one threshold on the best score gives with at most 5% of `n`
+/// questions answered wrongly: answering from the highest score down, the best point passed.
+fn ceiling(mut tops: Vec<(f32, bool)>, n: usize) -> usize {
+    tops.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let budget = n as f64 * 0.05;
+    let (mut right, mut wrong, mut best) = (0, 0, 0);
+    for (_, is_right) in tops {
+        if is_right {
+            right += 1;
+        } else {
+            wrong += 1;
+        }
+        if wrong as f64 <= budget {
+            best = best.max(right);
+        }
+    }
+    best
 }
 
 /// (line, text, label) rows of a labelled CSV.
@@ -249,4 +282,28 @@ fn read_queries(path: &PathBuf) -> Result<Vec<(u64, String, String)>> {
         bail!("{name}: no questions");
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ceiling;
+
+    #[test]
+    fn the_ceiling_stops_where_wrong_answers_pass_five_percent() {
+        // 40 questions: 2 wrong answers allowed. From the top: right, wrong, right, right,
+        // wrong, right, wrong (the third wrong is one too many), right.
+        let tops = [
+            (0.9, true),
+            (0.85, false),
+            (0.8, true),
+            (0.7, true),
+            (0.6, false),
+            (0.5, true),
+            (0.4, false),
+            (0.3, true),
+        ];
+        assert_eq!(ceiling(tops.to_vec(), 40), 4);
+        assert_eq!(ceiling(tops.to_vec(), 1000), 5);
+        assert_eq!(ceiling(Vec::new(), 10), 0);
+    }
 }
