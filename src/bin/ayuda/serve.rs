@@ -87,12 +87,17 @@ pub fn run(args: ServeArgs) -> Result<()> {
         }
         app = app.nest_service(prefix.trim_end_matches('/'), folder(Path::new(dir))?);
     }
-    let inbox_note = match &args.inbox_db {
-        Some(db) => format!(
+    let token = inbox::token_or_env(args.inbox_token);
+    let inbox_note = match (&args.inbox_db, &token) {
+        (Some(db), None) => format!(
             " (messages to /inbox/messages are stored in {})",
             db.display()
         ),
-        None => String::new(),
+        (Some(db), Some(_)) => format!(
+            " (messages to /inbox/messages are stored in {}; yours to read at /inbox/admin/)",
+            db.display()
+        ),
+        (None, _) => String::new(),
     };
     let mail = args.mail.settings()?;
     let webhook = args.webhook.webhook()?;
@@ -102,7 +107,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
     if let Some(db) = args.inbox_db {
         let config = inbox::Config {
             allow_origins: args.inbox_allow_origins,
-            token: inbox::token_or_env(args.inbox_token),
+            token,
             per_minute: args.inbox_per_minute,
             trusted_proxies: args.inbox_trusted_proxies,
             mail,
