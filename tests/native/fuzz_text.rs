@@ -13,7 +13,7 @@ use ayuda::kb::lint::check_rows;
 use ayuda::kb::sources::read;
 use proptest::prelude::*;
 
-use crate::util::{fuzz_cases, packed, root};
+use crate::util::{fuzz_cases, fuzz_cases_per, packed, root};
 
 /// Snippets that mean something to one of the readers.
 const SNIPPETS: &[&str] = &[
@@ -248,8 +248,8 @@ proptest! {
 }
 
 proptest! {
-    // Each case runs the model: fewer in CI.
-    #![proptest_config(fuzz_cases(32))]
+    // Each case runs the model on up to its whole window: fewer in CI, a tenth in `make fuzz`.
+    #![proptest_config(fuzz_cases_per(32, 10))]
 
     #[test]
     fn fuzz_any_text_embeds_to_a_unit_vector(text in ".{0,300}", repeat in 1usize..20) {

@@ -227,10 +227,16 @@ pub fn with_manifest(bytes: &[u8], edit: impl Fn(&str) -> String) -> Vec<u8> {
 /// Proptest settings for the fuzz tests: `default` cases, or $PROPTEST_CASES (`make fuzz`).
 /// A failing case is reported as found: shrinking a loaded model is slow.
 pub fn fuzz_cases(default: u32) -> proptest::prelude::ProptestConfig {
+    fuzz_cases_per(default, 1)
+}
+
+/// [`fuzz_cases`] for tests that run the model on long texts: a `share`th of $PROPTEST_CASES,
+/// so `make fuzz` stays within its hour.
+pub fn fuzz_cases_per(default: u32, share: u32) -> proptest::prelude::ProptestConfig {
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(default);
+        .and_then(|c| c.parse::<u32>().ok())
+        .map_or(default, |c| (c / share).max(default));
     proptest::prelude::ProptestConfig {
         cases,
         max_shrink_iters: 32,
