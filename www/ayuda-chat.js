@@ -106,8 +106,9 @@ form button { border: 0; border-radius: 8px; padding: 0 1rem; background: var(--
 `);
 
 /** The answer markup the chat shows, in the one form `ayuda build` writes it
- *  (src/kb/sources/markup.rs): these tags, with no attribute but an <a>'s href. */
-const ANSWER_TAGS = /<\/?(?:p|br|ul|ol|li|strong|em|b|i)>|<a(?: href="[^"]*")?>|<\/a>/g;
+ *  (src/kb/sources/markup.rs): these tags without attributes, and links with only an href. */
+const PLAIN_TAGS = ['p', 'br', 'ul', 'ol', 'li', 'strong', 'em', 'b', 'i'];
+const ANSWER_TAGS = new RegExp(`</?(?:${PLAIN_TAGS.join('|')})>|<a(?: href="[^"]*")?>|</a>`, 'g');
 
 /** `html` with every tag but [ANSWER_TAGS] removed and any other `<` or `>` escaped, before
  *  the browser parses it: its parser applies the page's Content-Security-Policy even in an
@@ -131,7 +132,7 @@ function gateMarkup(html) {
 export function renderAnswer(html, doc = document) {
   const parsed = new DOMParser().parseFromString(`<body>${gateMarkup(html)}</body>`, 'text/html');
   const out = doc.createDocumentFragment();
-  const KEEP = new Set(['P', 'BR', 'UL', 'OL', 'LI', 'STRONG', 'EM', 'B', 'I']);
+  const KEEP = new Set(PLAIN_TAGS.map((t) => t.toUpperCase()));
   const copy = (node, into) => {
     for (const child of node.childNodes) {
       if (child.nodeType === Node.TEXT_NODE) {

@@ -46,7 +46,7 @@ pub struct ServeArgs {
     #[arg(long = "inbox-token", value_name = "TOKEN", requires = "inbox_db")]
     inbox_token: Option<String>,
     /// Requests one address may make to the inbox per minute, after a burst of 20.
-    #[arg(long = "inbox-per-minute", default_value_t = 120, value_parser = clap::value_parser!(u32).range(1..), requires = "inbox_db")]
+    #[arg(long = "inbox-per-minute", default_value_t = inbox::PER_MINUTE, value_parser = clap::value_parser!(u32).range(1..), requires = "inbox_db")]
     inbox_per_minute: u32,
     /// A reverse proxy in front (repeatable): the inbox counts requests per visitor by the
     /// X-Forwarded-For it adds, as `ayuda inbox --trusted-proxy` does.
@@ -88,16 +88,17 @@ pub fn run(args: ServeArgs) -> Result<()> {
         app = app.nest_service(prefix.trim_end_matches('/'), folder(Path::new(dir))?);
     }
     let token = inbox::token_or_env(args.inbox_token);
-    let inbox_note = match (&args.inbox_db, &token) {
-        (Some(db), None) => format!(
-            " (messages to /inbox/messages are stored in {})",
-            db.display()
+    let inbox_note = match &args.inbox_db {
+        Some(db) => format!(
+            " (messages to /inbox/messages are stored in {}{})",
+            db.display(),
+            if token.is_some() {
+                "; yours to read at /inbox/admin/"
+            } else {
+                ""
+            }
         ),
-        (Some(db), Some(_)) => format!(
-            " (messages to /inbox/messages are stored in {}; yours to read at /inbox/admin/)",
-            db.display()
-        ),
-        (None, _) => String::new(),
+        None => String::new(),
     };
     let mail = args.mail.settings()?;
     let webhook = args.webhook.webhook()?;

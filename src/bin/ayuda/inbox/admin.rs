@@ -24,14 +24,12 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use ayuda::escalate::{Escalation, LaneKind, ReplyTo, Speaker};
-use hmac::{KeyInit, Mac};
 use jiff::Timestamp;
 use maud::{html, Markup, DOCTYPE};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Deserialize;
-use sha2::Sha256;
 
-use super::server::{bearer_matches, blocking, origin_allowed, same_secret, Inbox};
+use super::server::{bearer_matches, blocking, hmac_hex, origin_allowed, same_secret, Inbox};
 use super::store::{Delivery, Row};
 
 /// How long a sign-in lasts.
@@ -225,10 +223,7 @@ struct LogoutForm {
 
 /// HMAC-SHA256 of `what`, keyed by the inbox's token, in hex.
 fn sign(token: &str, what: &str) -> String {
-    let mut mac =
-        hmac::Hmac::<Sha256>::new_from_slice(token.as_bytes()).expect("HMAC takes any key length");
-    mac.update(what.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+    hmac_hex(token.as_bytes(), what.as_bytes())
 }
 
 /// A signed-in owner's session: the cookie's value, checked.

@@ -53,7 +53,7 @@ pub struct InboxArgs {
     #[command(flatten)]
     webhook: WebhookArgs,
     /// Requests one address may make per minute, after a burst of 20.
-    #[arg(long, default_value_t = 120, value_parser = value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = PER_MINUTE, value_parser = value_parser!(u32).range(1..))]
     per_minute: u32,
     /// The address of a reverse proxy in front of the inbox (repeatable): requests from it are
     /// counted per visitor, by the X-Forwarded-For it adds, instead of all as one.
@@ -84,6 +84,10 @@ struct ListArgs {
     json: bool,
 }
 
+/// Requests one address may make per minute by default, after its burst: a visitor sends a
+/// message or two; a script flooding the inbox is slowed to two a second.
+pub const PER_MINUTE: u32 = 120;
+
 /// What an inbox needs, wherever it is mounted (`ayuda inbox` at /, `ayuda serve` at /inbox).
 pub struct Config {
     pub db: PathBuf,
@@ -105,7 +109,7 @@ impl Config {
             allow_origins: Vec::new(),
             token: None,
             webhook: None,
-            per_minute: 120,
+            per_minute: PER_MINUTE,
             trusted_proxies: Vec::new(),
             mail: None,
         }

@@ -254,6 +254,16 @@ pub(super) fn origin_allowed(headers: &HeaderMap, allowed: &[HeaderValue]) -> bo
     .any(|host| host.as_bytes().eq_ignore_ascii_case(authority.as_bytes()))
 }
 
+/// The hex HMAC-SHA256 of `data` under `key`: the webhook's signatures and the owner's
+/// sessions and form tokens.
+pub(super) fn hmac_hex(key: &[u8], data: &[u8]) -> String {
+    use hmac::{KeyInit, Mac};
+    let mut mac =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(data);
+    hex::encode(mac.finalize().into_bytes())
+}
+
 /// Hand-written rather than a crate for one line: every byte is compared whatever the first
 /// difference, so the time taken says nothing about how much of a guess was right.
 pub(super) fn same_secret(given: &[u8], secret: &[u8]) -> bool {

@@ -10,10 +10,9 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use axum::http::Uri;
 use clap::Args;
-use hmac::{KeyInit, Mac};
-use sha2::Sha256;
 
 use super::deliver::Channel;
+use super::server::hmac_hex;
 use super::store::{message_json, Due};
 
 /// The webhook options `ayuda inbox` and `ayuda serve --inbox-db` share.
@@ -74,9 +73,7 @@ impl WebhookArgs {
 
 /// `sha256=` and the hex HMAC-SHA256 of `body` under `secret`: what `Ayuda-Signature` carries.
 pub fn signature(secret: &[u8], body: &[u8]) -> String {
-    let mut mac = hmac::Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    format!("sha256={}", hmac_hex(secret, body))
 }
 
 impl Channel for Webhook {

@@ -19,13 +19,13 @@ use serde_json::{Map, Value};
 
 /// Where the messages are kept: `--db FILE`, or `--db postgres://USER@HOST/DATABASE`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Location {
+enum Location {
     File(PathBuf),
     Postgres(String),
 }
 
 impl Location {
-    pub fn of(db: &Path) -> Location {
+    fn of(db: &Path) -> Location {
         match db.to_str() {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
                 Location::Postgres(url.to_string())
