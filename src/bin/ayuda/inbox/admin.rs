@@ -402,7 +402,7 @@ fn messages_page(w: &Words, rows: Vec<Row>, csrf: Option<&str>) -> Markup {
             row,
         })
         .collect();
-    // Newest first; among those waiting, urgent ones on top.
+    // Waiting, then handled; in each, urgent ones on top, then newest first.
     shown.sort_by_key(|s| (s.row.handled_at.is_some(), !s.urgent(), -s.row.id));
     let split = shown
         .iter()
