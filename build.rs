@@ -6,13 +6,15 @@
 use std::path::Path;
 
 /// The files the chat needs in the browser, relative to www/ (the loader ayuda.js included).
-const WEB: [&str; 8] = [
+const WEB: [&str; 10] = [
     "ayuda.js",
     "ayuda-chat.js",
     "ayuda-i18n.js",
     "outbox.js",
     "encoder.js",
     "encoder-worker.js",
+    "pkg/ayuda_early.js",
+    "pkg/ayuda_early_bg.wasm",
     "pkg/ayuda.js",
     "pkg/ayuda_bg.wasm",
 ];

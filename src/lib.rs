@@ -9,7 +9,8 @@
 //! - [`retrieve`]: finding the entries a question is about and the answer policy.
 //! - [`dialog`]: what the visitor's words ask of the conversation (a person, urgency).
 //! - [`escalate`]: the message a visitor sends to a person, its checks and its delivery.
-//! - `web` (wasm32 only): the wasm-bindgen surface the browser worker calls.
+//! - `web` (wasm32 only): the wasm-bindgen surface the browser worker calls for the model; the
+//!   early tier's surface is the `ayuda-early` crate (early/), this library without `web`.
 //! - `native` (native only): the filesystem edge that reads model directories and files.
 //!
 //! Flow: model directory -> `ayuda model pack` -> packed file; FAQ sources -> `ayuda build`
@@ -26,5 +27,5 @@ mod text;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "web"))]
 pub mod web;

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Builds the browser module: cargo (wasm32) -> wasm-bindgen -> wasm-opt, with the settings in
-wasm-pack.toml. Steps after cargo are skipped when their output is newer than their input."""
+"""Builds the browser modules (the model's and the early tier's): cargo (wasm32) -> wasm-bindgen
+-> wasm-opt, with the settings in wasm-pack.toml. Steps after cargo are skipped when their output is newer than their input."""
 import os
 import subprocess
 import sys
@@ -26,18 +26,24 @@ build = settings["build"]
 profile, out_dir, out_name = build["profile"], build["out-dir"], build["out-name"]
 opt_args = settings.get("profile", {}).get("release", {}).get("wasm-opt", [])
 
-run(["cargo", "build", "--quiet", "--lib", "--target", "wasm32-unknown-unknown", "--profile", profile])
-raw = f"target/wasm32-unknown-unknown/{profile}/ayuda.wasm"
-bindgen_out = f"{out_dir}/{out_name}_bg.wasm"
-stamp = f"{out_dir}/.built-from"
 
-current = f"{os.path.getmtime(raw)} {opt_args}"
-if os.path.exists(bindgen_out) and os.path.exists(stamp) and open(stamp).read() == current:
-    sys.exit(0)
-run(["target/tools/bin/wasm-bindgen", raw, "--target", build["target"], "--out-dir", out_dir,
-     "--out-name", out_name, "--no-typescript"])
-if opt_args:
-    run(["node_modules/.bin/wasm-opt", bindgen_out, *opt_args, "-o", bindgen_out])
-with open(stamp, "w") as f:
-    f.write(current)
-print(f"build_wasm: {bindgen_out} {os.path.getsize(bindgen_out) / 1e6:.2f} MB", file=sys.stderr)
+# The model's module (this crate's library, with its `web` surface) and the early tier's
+# (early/: the same library without it, loaded first). Built one at a time: cargo unifies
+# features across packages built together, which would put the model's code in the early one.
+MODULES = [(["--lib"], "ayuda", out_name), (["-p", "ayuda-early", "--lib"], "ayuda_early", f"{out_name}_early")]
+
+for select, artifact, name in MODULES:
+    run(["cargo", "build", "--quiet", *select, "--target", "wasm32-unknown-unknown", "--profile", profile])
+    raw = f"target/wasm32-unknown-unknown/{profile}/{artifact}.wasm"
+    bindgen_out = f"{out_dir}/{name}_bg.wasm"
+    stamp = f"{out_dir}/.{name}.built-from"
+    current = f"{os.path.getmtime(raw)} {opt_args}"
+    if os.path.exists(bindgen_out) and os.path.exists(stamp) and open(stamp).read() == current:
+        continue
+    run(["target/tools/bin/wasm-bindgen", raw, "--target", build["target"], "--out-dir", out_dir,
+         "--out-name", name, "--no-typescript"])
+    if opt_args:
+        run(["node_modules/.bin/wasm-opt", bindgen_out, *opt_args, "-o", bindgen_out])
+    with open(stamp, "w") as f:
+        f.write(current)
+    print(f"build_wasm: {bindgen_out} {os.path.getsize(bindgen_out) / 1e6:.2f} MB", file=sys.stderr)

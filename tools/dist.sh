@@ -11,8 +11,10 @@ bin=${1:-target/release/ayuda}
 out=${2:-target/dist}
 fail() { echo "dist: $*" >&2; exit 1; }
 [ -x "$bin" ] || fail "$bin not found: run \`make dist\` (it builds it)"
-[ -f www/pkg/ayuda_bg.wasm ] || fail "the wasm module is not built: run \`make build\` first"
-[ "$bin" -nt www/pkg/ayuda_bg.wasm ] || fail "$bin is older than the wasm module it must carry: rebuild it"
+[ -f www/pkg/ayuda_bg.wasm ] && [ -f www/pkg/ayuda_early_bg.wasm ] || fail "the wasm modules are not built: run \`make build\` first"
+for w in www/pkg/ayuda_bg.wasm www/pkg/ayuda_early_bg.wasm; do
+  [ "$bin" -nt "$w" ] || fail "$bin is older than the wasm module $w it must carry: rebuild it"
+done
 for m in all-MiniLM-L6-v2 multilingual-e5-small; do
   [ -f "www/models/$m.ayuda" ] || fail "www/models/$m.ayuda is missing: run \`make pack\`"
 done

@@ -29,16 +29,31 @@
 //               {id, type: 'error', message}
 // A load either replaces the model and the knowledge base together or, on any error, leaves
 // both as they were, so a bad file never leaves an encoder paired with a bundle it does not fit.
-import init, { Encoder, Knowledge, bundleModelFile, contactOffer, prepareMessage } from './pkg/ayuda.js';
+//
+// Two wasm modules: the early tier's (pkg/ayuda_early: the bundle's words, the way to a person,
+// the message check; a quarter of the size) starts with the worker, and the model's
+// (pkg/ayuda: the encoder) only when a load needs it, after the bundle is in, so the first
+// answer never shares the network with the model's bytes.
+import initWords, { Words, bundleModelFile, contactOffer, prepareMessage } from './pkg/ayuda_early.js';
 
 const CACHE = 'ayuda-model-v1';
 let encoder = null;
 let knowledge = null;
-let early = null;       // the bundle's early tier (Knowledge.wordsOnly), until the model is in
+let early = null;       // the bundle's early tier (a Words), until the model is in
 let downloading = null; // {url, bytes: Promise}: the bundle download under way
-const wasmReady = init({ module_or_path: new URL('./pkg/ayuda_bg.wasm', import.meta.url) });
+const wordsReady = initWords({ module_or_path: new URL('./pkg/ayuda_early_bg.wasm', import.meta.url) });
+let modelModule = null; // the model's module, once a load has asked for it
 let wasmMemory = null;
-wasmReady.then((exports) => { wasmMemory = exports.memory; }, () => {});
+
+/** The model's module ({Encoder, Knowledge}), fetched and started on first use. */
+function model() {
+  modelModule ??= import('./pkg/ayuda.js').then(async (module) => {
+    const exports = await module.default({ module_or_path: new URL('./pkg/ayuda_bg.wasm', import.meta.url) });
+    wasmMemory = exports.memory;
+    return module;
+  });
+  return modelModule;
+}
 
 // Reads a response body to bytes, reporting progress when the size is known.
 async function readBody(response, onProgress) {
@@ -149,12 +164,20 @@ async function newEncoder(msg, progress, kbBytes) {
   if (!msg.model && !msg.modelDir && msg.modelBase && kbBytes) {
     // The bundle names the model it was built with (English or multilingual): one small
     // download first, then the model.
+    await wordsReady;
     const name = bundleModelFile(await kbBytes);
     msg = { ...msg, model: new URL(name, new URL(msg.modelBase, location.href)).href };
   }
+  // With a bundle, the model's bytes wait for it (and for the early tier's module): on a slow
+  // network they would otherwise slow the first answer down by sharing the line.
+  if (kbBytes) await Promise.all([kbBytes, wordsReady]);
+  // The model's module downloads beside the model, not before it.
+  const module = model();
+  module.catch(() => {}); // awaited below; a model error may come first
   if (msg.model) {
     const url = new URL(msg.model, location.href).href;
-    return new Encoder(await cachedBytes(url, progress(url)));
+    const bytes = await cachedBytes(url, progress(url));
+    return new (await module).Encoder(bytes);
   }
   if (msg.modelDir) {
     const base = new URL(msg.modelDir.endsWith('/') ? msg.modelDir : msg.modelDir + '/', location.href);
@@ -166,7 +189,7 @@ async function newEncoder(msg, progress, kbBytes) {
       get('config.json'), get('tokenizer.json'), get('model.safetensors'),
       get('sentence_bert_config.json', { optional: true }), get('1_Pooling/config.json', { optional: true }),
     ]);
-    return Encoder.fromFiles(config, tokenizer, weights, sbert ?? undefined, pooling ?? undefined);
+    return (await module).Encoder.fromFiles(config, tokenizer, weights, sbert ?? undefined, pooling ?? undefined);
   }
   throw new Error("load needs 'model' (a packed file URL), 'modelDir', or 'modelBase' with 'kb'");
 }
@@ -174,7 +197,6 @@ async function newEncoder(msg, progress, kbBytes) {
 async function load(msg) {
   const t0 = performance.now();
   const progress = progressSum(msg.id);
-  await wasmReady;
   // The bundle downloads beside the model rather than after it; it is checked against the new
   // encoder, since it holds vectors only the model it was built with can be compared to.
   const kbUrl = msg.kb ? new URL(msg.kb, location.href).href : null;
@@ -183,7 +205,7 @@ async function load(msg) {
   const nextEncoder = await newEncoder(msg, progress, kbBytes);
   let nextKnowledge = null;
   try {
-    if (kbBytes) nextKnowledge = new Knowledge(await kbBytes, nextEncoder);
+    if (kbBytes) nextKnowledge = new (await model()).Knowledge(await kbBytes, nextEncoder);
   } catch (error) {
     nextEncoder.free();
     throw error;
@@ -218,8 +240,8 @@ function bundleBytes(url, onProgress) {
 
 async function loadEarly(msg) {
   if (typeof msg.kb !== 'string') throw new Error('early needs a kb URL');
-  await wasmReady;
-  const next = Knowledge.wordsOnly(await bundleBytes(new URL(msg.kb, location.href).href, () => {}));
+  await wordsReady;
+  const next = new Words(await bundleBytes(new URL(msg.kb, location.href).href, () => {}));
   if (knowledge) { next.free(); return { type: 'early-ready', entries: knowledge.entries }; }
   early?.free();
   early = next;
@@ -252,7 +274,7 @@ function ask(msg) {
   const lang = typeof msg.lang === 'string' && msg.lang ? msg.lang : undefined;
   // A turn also reads the words (asking for a person, urgency: the page offers a person at
   // once) and counts misses in a row.
-  const turn = JSON.parse(byWords ? early.turnEarly(msg.text, lang)
+  const turn = JSON.parse(byWords ? early.turn(msg.text, lang)
     : knowledge.turn(encoder, msg.text, lang));
   return { type: 'reply', ...turn, ms: performance.now() - t0 };
 }
@@ -266,7 +288,7 @@ async function contact(msg) {
   if (knowledge) return { type: 'contact', offer: JSON.parse(knowledge.contact(now, urgent)) };
   if (early) return { type: 'contact', offer: JSON.parse(early.contact(now, urgent)) };
   if (!msg.kb) throw new Error('contact needs a kb URL while no knowledge base is loaded');
-  await wasmReady;
+  await wordsReady;
   const url = new URL(msg.kb, location.href).href;
   const bytes = await bundleBytes(url, () => {});
   return { type: 'contact', offer: JSON.parse(contactOffer(bytes, now, urgent)) };
@@ -283,7 +305,7 @@ async function handle(msg) {
       : msg.op === 'ask' ? ask(msg)
       : msg.op === 'early' ? await loadEarly(msg)
       : msg.op === 'contact' ? await contact(msg)
-      : msg.op === 'prepare' ? (await wasmReady, prepare(msg))
+      : msg.op === 'prepare' ? (await wordsReady, prepare(msg))
       : (() => { throw new Error(`unknown op ${msg.op}`); })();
     const transfer = reply.vector ? [reply.vector.buffer] : [];
     postMessage({ id: msg.id, ...reply }, transfer);

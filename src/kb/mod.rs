@@ -12,9 +12,11 @@ pub mod lint;
 mod model_choice;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod sources;
+mod turn;
 
 pub use bundle::{
     embed_phrasings, AskError, BuildError, BuildOptions, Bundle, BundleError, Hit, Reply, Stage,
 };
 pub use entry::{merge, merge_reporting, Entry, Origin, SourceError};
 pub use model_choice::{choose_model, ModelKind};
+pub use turn::{Conversation, Tier, Turn, TurnSignals};

@@ -1,11 +1,13 @@
-//! The browser surface: two wasm-bindgen classes (Encoder, Knowledge), bytes in, plain values
-//! out. It owns nothing but the translation between JavaScript and [`crate::model`] and
-//! [`crate::kb`]; fetching, caching and messaging live in the worker, never here.
+//! The model's browser surface: two wasm-bindgen classes (Encoder, Knowledge), bytes in, plain
+//! values out. It owns nothing but the translation between JavaScript and [`crate::model`] and
+//! [`crate::kb`]; fetching, caching and messaging live in the worker, never here. What the chat
+//! needs before the model arrives (the early tier, the way to a person, the message check) is
+//! the early module's (early/), loaded first and a quarter of this one's size.
 
 use wasm_bindgen::prelude::*;
 
+use crate::kb::{self, Conversation, Tier};
 use crate::model::{self, ModelFiles};
-use crate::{dialog, escalate, kb};
 
 #[wasm_bindgen(start)]
 fn start() {
@@ -75,8 +77,7 @@ impl Encoder {
 #[wasm_bindgen]
 pub struct Knowledge {
     inner: kb::Bundle,
-    /// Unanswered questions in a row, for offering a person unasked.
-    misses: dialog::Misses,
+    conversation: Conversation,
 }
 
 #[wasm_bindgen]
@@ -86,8 +87,11 @@ impl Knowledge {
     pub fn new(bundle: &[u8], encoder: &Encoder) -> Result<Knowledge, JsError> {
         let inner = kb::Bundle::from_bytes(bundle)?;
         inner.check_model(&encoder.inner)?;
-        let misses = dialog::Misses::new(inner.contact().misses_before_offer);
-        Ok(Knowledge { inner, misses })
+        let conversation = Conversation::new(&inner);
+        Ok(Knowledge {
+            inner,
+            conversation,
+        })
     }
 
     /// The reply to `text` as JSON: {"outcome": "answer", "entry": {...}}, {"outcome":
@@ -104,20 +108,6 @@ impl Knowledge {
         Ok(serde_json::to_string(&self.inner.reply(&outcome))?)
     }
 
-    /// A bundle for the early tier alone: answers from a question's words while the model is
-    /// still downloading (see `retrieve::early`). Refuses a bundle from before the early tier.
-    #[wasm_bindgen(js_name = wordsOnly)]
-    pub fn words_only(bundle: &[u8]) -> Result<Knowledge, JsError> {
-        let inner = kb::Bundle::from_bytes(bundle)?;
-        if inner.early().is_none() {
-            return Err(JsError::new(
-                "the knowledge base was built before the early tier: rebuild it with `ayuda build`",
-            ));
-        }
-        let misses = dialog::Misses::new(inner.contact().misses_before_offer);
-        Ok(Knowledge { inner, misses })
-    }
-
     /// One visitor turn, as JSON: {"reply": (as `ask`), "signals": {"wantsPerson", "urgent"},
     /// "offerPerson": bool, "tier": "full"}. Signals use the owner's urgent words too;
     /// `offerPerson` is true on the turn that reaches the owner's number of unanswered
@@ -129,42 +119,19 @@ impl Knowledge {
         lang: Option<String>,
     ) -> Result<String, JsError> {
         let outcome = self.inner.ask(&encoder.inner, text, lang.as_deref())?;
-        Ok(self.turn_json(text, &outcome, "full"))
-    }
-
-    /// A turn answered by the early tier, from the words alone, while the model downloads: as
-    /// `turn`, with "tier": "early". A question it cannot answer is not counted as a miss: the
-    /// model will be asked.
-    #[wasm_bindgen(js_name = turnEarly)]
-    pub fn turn_early(&mut self, text: &str, lang: Option<String>) -> String {
-        let outcome = self
-            .inner
-            .decide_early(text, lang.as_deref())
-            .map_or(crate::retrieve::Outcome::Escalate, |(_, outcome)| outcome);
-        self.turn_json(text, &outcome, "early")
-    }
-
-    fn turn_json(&mut self, text: &str, outcome: &crate::retrieve::Outcome, tier: &str) -> String {
-        let signals = self.inner.contact().triggers.detect(text);
-        let answered = matches!(outcome, crate::retrieve::Outcome::Answer(_));
-        let offer_person = if tier == "full" || answered {
-            self.misses.record(answered)
-        } else {
-            false
-        };
-        serde_json::json!({
-            "reply": self.inner.reply(outcome),
-            "signals": {"wantsPerson": signals.wants_person, "urgent": signals.urgent},
-            "offerPerson": offer_person,
-            "tier": tier,
-        })
-        .to_string()
+        let turn = self
+            .conversation
+            .turn(&self.inner, text, &outcome, Tier::Full);
+        Ok(serde_json::to_string(&turn)?)
     }
 
     /// The way to a person at `now_ms` (the page's clock, milliseconds since the epoch), as
     /// JSON (see `escalate::Offer`): the lane, phones, next opening, where messages go.
     pub fn contact(&self, now_ms: f64, urgent: bool) -> Result<String, JsError> {
-        offer_json(self.inner.contact(), now_ms, urgent)
+        let now = jiff::Timestamp::from_millisecond(now_ms as i64)?;
+        Ok(serde_json::to_string(
+            &self.inner.contact().offer(now, urgent),
+        )?)
     }
 
     /// Number of entries.
@@ -177,54 +144,4 @@ impl Knowledge {
     pub fn fingerprint(&self) -> String {
         self.inner.fingerprint().to_string()
     }
-}
-
-/// The way to a person (as `Knowledge::contact`) from a bundle's bytes alone: the contact
-/// settings need no model, so a visitor asking for a person never waits for its download.
-/// The file name of the packed model a bundle was built with (`ayuda build` records it), so a
-/// page that names no model loads the right one. An error when the bundle does not read or
-/// predates the record.
-#[wasm_bindgen(js_name = bundleModelFile)]
-pub fn bundle_model_file(bundle: &[u8]) -> Result<String, JsError> {
-    kb::Bundle::from_bytes(bundle)?
-        .model_file()
-        .map(str::to_string)
-        .ok_or_else(|| {
-            JsError::new("the knowledge base does not name its model: rebuild it with `ayuda build`, or give the page the model's URL")
-        })
-}
-
-#[wasm_bindgen(js_name = contactOffer)]
-pub fn contact_offer(bundle: &[u8], now_ms: f64, urgent: bool) -> Result<String, JsError> {
-    offer_json(kb::Bundle::from_bytes(bundle)?.contact(), now_ms, urgent)
-}
-
-fn offer_json(contact: &escalate::Contact, now_ms: f64, urgent: bool) -> Result<String, JsError> {
-    let now = jiff::Timestamp::from_millisecond(now_ms as i64)?;
-    Ok(serde_json::to_string(&contact.offer(now, urgent))?)
-}
-
-/// Checks the escalation form (a `escalate::Draft` as JSON) and, when valid, gives back exactly
-/// what will be sent: {"ok": true, "message": {...}, "body": "JSON text", "form": [[name,
-/// value], ...]}; otherwise {"ok": false, "problems": [{"field", "code", "limit"?}, ...]}.
-#[wasm_bindgen(js_name = prepareMessage)]
-pub fn prepare_message(draft: &str) -> Result<String, JsError> {
-    let draft: escalate::Draft = serde_json::from_str(draft)?;
-    let value = match draft.prepare() {
-        Ok(message) => serde_json::json!({
-            "ok": true,
-            "body": serde_json::to_string(&message)?,
-            "form": message.form_fields(),
-            "message": message,
-        }),
-        Err(escalate::Invalid(problems)) => serde_json::json!({
-            "ok": false,
-            "problems": problems.iter().map(|p| {
-                let mut v = serde_json::to_value(p).expect("problems serialise");
-                v["field"] = p.field().into();
-                v
-            }).collect::<Vec<_>>(),
-        }),
-    };
-    Ok(value.to_string())
 }

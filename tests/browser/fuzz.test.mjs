@@ -12,14 +12,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { root, AYUDA } from './harness.mjs';
 import { initSync, Encoder, Knowledge } from '../../www/pkg/ayuda.js';
+import { initSync as initWords, Words, contactOffer } from '../../www/pkg/ayuda_early.js';
 
 const CASES = Number(process.env.FUZZ_CASES) || 300;
 // Each model load costs about 0.1 s: a tenth as many as bundles unless FUZZ_MODEL_CASES says.
 const MODEL_CASES = Number(process.env.FUZZ_MODEL_CASES) || Math.max(20, Math.floor(CASES / 10));
-let bundle, model, encoder, wasm;
+let bundle, model, encoder, wasm, wordsWasm;
 
 before(() => {
   wasm = initSync({ module: readFileSync(path.join(root, 'www/pkg/ayuda_bg.wasm')) });
+  wordsWasm = initWords({ module: readFileSync(path.join(root, 'www/pkg/ayuda_early_bg.wasm')) });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ayuda-fuzz-'));
   const out = path.join(dir, 'kb.bin');
   const packed = path.join(root, 'www/models/all-MiniLM-L6-v2.ayuda');
@@ -118,11 +120,13 @@ function noTrap(f, what) {
   }
 }
 
-/** The wasm heap's growth over `f`, printed and held to `bound` bytes. */
+/** The wasm heaps' growth over `f` (the model's module and the early tier's), printed and held
+ *  to `bound` bytes. */
 function heapGrowth(what, bound, f) {
-  const before = wasm.memory.buffer.byteLength;
+  const heaps = () => wasm.memory.buffer.byteLength + wordsWasm.memory.buffer.byteLength;
+  const before = heaps();
   f();
-  const grown = wasm.memory.buffer.byteLength - before;
+  const grown = heaps() - before;
   console.log(`${what}: wasm heap ${(before / 2 ** 20).toFixed(1)} MiB -> grew ${(grown / 2 ** 20).toFixed(1)} MiB`);
   assert.ok(grown <= bound, `${what}: the heap grew ${grown} bytes, over ${bound}`);
 }
@@ -133,10 +137,12 @@ test(`${CASES} crafted bundles: refused or answering, never a trap`, () => heapG
   const random = rng(20261129);
   for (let i = 0; i < CASES; i++) {
     const bytes = mutated(bundle, random, null);
-    noTrap(() => freed(Knowledge.wordsOnly(bytes), (words) => {
-      words.turnEarly('¿Hacéis envíos a Canarias?', 'es');
-      words.turnEarly('', null);
+    noTrap(() => freed(new Words(bytes), (words) => {
+      words.turn('¿Hacéis envíos a Canarias?', 'es');
+      words.turn('', null);
+      words.contact(Date.now(), true);
     }), `bundle case ${i}`);
+    noTrap(() => contactOffer(bytes, Date.now(), false), `bundle case ${i}, the way to a person`);
     noTrap(() => freed(new Knowledge(bytes, encoder), (kb) => {
       kb.ask(encoder, 'When does my order get here?', 'en');
       kb.contact(Date.now(), false);

@@ -207,10 +207,13 @@ for (const [what, url] of [['a corrupt model', '/ayuda/kb/demo.bin'], ['a missin
 
 test('on a slow network the early tier answers before the model arrives, then the model takes over', async () => {
   const { context, page, requests } = await visitor();
-  // The model is held back until released: a phone still downloading it.
+  // The model and the model's wasm module are held back until released: a phone still
+  // downloading them. The first answer needs only the early tier's module and the bundle.
   let release;
   const held = new Promise((resolve) => { release = resolve; });
-  await context.route('**/*.ayuda', async (route) => { await held; await route.continue(); });
+  for (const heavy of ['**/*.ayuda', '**/pkg/ayuda_bg.wasm']) {
+    await context.route(heavy, async (route) => { await held; await route.continue(); });
+  }
   await page.goto(`${server.url}/`);
   await page.evaluate(() => {
     window.tiers = [];
@@ -225,6 +228,7 @@ test('on a slow network the early tier answers before the model arrives, then th
   await log.getByText('Aún no estoy seguro', { exact: false }).waitFor();
   assert.equal(await page.evaluate(() => document.querySelector('ayuda-chat').state), 'early');
   assert.ok(requests.some((r) => r.url.endsWith('.ayuda')), 'the model is on its way');
+  assert.ok(requests.some((r) => r.url.endsWith('/pkg/ayuda_early_bg.wasm')), 'the early tier\'s module answered');
   release();
   await modelReady(page);
   // The waiting question is answered once, by the model (which does not know either).

@@ -1,5 +1,5 @@
-//! The browser side of ayuda carried inside this binary: the widget's scripts and the wasm
-//! module it was built with (`include_bytes!` of www/, so `ayuda site` needs no checkout, no
+//! The browser side of ayuda carried inside this binary: the widget's scripts and the two wasm
+//! modules it was built with (the early tier's and the model's) (`include_bytes!` of www/, so `ayuda site` needs no checkout, no
 //! Rust and no Node). Owns which files the chat needs and the loader's settings slot; never
 //! writes files.
 
@@ -27,6 +27,8 @@ pub const CODE: Option<&[Asset]> = Some(&[
     asset!("outbox.js"),
     asset!("encoder.js"),
     asset!("encoder-worker.js"),
+    asset!("pkg/ayuda_early.js"),
+    asset!("pkg/ayuda_early_bg.wasm"),
     asset!("pkg/ayuda.js"),
     asset!("pkg/ayuda_bg.wasm"),
 ]);

@@ -299,20 +299,28 @@ fn print_costs(
             .len())
     };
     let page_modules = ["ayuda-chat.js", "ayuda-i18n.js", "outbox.js", "encoder.js"];
-    let mut before = on_wire(loader);
-    let mut opened = 0;
+    // The early tier answers with these and the bundle; the model's module comes with the model.
+    let first_answer = [
+        "encoder-worker.js",
+        "pkg/ayuda_early.js",
+        "pkg/ayuda_early_bg.wasm",
+    ];
+    let (mut before, mut opened, mut with_model) = (on_wire(loader), 0, 0);
     for a in code {
+        let n = on_wire(a.bytes);
         if page_modules.contains(&a.path) {
-            before += on_wire(a.bytes);
+            before += n;
+        } else if first_answer.contains(&a.path) {
+            opened += n;
         } else {
-            opened += on_wire(a.bytes);
+            with_model += n;
         }
     }
     let kb_bytes = size(kb)?;
-    let model_bytes = size(model)?;
+    let model_bytes = size(model)? + with_model;
     let mb = |b: u64| b as f64 / 1e6;
     eprintln!(
-        "ayuda: a visitor downloads {:.0} KB before opening the chat; {:.2} MB more by its first answer (wasm module, bundle); then the model, {:.1} MB, once (their browser keeps it)",
+        "ayuda: a visitor downloads {:.0} KB before opening the chat; {:.2} MB more by its first answer (the early tier's module, bundle); then the model and its module, {:.1} MB, once (their browser keeps them)",
         before as f64 / 1e3,
         mb(opened + kb_bytes),
         mb(model_bytes)
