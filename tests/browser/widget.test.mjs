@@ -244,6 +244,34 @@ test('on a slow network the early tier answers before the model arrives, then th
   await context.close();
 });
 
+test('on an emulated slow 4G network the first answer comes from the words, in its own small module', async () => {
+  const { context, page } = await visitor();
+  const fetched = [];
+  context.on('requestfinished', async (r) => {
+    const sizes = await r.sizes().catch(() => null);
+    fetched.push({ path: new URL(r.url()).pathname, bytes: sizes ? sizes.responseBodySize : 0 });
+  });
+  await page.goto(`${server.url}/`);
+  await page.evaluate(() => {
+    window.tiers = [];
+    document.addEventListener('ayuda-reply', (e) => window.tiers.push(e.detail.tier));
+  });
+  // Lighthouse's mobile profile, applied to the page and its worker by Chromium itself.
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions',
+    { offline: false, latency: 150, downloadThroughput: 1600 * 1000 / 8, uploadThroughput: 750 * 1000 / 8 });
+  const { ask } = await openChat(page, ES);
+  assert.match(await (await ask('¿Abrís los domingos?')).innerText(), /domingos y festivos de 8:00/);
+  assert.deepEqual(await page.evaluate(() => window.tiers), ['early']);
+  const done = (name) => fetched.some((f) => f.path.endsWith(name));
+  assert.ok(done('/pkg/ayuda_early_bg.wasm'), 'the early tier\'s module is in');
+  // Neither the model (16-18 MB) nor its module (1.3 MB compressed), requested only once the
+  // bundle was in, can have arrived at 1.6 Mbps: the answer did not wait for them.
+  assert.ok(!done('.ayuda') && !done('/pkg/ayuda_bg.wasm'), JSON.stringify(fetched));
+  await context.close();
+});
+
 test('helpful / not helpful is kept on the device, without cookies or identifiers', async () => {
   const { context, page, requests } = await visitor();
   await page.goto(`${server.url}/`);
