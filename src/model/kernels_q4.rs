@@ -11,7 +11,7 @@
 use candle_core::{CpuStorage, CustomOp1, Layout, Shape};
 
 use super::config::Activation;
-use super::kernels::{apply_activation, apply_rows, over_rows};
+use super::kernels::{apply_activation, apply_rows, over_rows, round_half_even};
 use super::quant::Q4_GROUP;
 
 const G: usize = Q4_GROUP;
@@ -95,7 +95,7 @@ impl Q4Linear {
             *s = max / 127.0;
             let inv = if *s > 0.0 { 1.0 / *s } else { 0.0 };
             for (q, v) in q.iter_mut().zip(group) {
-                *q = (v * inv).round_ties_even().clamp(-128.0, 127.0) as i16;
+                *q = round_half_even(v * inv).clamp(-128, 127) as i16;
             }
         }
         let mut out = vec![0f32; n * m];
@@ -158,10 +158,18 @@ fn row4(a: &[i16], asc: &[f32], w: [&[i16]; 4], wsc: [&[f32]; 4]) -> [f32; 4] {
     })
 }
 
-/// The same with SSE2 (baseline on x86_64), lane for lane.
+/// Natively on x86_64, with the widest instructions the processor has (AVX-512, AVX2; see
+/// [`super::kernels_x86`]), else SSE2: the same numbers either way.
 #[cfg(target_arch = "x86_64")]
 #[inline]
 fn row4(a: &[i16], asc: &[f32], w: [&[i16]; 4], wsc: [&[f32]; 4]) -> [f32; 4] {
+    super::kernels_x86::q4_row4(a, asc, w, wsc).unwrap_or_else(|| row4_sse2(a, asc, w, wsc))
+}
+
+/// The same with SSE2 (baseline on x86_64), lane for lane.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn row4_sse2(a: &[i16], asc: &[f32], w: [&[i16]; 4], wsc: [&[f32]; 4]) -> [f32; 4] {
     use core::arch::x86_64::*;
     let mut out = [0f32; 4];
     // SAFETY: as in the wasm version; SSE2 is part of every x86_64.
@@ -258,6 +266,36 @@ mod tests {
                     y[i * m + j]
                 );
             }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn every_x86_path_gives_the_sse2_numbers_bit_for_bit() {
+        let groups = 12;
+        let k = groups * G;
+        let a: Vec<i16> = (0..k).map(|c| ((c * 37 % 255) as i16) - 127).collect();
+        let w: Vec<Vec<i16>> = (0..4)
+            .map(|r| {
+                (0..k)
+                    .map(|c| (((r * 5 + c * 11) % 16) as i16) - 8)
+                    .collect()
+            })
+            .collect();
+        let asc: Vec<f32> = (0..groups).map(|b| 0.013 + b as f32 * 1.7e-3).collect();
+        let wsc: Vec<Vec<f32>> = (0..4)
+            .map(|r| {
+                (0..groups)
+                    .map(|b| 0.021 - (r * groups + b) as f32 * 3.1e-4)
+                    .collect()
+            })
+            .collect();
+        let wr: [&[i16]; 4] = std::array::from_fn(|r| w[r].as_slice());
+        let sr: [&[f32]; 4] = std::array::from_fn(|r| wsc[r].as_slice());
+        let want = row4_sse2(&a, &asc, wr, sr).map(f32::to_bits);
+        assert_eq!(row4(&a, &asc, wr, sr).map(f32::to_bits), want);
+        for (level, got) in super::super::kernels_x86::q4_row4_every_level(&a, &asc, wr, sr) {
+            assert_eq!(got.map(f32::to_bits), want, "{level:?}");
         }
     }
 

