@@ -168,19 +168,40 @@ pub(crate) fn q4_row4(
 
 #[target_feature(enable = "avx512f,avx512bw")]
 unsafe fn q4_avx512(a: &[i16], asc: &[f32], w: [&[i16]; 4], wsc: [&[f32]; 4]) -> [f32; 4] {
-    let mut acc = [_mm_setzero_ps(); 4];
+    // One 512-bit accumulator: quarter r holds row r's four f32 lanes. Each group's four
+    // integer lane sums per row are gathered into quarter r by a 4x4 transpose of 128-bit
+    // blocks (exact integer adds), then converted, scaled and added lane by lane as SSE2 does.
+    let mut acc = _mm512_setzero_ps();
+    let spread = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
     for (b, &sa) in asc.iter().enumerate() {
         // SAFETY (caller): every row holds asc.len() groups of 32 i16; one load is one group.
         let av = _mm512_loadu_si512(a.as_ptr().add(b * 32).cast());
-        for r in 0..4 {
-            let m = _mm512_madd_epi16(av, _mm512_loadu_si512(w[r].as_ptr().add(b * 32).cast()));
-            // Lane l of the SSE2 sum is m[l] + m[l+4] + m[l+8] + m[l+12].
-            let h = _mm256_add_epi32(_mm512_castsi512_si256(m), _mm512_extracti64x4_epi64::<1>(m));
-            let s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256::<1>(h));
-            acc[r] = q4_accumulate(acc[r], s, sa * wsc[r][b]);
-        }
+        let m: [__m512i; 4] = std::array::from_fn(|r| {
+            _mm512_madd_epi16(av, _mm512_loadu_si512(w[r].as_ptr().add(b * 32).cast()))
+        });
+        // Row r's lane l is the sum of its four quarters' lane l.
+        let pair = |x: __m512i, y: __m512i| {
+            _mm512_add_epi32(
+                _mm512_shuffle_i32x4::<0b01_00_01_00>(x, y),
+                _mm512_shuffle_i32x4::<0b11_10_11_10>(x, y),
+            )
+        };
+        let (p01, p23) = (pair(m[0], m[1]), pair(m[2], m[3]));
+        let s = _mm512_add_epi32(
+            _mm512_shuffle_i32x4::<0b10_00_10_00>(p01, p23),
+            _mm512_shuffle_i32x4::<0b11_01_11_01>(p01, p23),
+        );
+        // The scales sa * wsc[r][b], each the same f32 product SSE2 takes, spread per quarter.
+        let ws = _mm_set_ps(wsc[3][b], wsc[2][b], wsc[1][b], wsc[0][b]);
+        let scale = _mm512_mul_ps(
+            _mm512_set1_ps(sa),
+            _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(ws)),
+        );
+        acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_cvtepi32_ps(s), scale));
     }
-    acc.map(|v| lanes_sum(v))
+    let mut lanes = [0f32; 16];
+    _mm512_storeu_ps(lanes.as_mut_ptr(), acc);
+    std::array::from_fn(|r| lanes[4 * r] + lanes[4 * r + 1] + lanes[4 * r + 2] + lanes[4 * r + 3])
 }
 
 #[target_feature(enable = "avx2")]
