@@ -87,7 +87,11 @@ impl QLinear {
             if max > 0.0 {
                 *s = max / limit;
                 let inv = limit / max;
-                for (q, v) in q.iter_mut().zip(row) {
+                #[cfg(target_arch = "x86_64")]
+                let done = super::kernels_x86::quantize(row, inv, q);
+                #[cfg(not(target_arch = "x86_64"))]
+                let done = 0;
+                for (q, v) in q[done..].iter_mut().zip(&row[done..]) {
                     *q = round_half_away(v * inv) as i16;
                 }
             }
@@ -103,32 +107,55 @@ impl QLinear {
     /// The product for quantised activation rows `xq` (scales `xs`) into `out`.
     fn rows_into(&self, xq: &[i16], xs: &[f32], out: &mut [f32]) {
         let (k, m) = (self.cols, self.rows);
+        let mut sums = vec![[0i32; 4]; xs.len()];
         // Four weight rows at a time, so each activation load serves four dot products.
         let mut j = 0;
         while j < m {
             let take = (m - j).min(4);
+            // Past the last row, the last repeated: its sums are computed and not written.
             let w: [&[i16]; 4] =
                 std::array::from_fn(|r| &self.codes[(j + r.min(take - 1)) * k..][..k]);
-            let n = xs.len();
-            let mut i = 0;
-            while i < n {
-                // Two activation rows at a time where there are two: each weight load then
-                // serves two dot products too.
-                let sums = if i + 1 < n {
-                    dot2x4([&xq[i * k..][..k], &xq[(i + 1) * k..][..k]], w)
-                } else {
-                    [dot4(&xq[i * k..][..k], w), [0; 4]]
-                };
-                for (di, row_sums) in sums.iter().enumerate().take(n - i) {
-                    let (ii, scale) = (i + di, xs[i + di]);
-                    for r in 0..take {
-                        out[ii * m + j + r] =
-                            row_sums[r] as f32 * (scale * self.scales[j + r]) + self.bias[j + r];
-                    }
+            let block = (take == 4).then(|| &self.codes[j * k..][..4 * k]);
+            block_sums(xq, k, w, block, &mut sums);
+            for ((row_sums, &scale), out) in sums.iter().zip(xs).zip(out.chunks_exact_mut(m)) {
+                for r in 0..take {
+                    out[j + r] =
+                        row_sums[r] as f32 * (scale * self.scales[j + r]) + self.bias[j + r];
                 }
-                i += 2;
             }
             j += take;
+        }
+    }
+}
+
+/// Every activation row of `xq` (rows of `k`) dotted with the four weight rows `w`, into `sums`
+/// (one per row). `block` is the same four rows as one slice when they lie together, which the
+/// widest native kernels take whole.
+fn block_sums(xq: &[i16], k: usize, w: [&[i16]; 4], block: Option<&[i16]>, sums: &mut [[i32; 4]]) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(body) = block.and_then(|b| super::kernels_x86::rows4(xq, k, b, sums)) {
+        if body < k {
+            for (s, xr) in sums.iter_mut().zip(xq.chunks_exact(k)) {
+                add_tail(s, xr, w, body);
+            }
+        }
+        return;
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = block;
+    let n = sums.len();
+    let row = |i: usize| &xq[i * k..][..k];
+    let mut i = 0;
+    while i < n {
+        // Two activation rows at a time where there are two: each weight load then serves
+        // two dot products too.
+        if i + 1 < n {
+            let [a, b] = dot2x4([row(i), row(i + 1)], w);
+            (sums[i], sums[i + 1]) = (a, b);
+            i += 2;
+        } else {
+            sums[i] = dot4(row(i), w);
+            i += 1;
         }
     }
 }
@@ -141,6 +168,11 @@ fn round_half_away(x: f32) -> i32 {
     let t = x as i32;
     let d = x - t as f32;
     t + (d >= 0.5) as i32 - (d <= -0.5) as i32
+}
+
+#[cfg(test)]
+pub(crate) fn round_half_away_for_tests(x: f32) -> i32 {
+    round_half_away(x)
 }
 
 /// `f32::round_ties_even` for |x| < 2^31, likewise without the library call natively (wasm
@@ -339,32 +371,18 @@ fn dot2x4(x: [&[i16]; 2], w: [&[i16]; 4]) -> [[i32; 4]; 2] {
     [dot4(x[0], w), dot4(x[1], w)]
 }
 
-/// Natively on x86_64, with the widest instructions the processor has (AVX-512, AVX2; see
-/// [`super::kernels_x86`]), else SSE2.
+/// Natively on x86_64, SSE2's loop (part of every x86_64): the fallback below the widest
+/// kernels ([`super::kernels_x86`]), and for a last block of fewer than four weight rows.
 #[cfg(target_arch = "x86_64")]
 #[inline]
 fn dot2x4(x: [&[i16]; 2], w: [&[i16]; 4]) -> [[i32; 4]; 2] {
-    match super::kernels_x86::dot_rows(x, w) {
-        Some((mut sums, body)) => {
-            for (row, xr) in sums.iter_mut().zip(x) {
-                add_tail(row, xr, w, body);
-            }
-            sums
-        }
-        None => [dot4_sse2(x[0], w), dot4_sse2(x[1], w)],
-    }
+    [dot4_sse2(x[0], w), dot4_sse2(x[1], w)]
 }
 
 #[cfg(target_arch = "x86_64")]
 #[inline]
 fn dot4(x: &[i16], w: [&[i16]; 4]) -> [i32; 4] {
-    match super::kernels_x86::dot_rows([x], w) {
-        Some(([mut sums], body)) => {
-            add_tail(&mut sums, x, w, body);
-            sums
-        }
-        None => dot4_sse2(x, w),
-    }
+    dot4_sse2(x, w)
 }
 
 /// The same with SSE2's `pmaddwd` (part of every x86_64): the fallback.

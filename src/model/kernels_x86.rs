@@ -60,88 +60,207 @@ impl Ord for Level {
     }
 }
 
-/// `N` activation rows' dot products with four weight rows, exact in i32, from index 0 up to
-/// `body` (a multiple of the level's width); the caller adds the rest. None at [`Level::Sse2`].
+/// Every activation row of `x` (rows of `k` values, one `[i32; 4]` of `sums` each) dotted with
+/// the four weight rows of `w` (`4 * k` values), exact in i32, from index 0 up to the returned
+/// `body` (a multiple of the level's width); the caller adds the rest. None at
+/// [`Level::Sse2`]. The whole block runs in one call, on plain slices: passing arrays of
+/// slices per few rows cost more in stack traffic than the products themselves.
 #[inline]
-pub(crate) fn dot_rows<const N: usize>(
-    x: [&[i16]; N],
-    w: [&[i16]; 4],
-) -> Option<([[i32; 4]; N], usize)> {
-    let k = x[0].len();
-    debug_assert!(x.iter().all(|r| r.len() == k) && w.iter().all(|r| r.len() == k));
-    // SAFETY: each function runs only at a level whose features the processor reported.
+pub(crate) fn rows4(x: &[i16], k: usize, w: &[i16], sums: &mut [[i32; 4]]) -> Option<usize> {
+    assert!(
+        x.len() >= sums.len() * k && w.len() >= 4 * k,
+        "rows4: short block"
+    );
+    // SAFETY: each function runs only at a level whose features the processor reported, and
+    // reads at most `sums.len()` rows of `x` and four of `w`, each up to `body` <= k.
     unsafe {
         match level() {
             Level::Sse2 => None,
-            Level::Avx2 => Some((dot_avx2(x, w, k - k % 16), k - k % 16)),
-            Level::Avx512 => Some((dot_avx512(x, w, k - k % 32), k - k % 32)),
-            Level::Avx512Vnni => Some((dot_vnni(x, w, k - k % 32), k - k % 32)),
+            Level::Avx2 => Some(rows_avx2(x.as_ptr(), k, w.as_ptr(), k - k % 16, sums)),
+            Level::Avx512 => Some(rows_avx512(x.as_ptr(), k, w.as_ptr(), k - k % 32, sums)),
+            Level::Avx512Vnni => Some(rows_vnni(x.as_ptr(), k, w.as_ptr(), k - k % 32, sums)),
         }
     }
 }
 
-/// Generates a 512-bit dot-product function; `$fma` is how one step adds the products of
-/// i16 pairs to the accumulator.
-macro_rules! dot512 {
+/// Generates a 512-bit block function; `$fma` is how one step adds the products of i16 pairs
+/// to the accumulator. Four activation rows at a time (16 accumulators of the 32 registers),
+/// so each weight load serves four dot products; then one at a time.
+macro_rules! rows512 {
     ($name:ident, $features:literal, $fma:expr) => {
         #[target_feature(enable = $features)]
-        unsafe fn $name<const N: usize>(
-            x: [&[i16]; N],
-            w: [&[i16]; 4],
+        unsafe fn $name(
+            x: *const i16,
+            k: usize,
+            w: *const i16,
             body: usize,
-        ) -> [[i32; 4]; N] {
-            let fma: unsafe fn(__m512i, __m512i, __m512i) -> __m512i = $fma;
-            let mut acc = [[_mm512_setzero_si512(); 4]; N];
-            let mut c = 0;
-            // SAFETY (caller): every row holds at least `body` values, a multiple of 32; each
-            // load reads 32 i16 at c < body.
-            while c < body {
-                let xv: [__m512i; N] =
-                    std::array::from_fn(|i| _mm512_loadu_si512(x[i].as_ptr().add(c).cast()));
-                for r in 0..4 {
-                    let wv = _mm512_loadu_si512(w[r].as_ptr().add(c).cast());
-                    for i in 0..N {
-                        acc[i][r] = fma(acc[i][r], xv[i], wv);
+            sums: &mut [[i32; 4]],
+        ) -> usize {
+            #[target_feature(enable = $features)]
+            #[inline]
+            unsafe fn block<const N: usize>(
+                x: *const i16,
+                k: usize,
+                w: *const i16,
+                body: usize,
+            ) -> [[i32; 4]; N] {
+                let fma: unsafe fn(__m512i, __m512i, __m512i) -> __m512i = $fma;
+                let mut acc = [[_mm512_setzero_si512(); 4]; N];
+                let mut c = 0;
+                // SAFETY (caller): N rows of x and 4 of w, each with at least `body` values,
+                // a multiple of 32; each load reads 32 i16 at c < body.
+                while c < body {
+                    let xv: [__m512i; N] =
+                        std::array::from_fn(|i| _mm512_loadu_si512(x.add(i * k + c).cast()));
+                    for r in 0..4 {
+                        let wv = _mm512_loadu_si512(w.add(r * k + c).cast());
+                        for i in 0..N {
+                            acc[i][r] = fma(acc[i][r], xv[i], wv);
+                        }
                     }
+                    c += 32;
                 }
-                c += 32;
+                acc.map(|a| reduce4_512(a))
             }
-            acc.map(|row| row.map(|a| _mm512_reduce_add_epi32(a)))
+            let n = sums.len();
+            let mut i = 0;
+            while i + 4 <= n {
+                sums[i..i + 4].copy_from_slice(&block::<4>(x.add(i * k), k, w, body));
+                i += 4;
+            }
+            while i < n {
+                sums[i] = block::<1>(x.add(i * k), k, w, body)[0];
+                i += 1;
+            }
+            body
         }
     };
 }
 
-dot512!(dot_avx512, "avx512f,avx512bw", |acc, a, b| {
+/// Each accumulator's sum of its 16 lanes. Integer adds are exact in any order, so the four
+/// totals are gathered by a transpose of 128-bit blocks and two in-block swaps (about a third
+/// of the instructions of four separate reductions, which cost as much as a 384-wide row's
+/// multiply-adds).
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn reduce4_512(a: [__m512i; 4]) -> [i32; 4] {
+    // Blocks (b0+b2, b1+b3) of x, then of y.
+    let pair = |x: __m512i, y: __m512i| {
+        _mm512_add_epi32(
+            _mm512_shuffle_i32x4::<0b01_00_01_00>(x, y),
+            _mm512_shuffle_i32x4::<0b11_10_11_10>(x, y),
+        )
+    };
+    let (p01, p23) = (pair(a[0], a[1]), pair(a[2], a[3]));
+    // Block r: accumulator r's four lane sums.
+    let s = _mm512_add_epi32(
+        _mm512_shuffle_i32x4::<0b10_00_10_00>(p01, p23),
+        _mm512_shuffle_i32x4::<0b11_01_11_01>(p01, p23),
+    );
+    let t = _mm512_add_epi32(s, _mm512_shuffle_epi32::<0b10_11_00_01>(s));
+    let u = _mm512_add_epi32(t, _mm512_shuffle_epi32::<0b01_00_11_10>(t));
+    let mut lanes = [0i32; 16];
+    _mm512_storeu_si512(lanes.as_mut_ptr().cast(), u);
+    [lanes[0], lanes[4], lanes[8], lanes[12]]
+}
+
+rows512!(rows_avx512, "avx512f,avx512bw", |acc, a, b| {
     _mm512_add_epi32(acc, _mm512_madd_epi16(a, b))
 });
-dot512!(dot_vnni, "avx512f,avx512bw,avx512vnni", |acc, a, b| {
+rows512!(rows_vnni, "avx512f,avx512bw,avx512vnni", |acc, a, b| {
     _mm512_dpwssd_epi32(acc, a, b)
 });
 
+/// The same with AVX2, two activation rows at a time: AVX2 has sixteen registers, and more
+/// rows would spill the accumulators.
 #[target_feature(enable = "avx2")]
-unsafe fn dot_avx2<const N: usize>(x: [&[i16]; N], w: [&[i16]; 4], body: usize) -> [[i32; 4]; N] {
-    let mut acc = [[_mm256_setzero_si256(); 4]; N];
-    let mut c = 0;
-    // SAFETY (caller): as for the 512-bit loops, 16 i16 per load.
-    while c < body {
-        let xv: [__m256i; N] =
-            std::array::from_fn(|i| _mm256_loadu_si256(x[i].as_ptr().add(c).cast()));
-        for r in 0..4 {
-            let wv = _mm256_loadu_si256(w[r].as_ptr().add(c).cast());
-            for i in 0..N {
-                acc[i][r] = _mm256_add_epi32(acc[i][r], _mm256_madd_epi16(xv[i], wv));
+unsafe fn rows_avx2(
+    x: *const i16,
+    k: usize,
+    w: *const i16,
+    body: usize,
+    sums: &mut [[i32; 4]],
+) -> usize {
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    // `r` picks a weight row and an accumulator alike: an index says it plainest.
+    #[allow(clippy::needless_range_loop)]
+    unsafe fn block<const N: usize>(
+        x: *const i16,
+        k: usize,
+        w: *const i16,
+        body: usize,
+    ) -> [[i32; 4]; N] {
+        let mut acc = [[_mm256_setzero_si256(); 4]; N];
+        let mut c = 0;
+        // SAFETY (caller): as for the 512-bit blocks, 16 i16 per load.
+        while c < body {
+            let xv: [__m256i; N] =
+                std::array::from_fn(|i| _mm256_loadu_si256(x.add(i * k + c).cast()));
+            for r in 0..4 {
+                let wv = _mm256_loadu_si256(w.add(r * k + c).cast());
+                for i in 0..N {
+                    acc[i][r] = _mm256_add_epi32(acc[i][r], _mm256_madd_epi16(xv[i], wv));
+                }
             }
+            c += 16;
         }
+        acc.map(|a| {
+            // Per 128-bit half: the four accumulators' sums there; then the halves added.
+            let h = _mm256_hadd_epi32(_mm256_hadd_epi32(a[0], a[1]), _mm256_hadd_epi32(a[2], a[3]));
+            let s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256::<1>(h));
+            let mut sums = [0i32; 4];
+            _mm_storeu_si128(sums.as_mut_ptr().cast(), s);
+            sums
+        })
+    }
+    let n = sums.len();
+    let mut i = 0;
+    while i + 2 <= n {
+        sums[i..i + 2].copy_from_slice(&block::<2>(x.add(i * k), k, w, body));
+        i += 2;
+    }
+    if i < n {
+        sums[i] = block::<1>(x.add(i * k), k, w, body)[0];
+    }
+    body
+}
+
+/// `q[c] = round_half_away(row[c] * inv)` (see [`super::kernels`]) for `c` up to the returned
+/// count, a multiple of 16, with AVX-512 (0 below it; the caller does the rest). The same
+/// steps as the scalar rounding, sixteen at a time: truncate, take the exact remainder, step
+/// away from zero at a half; the codes fit i16 by the caller's choice of `inv`.
+#[inline]
+pub(crate) fn quantize(row: &[f32], inv: f32, q: &mut [i16]) -> usize {
+    let n = row.len().min(q.len());
+    if level() < Level::Avx512 {
+        return 0;
+    }
+    // SAFETY: the processor has AVX-512 (checked above); reads and writes stay below n.
+    unsafe { quantize_avx512(row, inv, q, n - n % 16) }
+}
+
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn quantize_avx512(row: &[f32], inv: f32, q: &mut [i16], body: usize) -> usize {
+    let (inv, half, minus_half, one) = (
+        _mm512_set1_ps(inv),
+        _mm512_set1_ps(0.5),
+        _mm512_set1_ps(-0.5),
+        _mm512_set1_epi32(1),
+    );
+    let mut c = 0;
+    while c < body {
+        let x = _mm512_mul_ps(_mm512_loadu_ps(row.as_ptr().add(c)), inv);
+        let t = _mm512_cvttps_epi32(x);
+        let d = _mm512_sub_ps(x, _mm512_cvtepi32_ps(t));
+        let up = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(d, half);
+        let down = _mm512_cmp_ps_mask::<_CMP_LE_OQ>(d, minus_half);
+        let t = _mm512_mask_sub_epi32(_mm512_mask_add_epi32(t, up, t, one), down, t, one);
+        // Truncating to 16 bits, as `as i16` does.
+        _mm256_storeu_si256(q.as_mut_ptr().add(c).cast(), _mm512_cvtepi32_epi16(t));
         c += 16;
     }
-    acc.map(|row| {
-        row.map(|a| {
-            let s = _mm_add_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256::<1>(a));
-            let mut lanes = [0i32; 4];
-            _mm_storeu_si128(lanes.as_mut_ptr().cast(), s);
-            lanes.iter().sum()
-        })
-    })
+    body
 }
 
 /// The int4 kernel's step for AVX-512 and AVX2 (see [`super::kernels_q4`]): four weight rows
@@ -284,7 +403,7 @@ mod tests {
     fn every_level_gives_the_exact_integer_dot_products() {
         let k = 96;
         // Activations use the whole i16 range, weights int8's, as in the model.
-        let x = rows(2, k, 1, 32767);
+        let x = rows(7, k, 1, 32767);
         let w = rows(4, k, 7, 127);
         let want: Vec<[i32; 4]> = x
             .iter()
@@ -297,19 +416,56 @@ mod tests {
                 })
             })
             .collect();
-        let wr: [&[i16]; 4] = std::array::from_fn(|r| w[r].as_slice());
-        let xr = [x[0].as_slice(), x[1].as_slice()];
-        // SAFETY: each path only where the processor has it.
-        unsafe {
+        let (xf, wf) = (x.concat(), w.concat());
+        // Seven rows: a block of four, then single rows; AVX2's pairs with one left over.
+        for n in [7, 4, 2, 1] {
+            let run =
+                |f: unsafe fn(*const i16, usize, *const i16, usize, &mut [[i32; 4]]) -> usize| {
+                    let mut sums = vec![[0; 4]; n];
+                    // SAFETY: called only where the processor has the level; n rows of k values.
+                    let body = unsafe { f(xf.as_ptr(), k, wf.as_ptr(), k, &mut sums) };
+                    assert_eq!((body, sums), (k, want[..n].to_vec()), "{n} rows");
+                };
             if is_x86_feature_detected!("avx2") {
-                assert_eq!(dot_avx2(xr, wr, k).to_vec(), want);
+                run(rows_avx2);
             }
-            if is_x86_feature_detected!("avx512bw") {
-                assert_eq!(dot_avx512(xr, wr, k).to_vec(), want);
+            if is_x86_feature_detected!("avx512bw") && is_x86_feature_detected!("avx512f") {
+                run(rows_avx512);
             }
             if is_x86_feature_detected!("avx512vnni") && is_x86_feature_detected!("avx512bw") {
-                assert_eq!(dot_vnni(xr, wr, k).to_vec(), want);
+                run(rows_vnni);
             }
         }
+    }
+
+    #[test]
+    fn wide_quantisation_rounds_as_the_scalar_loop() {
+        if !(is_x86_feature_detected!("avx512bw") && is_x86_feature_detected!("avx512f")) {
+            return;
+        }
+        // Halves either side of zero, values just off them, the ends of the range, NaN.
+        let mut row: Vec<f32> = (-40..40).map(|i| i as f32 * 0.25).collect();
+        row.extend([0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 0.499_999_97, -0.499_999_97]);
+        row.extend([
+            32767.0,
+            -32767.0,
+            32766.5,
+            -32766.5,
+            f32::NAN,
+            0.0,
+            -0.0,
+            1e-30,
+        ]);
+        row.extend((0..64).map(|i| ((i * 7919) % 1000) as f32 * 0.0371 - 18.0));
+        let inv = 1.0;
+        let want: Vec<i16> = row
+            .iter()
+            .map(|&v| super::super::kernels::round_half_away_for_tests(v * inv) as i16)
+            .collect();
+        let mut got = vec![0i16; row.len()];
+        let body = row.len() - row.len() % 16;
+        // SAFETY: AVX-512 checked above.
+        assert_eq!(unsafe { quantize_avx512(&row, inv, &mut got, body) }, body);
+        assert_eq!(got[..body], want[..body]);
     }
 }
