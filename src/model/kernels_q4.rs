@@ -110,6 +110,7 @@ impl Q4Linear {
         let (k, m) = (self.cols, self.rows);
         let nb = k / G;
         let n = xs.len() / nb;
+        let mut sums = vec![[0f32; 4]; n];
         // Four weight rows at a time (a few KB, kept in L1 while every activation row passes).
         let mut j = 0;
         while j < m {
@@ -117,10 +118,18 @@ impl Q4Linear {
             let pick = |r: usize| j + r.min(take - 1);
             let w: [&[i16]; 4] = std::array::from_fn(|r| &self.codes[pick(r) * k..][..k]);
             let ws: [&[f32]; 4] = std::array::from_fn(|r| &self.scales[pick(r) * nb..][..nb]);
-            for i in 0..n {
-                let sums = row4(&xq[i * k..][..k], &xs[i * nb..][..nb], w, ws);
+            #[cfg(target_arch = "x86_64")]
+            let wide = super::kernels_x86::q4_rows(xq, xs, k, w, ws, &mut sums);
+            #[cfg(not(target_arch = "x86_64"))]
+            let wide = false;
+            if !wide {
+                for (i, s) in sums.iter_mut().enumerate() {
+                    *s = row4(&xq[i * k..][..k], &xs[i * nb..][..nb], w, ws);
+                }
+            }
+            for (s, out) in sums.iter().zip(out.chunks_exact_mut(m)) {
                 for r in 0..take {
-                    out[i * m + j + r] = sums[r] + self.bias[j + r];
+                    out[j + r] = s[r] + self.bias[j + r];
                 }
             }
             j += take;

@@ -263,6 +263,33 @@ unsafe fn quantize_avx512(row: &[f32], inv: f32, q: &mut [i16], body: usize) -> 
     body
 }
 
+/// `f` on every value, compiled for the widest level this processor has; false at
+/// [`Level::Sse2`] (the caller's own loop). For plain arithmetic, such as GELU: the compiler
+/// vectorises it 8 or 16 wide instead of 4, and IEEE operations give the same bits at any width
+/// (Rust never fuses a multiply and an add by itself).
+#[inline]
+pub(crate) fn map_wide(out: &mut [f32], f: impl Fn(f32) -> f32) -> bool {
+    // SAFETY: each function runs only at a level whose features the processor reported.
+    unsafe {
+        match level() {
+            Level::Sse2 => return false,
+            Level::Avx2 => map_avx2(out, f),
+            Level::Avx512 | Level::Avx512Vnni => map_avx512(out, f),
+        }
+    }
+    true
+}
+
+#[target_feature(enable = "avx2")]
+unsafe fn map_avx2(out: &mut [f32], f: impl Fn(f32) -> f32) {
+    out.iter_mut().for_each(|v| *v = f(*v));
+}
+
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn map_avx512(out: &mut [f32], f: impl Fn(f32) -> f32) {
+    out.iter_mut().for_each(|v| *v = f(*v));
+}
+
 /// The int4 kernel's step for AVX-512 and AVX2 (see [`super::kernels_q4`]): four weight rows
 /// with one activation row of `asc.len()` groups of 32, each group's exact integer products
 /// folded to the four lanes the SSE2 and wasm loops hold, then scaled and added in f32 exactly
@@ -285,45 +312,140 @@ pub(crate) fn q4_row4(
     }
 }
 
-#[target_feature(enable = "avx512f,avx512bw")]
-unsafe fn q4_avx512(a: &[i16], asc: &[f32], w: [&[i16]; 4], wsc: [&[f32]; 4]) -> [f32; 4] {
-    // One 512-bit accumulator: quarter r holds row r's four f32 lanes. Each group's four
-    // integer lane sums per row are gathered into quarter r by a 4x4 transpose of 128-bit
-    // blocks (exact integer adds), then converted, scaled and added lane by lane as SSE2 does.
-    let mut acc = _mm512_setzero_ps();
-    let spread = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
-    for (b, &sa) in asc.iter().enumerate() {
-        // SAFETY (caller): every row holds asc.len() groups of 32 i16; one load is one group.
-        let av = _mm512_loadu_si512(a.as_ptr().add(b * 32).cast());
-        let m: [__m512i; 4] = std::array::from_fn(|r| {
-            _mm512_madd_epi16(av, _mm512_loadu_si512(w[r].as_ptr().add(b * 32).cast()))
-        });
-        // Row r's lane l is the sum of its four quarters' lane l.
-        let pair = |x: __m512i, y: __m512i| {
-            _mm512_add_epi32(
-                _mm512_shuffle_i32x4::<0b01_00_01_00>(x, y),
-                _mm512_shuffle_i32x4::<0b11_10_11_10>(x, y),
-            )
-        };
-        let (p01, p23) = (pair(m[0], m[1]), pair(m[2], m[3]));
-        let s = _mm512_add_epi32(
-            _mm512_shuffle_i32x4::<0b10_00_10_00>(p01, p23),
-            _mm512_shuffle_i32x4::<0b11_01_11_01>(p01, p23),
-        );
-        // The scales sa * wsc[r][b], each the same f32 product SSE2 takes, spread per quarter.
-        let ws = _mm_set_ps(wsc[3][b], wsc[2][b], wsc[1][b], wsc[0][b]);
-        let scale = _mm512_mul_ps(
-            _mm512_set1_ps(sa),
-            _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(ws)),
-        );
-        acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_cvtepi32_ps(s), scale));
+/// [`q4_row4`] for every activation row of `xq` (rows of `k` values, `k / 32` scales each in
+/// `xs`) in one call, into `sums`: the per-row call's dispatch and its arrays of slices cost
+/// more than a 384-wide row's products. False at [`Level::Sse2`].
+#[inline]
+pub(crate) fn q4_rows(
+    xq: &[i16],
+    xs: &[f32],
+    k: usize,
+    w: [&[i16]; 4],
+    wsc: [&[f32]; 4],
+    sums: &mut [[f32; 4]],
+) -> bool {
+    // SAFETY: each function runs only at a level whose features the processor reported.
+    unsafe {
+        match level() {
+            Level::Sse2 => return false,
+            Level::Avx2 => q4_rows_avx2(xq, xs, k, w, wsc, sums),
+            Level::Avx512 | Level::Avx512Vnni => q4_rows_avx512(xq, xs, k, w, wsc, sums),
+        }
     }
-    let mut lanes = [0f32; 16];
-    _mm512_storeu_ps(lanes.as_mut_ptr(), acc);
-    std::array::from_fn(|r| lanes[4 * r] + lanes[4 * r + 1] + lanes[4 * r + 2] + lanes[4 * r + 3])
+    true
+}
+
+/// Generates the loop over activation rows for one level's int4 step.
+macro_rules! q4_rows {
+    ($name:ident, $features:literal, $step:ident) => {
+        #[target_feature(enable = $features)]
+        unsafe fn $name(
+            xq: &[i16],
+            xs: &[f32],
+            k: usize,
+            w: [&[i16]; 4],
+            wsc: [&[f32]; 4],
+            sums: &mut [[f32; 4]],
+        ) {
+            let groups = k / 32;
+            for (i, s) in sums.iter_mut().enumerate() {
+                // SAFETY (caller): as for the step, per row.
+                *s = $step(&xq[i * k..][..k], &xs[i * groups..][..groups], w, wsc);
+            }
+        }
+    };
+}
+
+/// With AVX-512, two activation rows at a time (see [`q4_avx512_n`]).
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn q4_rows_avx512(
+    xq: &[i16],
+    xs: &[f32],
+    k: usize,
+    w: [&[i16]; 4],
+    wsc: [&[f32]; 4],
+    sums: &mut [[f32; 4]],
+) {
+    let groups = k / 32;
+    let row = |i: usize| (&xq[i * k..][..k], &xs[i * groups..][..groups]);
+    let mut i = 0;
+    while i + 2 <= sums.len() {
+        let ((a0, s0), (a1, s1)) = (row(i), row(i + 1));
+        // SAFETY (caller): as for the step, per row.
+        let [x, y] = q4_avx512_n([a0, a1], [s0, s1], w, wsc);
+        (sums[i], sums[i + 1]) = (x, y);
+        i += 2;
+    }
+    if i < sums.len() {
+        let (a, s) = row(i);
+        sums[i] = q4_avx512(a, s, w, wsc);
+    }
+}
+q4_rows!(q4_rows_avx2, "avx2", q4_avx2);
+
+#[target_feature(enable = "avx512f,avx512bw")]
+#[inline]
+unsafe fn q4_avx512(a: &[i16], asc: &[f32], w: [&[i16]; 4], wsc: [&[f32]; 4]) -> [f32; 4] {
+    q4_avx512_n([a], [asc], w, wsc)[0]
+}
+
+/// The int4 step for `N` activation rows at once: each group's weights and weight scales are
+/// loaded once for all of them, and the rows' accumulators are independent chains of adds (one
+/// row alone waits on its own add every group).
+#[target_feature(enable = "avx512f,avx512bw")]
+#[inline]
+unsafe fn q4_avx512_n<const N: usize>(
+    a: [&[i16]; N],
+    asc: [&[f32]; N],
+    w: [&[i16]; 4],
+    wsc: [&[f32]; 4],
+) -> [[f32; 4]; N] {
+    // One 512-bit accumulator per activation row: quarter r holds weight row r's four f32
+    // lanes. Each group's four integer lane sums per weight row are gathered into quarter r by
+    // a 4x4 transpose of 128-bit blocks (exact integer adds), then converted, scaled and added
+    // lane by lane as SSE2 does.
+    let mut acc = [_mm512_setzero_ps(); N];
+    let spread = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+    // Row r's lane l is the sum of its four quarters' lane l.
+    let pair = |x: __m512i, y: __m512i| {
+        _mm512_add_epi32(
+            _mm512_shuffle_i32x4::<0b01_00_01_00>(x, y),
+            _mm512_shuffle_i32x4::<0b11_10_11_10>(x, y),
+        )
+    };
+    for b in 0..asc[0].len() {
+        // SAFETY (caller): every row holds asc.len() groups of 32 i16; one load is one group.
+        let wv: [__m512i; 4] =
+            std::array::from_fn(|r| _mm512_loadu_si512(w[r].as_ptr().add(b * 32).cast()));
+        // The weight scales wsc[r][b], spread per quarter.
+        let ws = _mm512_permutexvar_ps(
+            spread,
+            _mm512_castps128_ps512(_mm_set_ps(wsc[3][b], wsc[2][b], wsc[1][b], wsc[0][b])),
+        );
+        for i in 0..N {
+            let av = _mm512_loadu_si512(a[i].as_ptr().add(b * 32).cast());
+            let m: [__m512i; 4] = std::array::from_fn(|r| _mm512_madd_epi16(av, wv[r]));
+            let (p01, p23) = (pair(m[0], m[1]), pair(m[2], m[3]));
+            let s = _mm512_add_epi32(
+                _mm512_shuffle_i32x4::<0b10_00_10_00>(p01, p23),
+                _mm512_shuffle_i32x4::<0b11_01_11_01>(p01, p23),
+            );
+            // sa * wsc[r][b]: the same f32 product SSE2 takes.
+            let scale = _mm512_mul_ps(_mm512_set1_ps(asc[i][b]), ws);
+            acc[i] = _mm512_add_ps(acc[i], _mm512_mul_ps(_mm512_cvtepi32_ps(s), scale));
+        }
+    }
+    acc.map(|acc| {
+        let mut lanes = [0f32; 16];
+        _mm512_storeu_ps(lanes.as_mut_ptr(), acc);
+        std::array::from_fn(|r| {
+            lanes[4 * r] + lanes[4 * r + 1] + lanes[4 * r + 2] + lanes[4 * r + 3]
+        })
+    })
 }
 
 #[target_feature(enable = "avx2")]
+#[inline]
 unsafe fn q4_avx2(a: &[i16], asc: &[f32], w: [&[i16]; 4], wsc: [&[f32]; 4]) -> [f32; 4] {
     let mut acc = [_mm_setzero_ps(); 4];
     for (b, &sa) in asc.iter().enumerate() {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use axum::http::header::{AUTHORIZATION, CONNECTION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -312,7 +312,16 @@ fn too_many(err: GovernorError) -> Response {
             if seconds == 1 { "" } else { "s" }
         ),
     );
-    ([(RETRY_AFTER, seconds.to_string())], failure).into_response()
+    // Answered before the body is read, so the connection cannot carry another request: say
+    // so, or a client reusing it would find it closed under its next request.
+    (
+        [
+            (RETRY_AFTER, seconds.to_string()),
+            (CONNECTION, "close".to_string()),
+        ],
+        failure,
+    )
+        .into_response()
 }
 
 /// An error answer: `{"error": sentence}`, plus the message's problems when it was invalid.
