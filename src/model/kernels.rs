@@ -164,15 +164,10 @@ fn block_sums(xq: &[i16], k: usize, w: [&[i16]; 4], block: Option<&[i16]>, sums:
 /// x86_64 has no rounding instruction, and the call cost a twentieth of a question. Exact, so
 /// codes stay what `round` gives: `x - trunc(x)` is exact in f32.
 #[inline(always)]
-fn round_half_away(x: f32) -> i32 {
+pub(crate) fn round_half_away(x: f32) -> i32 {
     let t = x as i32;
     let d = x - t as f32;
     t + (d >= 0.5) as i32 - (d <= -0.5) as i32
-}
-
-#[cfg(test)]
-pub(crate) fn round_half_away_for_tests(x: f32) -> i32 {
-    round_half_away(x)
 }
 
 /// `f32::round_ties_even` for |x| < 2^31, likewise without the library call natively (wasm

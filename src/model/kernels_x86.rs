@@ -335,27 +335,6 @@ pub(crate) fn q4_rows(
     true
 }
 
-/// Generates the loop over activation rows for one level's int4 step.
-macro_rules! q4_rows {
-    ($name:ident, $features:literal, $step:ident) => {
-        #[target_feature(enable = $features)]
-        unsafe fn $name(
-            xq: &[i16],
-            xs: &[f32],
-            k: usize,
-            w: [&[i16]; 4],
-            wsc: [&[f32]; 4],
-            sums: &mut [[f32; 4]],
-        ) {
-            let groups = k / 32;
-            for (i, s) in sums.iter_mut().enumerate() {
-                // SAFETY (caller): as for the step, per row.
-                *s = $step(&xq[i * k..][..k], &xs[i * groups..][..groups], w, wsc);
-            }
-        }
-    };
-}
-
 /// With AVX-512, two activation rows at a time (see [`q4_avx512_n`]).
 #[target_feature(enable = "avx512f,avx512bw")]
 unsafe fn q4_rows_avx512(
@@ -381,7 +360,23 @@ unsafe fn q4_rows_avx512(
         sums[i] = q4_avx512(a, s, w, wsc);
     }
 }
-q4_rows!(q4_rows_avx2, "avx2", q4_avx2);
+
+/// With AVX2, one activation row at a time.
+#[target_feature(enable = "avx2")]
+unsafe fn q4_rows_avx2(
+    xq: &[i16],
+    xs: &[f32],
+    k: usize,
+    w: [&[i16]; 4],
+    wsc: [&[f32]; 4],
+    sums: &mut [[f32; 4]],
+) {
+    let groups = k / 32;
+    for (i, s) in sums.iter_mut().enumerate() {
+        // SAFETY (caller): as for the step, per row.
+        *s = q4_avx2(&xq[i * k..][..k], &xs[i * groups..][..groups], w, wsc);
+    }
+}
 
 #[target_feature(enable = "avx512f,avx512bw")]
 #[inline]
@@ -582,7 +577,7 @@ mod tests {
         let inv = 1.0;
         let want: Vec<i16> = row
             .iter()
-            .map(|&v| super::super::kernels::round_half_away_for_tests(v * inv) as i16)
+            .map(|&v| super::super::kernels::round_half_away(v * inv) as i16)
             .collect();
         let mut got = vec![0i16; row.len()];
         let body = row.len() - row.len() % 16;
