@@ -6,7 +6,7 @@
 use std::path::Path;
 
 /// The files the chat needs in the browser, relative to www/ (the loader ayuda.js included).
-const WEB: [&str; 10] = [
+const WEB: [&str; 12] = [
     "ayuda.js",
     "ayuda-chat.js",
     "ayuda-i18n.js",
@@ -17,6 +17,8 @@ const WEB: [&str; 10] = [
     "pkg/ayuda_early_bg.wasm",
     "pkg/ayuda.js",
     "pkg/ayuda_bg.wasm",
+    "pkg/ayuda_relaxed.js",
+    "pkg/ayuda_relaxed_bg.wasm",
 ];
 
 fn main() {

@@ -15,8 +15,14 @@ server=$!
 trap 'kill $server 2>/dev/null; rm -f "$log"' EXIT
 for _ in $(seq 50); do grep -q 'http://' "$log" && break; sleep 0.1; done
 url=$(grep -o 'http://[0-9.:]*' "$log" | head -n1)
-node "$peer/run.mjs" "$url/peer/peer.html?dtype=q8" "$url/bench.html?queries=/peer/queries.json" \
-  "$url/bench.html?queries=/peer/queries.json&model=models/multilingual-e5-small.ayuda" \
+# Each model with the module this Chromium picks (relaxed SIMD) and with the simd128 module older
+# browsers get; the peer before and after.
+q="queries=/peer/queries.json"
+node "$peer/run.mjs" "$url/peer/peer.html?dtype=q8" "$url/bench.html?$q" \
+  "$url/bench.html?$q&model=models/multilingual-e5-small.ayuda" \
+  "$url/bench.html?$q&kernels=simd128" \
+  "$url/bench.html?$q&model=models/multilingual-e5-small.ayuda&kernels=simd128" \
+  "$url/peer/peer.html?dtype=q8" \
   | node tools/bench_summary.mjs
 
 # Native: the same encoder on the CLI, full model folder against the packed file, 1000 BANKING77

@@ -11,8 +11,11 @@ bin=${1:-target/release/ayuda}
 out=${2:-target/dist}
 fail() { echo "dist: $*" >&2; exit 1; }
 [ -x "$bin" ] || fail "$bin not found: run \`make dist\` (it builds it)"
-[ -f www/pkg/ayuda_bg.wasm ] && [ -f www/pkg/ayuda_early_bg.wasm ] || fail "the wasm modules are not built: run \`make build\` first"
-for w in www/pkg/ayuda_bg.wasm www/pkg/ayuda_early_bg.wasm; do
+wasm="www/pkg/ayuda_bg.wasm www/pkg/ayuda_relaxed_bg.wasm www/pkg/ayuda_early_bg.wasm"
+for w in $wasm; do
+  [ -f "$w" ] || fail "the wasm modules are not built: run \`make build\` first"
+done
+for w in $wasm; do
   [ "$bin" -nt "$w" ] || fail "$bin is older than the wasm module $w it must carry: rebuild it"
 done
 for m in all-MiniLM-L6-v2 multilingual-e5-small; do

@@ -44,14 +44,53 @@ let downloading = null; // {url, bytes: Promise}: the bundle download under way
 const wordsReady = initWords({ module_or_path: new URL('./pkg/ayuda_early_bg.wasm', import.meta.url) });
 let modelModule = null; // the model's module, once a load has asked for it
 let wasmMemory = null;
+let kernels = null;     // which build and int8 kernel run: 'simd128', 'relaxed-simd/bytes', ...
+
+// The model's module comes in two builds with the same vectors: pkg/ayuda_relaxed uses relaxed
+// SIMD's byte dot product (Chromium 114+, Firefox 120+), pkg/ayuda simd128 alone (every browser
+// with wasm SIMD). A browser gets the first when it validates this probe, a function doing one
+// i32x4.relaxed_dot_i8x16_i7x16_add_s, and the module then finds the engine's products exact.
+// The relaxed module then times its two int8 kernels once (a few milliseconds; same vectors
+// either way) and keeps the faster for this processor.
+// `?kernels=simd128` on the worker's URL forces the simd128 module; `relaxed-bytes` and
+// `relaxed-wide` force the relaxed module's int8 kernel (tests, benchmarks).
+const RELAXED_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, //        type: () -> v128
+  0x03, 0x02, 0x01, 0x00, //                          one function of that type
+  0x0a, 0x13, 0x01, 0x11, 0x00, //                    its body, no locals:
+  0x41, 0x00, 0xfd, 0x0f, 0x41, 0x00, 0xfd, 0x0f, 0x41, 0x00, 0xfd, 0x0f, // three i8x16.splat 0
+  0xfd, 0x93, 0x02, 0x0b, //                          the dot product, end
+]);
+const forcedKernels = new URL(import.meta.url).searchParams.get('kernels');
+
+async function startModule(name) {
+  const module = await import(`./pkg/${name}.js`);
+  const exports = await module.default({ module_or_path: new URL(`./pkg/${name}_bg.wasm`, import.meta.url) });
+  return { module, exports };
+}
 
 /** The model's module ({Encoder, Knowledge}), fetched and started on first use. */
 function model() {
-  modelModule ??= import('./pkg/ayuda.js').then(async (module) => {
-    const exports = await module.default({ module_or_path: new URL('./pkg/ayuda_bg.wasm', import.meta.url) });
-    wasmMemory = exports.memory;
-    return module;
-  });
+  modelModule ??= (async () => {
+    let started = null;
+    if (forcedKernels !== 'simd128' && WebAssembly.validate(RELAXED_PROBE)) {
+      // Any failure here (an engine that validates the probe but not the module, products not
+      // exact) leaves the simd128 module to try.
+      started = await startModule('ayuda_relaxed').catch(() => null);
+      if (started && !started.module.kernelsExact()) started = null;
+      if (started) {
+        const forced = { 'relaxed-bytes': 'bytes', 'relaxed-wide': 'wide' }[forcedKernels] ?? 'fastest';
+        kernels = `relaxed-simd/${started.module.tuneKernels(forced, () => performance.now())}`;
+      }
+    }
+    if (!started) {
+      started = await startModule('ayuda');
+      kernels = started.module.kernels();
+    }
+    wasmMemory = started.exports.memory;
+    return started.module;
+  })();
   return modelModule;
 }
 
@@ -221,7 +260,7 @@ async function load(msg) {
   early = null;
   return { type: 'ready', ms: performance.now() - t0, dim: encoder.dim,
            fingerprint: encoder.fingerprint, bytes: fetchedBytes(),
-           memory: wasmMemory ? wasmMemory.buffer.byteLength : 0,
+           memory: wasmMemory ? wasmMemory.buffer.byteLength : 0, kernels,
            entries: knowledge ? knowledge.entries : null,
            kbFingerprint: knowledge ? knowledge.fingerprint : null };
 }

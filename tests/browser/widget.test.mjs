@@ -211,7 +211,7 @@ test('on a slow network the early tier answers before the model arrives, then th
   // downloading them. The first answer needs only the early tier's module and the bundle.
   let release;
   const held = new Promise((resolve) => { release = resolve; });
-  for (const heavy of ['**/*.ayuda', '**/pkg/ayuda_bg.wasm']) {
+  for (const heavy of ['**/*.ayuda', '**/pkg/ayuda_bg.wasm', '**/pkg/ayuda_relaxed_bg.wasm']) {
     await context.route(heavy, async (route) => { await held; await route.continue(); });
   }
   await page.goto(`${server.url}/`);
@@ -268,7 +268,8 @@ test('on an emulated slow 4G network the first answer comes from the words, in i
   assert.ok(done('/pkg/ayuda_early_bg.wasm'), 'the early tier\'s module is in');
   // Neither the model (16-18 MB) nor its module (1.3 MB compressed), requested only once the
   // bundle was in, can have arrived at 1.6 Mbps: the answer did not wait for them.
-  assert.ok(!done('.ayuda') && !done('/pkg/ayuda_bg.wasm'), JSON.stringify(fetched));
+  assert.ok(!done('.ayuda') && !done('/pkg/ayuda_bg.wasm') && !done('/pkg/ayuda_relaxed_bg.wasm'),
+    JSON.stringify(fetched));
   await context.close();
 });
 

