@@ -50,8 +50,10 @@ let kernels = null;     // which build and int8 kernel run: 'simd128', 'relaxed-
 // SIMD's byte dot product (Chromium 114+, Firefox 120+), pkg/ayuda simd128 alone (every browser
 // with wasm SIMD). A browser gets the first when it validates this probe, a function doing one
 // i32x4.relaxed_dot_i8x16_i7x16_add_s, and the module then finds the engine's products exact.
-// The relaxed module then times its two int8 kernels once (a few milliseconds; same vectors
-// either way) and keeps the faster for this processor.
+// The relaxed module then times its two int8 kernels (a few milliseconds; same vectors either
+// way) and keeps the faster for this processor: once as it starts, and again once the model is
+// loaded, when the engine has optimised the timed code and the start-up work is over (the
+// first timing alone was seen to pick the slower one).
 // `?kernels=simd128` on the worker's URL forces the simd128 module; `relaxed-bytes` and
 // `relaxed-wide` force the relaxed module's int8 kernel (tests, benchmarks).
 const RELAXED_PROBE = new Uint8Array([
@@ -70,6 +72,12 @@ async function startModule(name) {
   return { module, exports };
 }
 
+/** Picks the relaxed module's int8 kernel (forced by the worker's URL, else the faster here). */
+function tuneKernels(module) {
+  const choice = { 'relaxed-bytes': 'bytes', 'relaxed-wide': 'wide' }[forcedKernels] ?? 'fastest';
+  kernels = `relaxed-simd/${module.tuneKernels(choice, () => performance.now())}`;
+}
+
 /** The model's module ({Encoder, Knowledge}), fetched and started on first use. */
 function model() {
   modelModule ??= (async () => {
@@ -79,10 +87,7 @@ function model() {
       // exact) leaves the simd128 module to try.
       started = await startModule('ayuda_relaxed').catch(() => null);
       if (started && !started.module.kernelsExact()) started = null;
-      if (started) {
-        const forced = { 'relaxed-bytes': 'bytes', 'relaxed-wide': 'wide' }[forcedKernels] ?? 'fastest';
-        kernels = `relaxed-simd/${started.module.tuneKernels(forced, () => performance.now())}`;
-      }
+      if (started) tuneKernels(started.module);
     }
     if (!started) {
       started = await startModule('ayuda');
@@ -242,6 +247,7 @@ async function load(msg) {
   const kbBytes = kbUrl ? bundleBytes(kbUrl, progress(kbUrl)) : null;
   kbBytes?.catch(() => {}); // awaited below; a model error may come first
   const nextEncoder = await newEncoder(msg, progress, kbBytes);
+  if (kernels?.startsWith('relaxed-simd')) tuneKernels(await model());
   let nextKnowledge = null;
   try {
     if (kbBytes) nextKnowledge = new (await model()).Knowledge(await kbBytes, nextEncoder);
