@@ -45,15 +45,16 @@ const wordsReady = initWords({ module_or_path: new URL('./pkg/ayuda_early_bg.was
 let modelModule = null; // the model's module, once a load has asked for it
 let wasmMemory = null;
 let kernels = null;     // which build and int8 kernel run: 'simd128', 'relaxed-simd/bytes', ...
+let retuned = false;    // whether the relaxed module's second timing has run
 
 // The model's module comes in two builds with the same vectors: pkg/ayuda_relaxed uses relaxed
 // SIMD's byte dot product (Chromium 114+, Firefox 120+), pkg/ayuda simd128 alone (every browser
 // with wasm SIMD). A browser gets the first when it validates this probe, a function doing one
 // i32x4.relaxed_dot_i8x16_i7x16_add_s, and the module then finds the engine's products exact.
 // The relaxed module then times its two int8 kernels (a few milliseconds; same vectors either
-// way) and keeps the faster for this processor: once as it starts, and again once the model is
-// loaded, when the engine has optimised the timed code and the start-up work is over (the
-// first timing alone was seen to pick the slower one).
+// way) and keeps the faster for this processor: once as it starts, and again once the first
+// model is loaded, when the engine has optimised the timed code and the start-up work is over
+// (the first timing alone was seen to pick the slower one). Later loads keep that choice.
 // `?kernels=simd128` on the worker's URL forces the simd128 module; `relaxed-bytes` and
 // `relaxed-wide` force the relaxed module's int8 kernel (tests, benchmarks).
 const RELAXED_PROBE = new Uint8Array([
@@ -247,7 +248,10 @@ async function load(msg) {
   const kbBytes = kbUrl ? bundleBytes(kbUrl, progress(kbUrl)) : null;
   kbBytes?.catch(() => {}); // awaited below; a model error may come first
   const nextEncoder = await newEncoder(msg, progress, kbBytes);
-  if (kernels?.startsWith('relaxed-simd')) tuneKernels(await model());
+  if (!retuned && kernels?.startsWith('relaxed-simd')) {
+    tuneKernels(await model());
+    retuned = true;
+  }
   let nextKnowledge = null;
   try {
     if (kbBytes) nextKnowledge = new (await model()).Knowledge(await kbBytes, nextEncoder);

@@ -133,41 +133,19 @@ impl Q4Linear {
     /// [`Self::rows_into`] with relaxed SIMD's byte products: the same numbers.
     #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
     fn rows_into_relaxed(&self, xq: &kernels_relaxed::Activations, out: &mut [f32]) {
-        let (k, m) = (self.cols, self.rows);
-        let nb = k / G;
-        let n = out.len() / m;
-        let mut sums = vec![[0f32; 4]; n];
-        let mut j = 0;
-        while j < m {
-            let take = (m - j).min(4);
-            let pick = |r: usize| j + r.min(take - 1);
-            let w: [&[u8]; 4] = std::array::from_fn(|r| &self.codes[pick(r) * k..][..k]);
-            let ws: [&[f32]; 4] = std::array::from_fn(|r| &self.scales[pick(r) * nb..][..nb]);
-            kernels_relaxed::q4_rows(xq, k, w, ws, &mut sums);
-            for (s, out) in sums.iter().zip(out.chunks_exact_mut(m)) {
-                for r in 0..take {
-                    out[j + r] = s[r] + self.bias[j + r];
-                }
-            }
-            j += take;
-        }
+        let k = self.cols;
+        self.by_blocks(out, |w, ws, sums| {
+            kernels_relaxed::q4_rows(xq, k, w, ws, sums)
+        });
     }
 
     #[cfg(not(all(target_arch = "wasm32", target_feature = "relaxed-simd")))]
     fn rows_into(&self, xq: &[i16], xs: &[f32], out: &mut [f32]) {
-        let (k, m) = (self.cols, self.rows);
+        let k = self.cols;
         let nb = k / G;
-        let n = xs.len() / nb;
-        let mut sums = vec![[0f32; 4]; n];
-        // Four weight rows at a time (a few KB, kept in L1 while every activation row passes).
-        let mut j = 0;
-        while j < m {
-            let take = (m - j).min(4);
-            let pick = |r: usize| j + r.min(take - 1);
-            let w: [&[i16]; 4] = std::array::from_fn(|r| &self.codes[pick(r) * k..][..k]);
-            let ws: [&[f32]; 4] = std::array::from_fn(|r| &self.scales[pick(r) * nb..][..nb]);
+        self.by_blocks(out, |w, ws, sums| {
             #[cfg(target_arch = "x86_64")]
-            let wide = super::kernels_x86::q4_rows(xq, xs, k, w, ws, &mut sums);
+            let wide = super::kernels_x86::q4_rows(xq, xs, k, w, ws, sums);
             #[cfg(not(target_arch = "x86_64"))]
             let wide = false;
             if !wide {
@@ -175,6 +153,28 @@ impl Q4Linear {
                     *s = row4(&xq[i * k..][..k], &xs[i * nb..][..nb], w, ws);
                 }
             }
+        });
+    }
+
+    /// Runs `block_sums` on four weight rows at a time (a few KB, kept in L1 while every
+    /// activation row passes), with their group scales, and writes each activation row's four
+    /// sums plus the bias into `out` (rows of `self.rows`). Past the last row, the last is
+    /// repeated: its sums are computed and not written.
+    fn by_blocks(
+        &self,
+        out: &mut [f32],
+        mut block_sums: impl FnMut([&[Code]; 4], [&[f32]; 4], &mut [[f32; 4]]),
+    ) {
+        let (k, m) = (self.cols, self.rows);
+        let nb = k / G;
+        let mut sums = vec![[0f32; 4]; out.len() / m];
+        let mut j = 0;
+        while j < m {
+            let take = (m - j).min(4);
+            let pick = |r: usize| j + r.min(take - 1);
+            let w: [&[Code]; 4] = std::array::from_fn(|r| &self.codes[pick(r) * k..][..k]);
+            let ws: [&[f32]; 4] = std::array::from_fn(|r| &self.scales[pick(r) * nb..][..nb]);
+            block_sums(w, ws, &mut sums);
             for (s, out) in sums.iter().zip(out.chunks_exact_mut(m)) {
                 for r in 0..take {
                     out[j + r] = s[r] + self.bias[j + r];
