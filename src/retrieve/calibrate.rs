@@ -10,7 +10,8 @@
 //! close to the FAQ's topics as such questions get (it must not be answered). For each weight
 //! of the trained model, the thresholds kept are those answering the most of the first kind
 //! while the expected share of wrong answers, with a quarter of visitors asking uncovered
-//! things, stays at or under 5%; the weight kept is the one answering the most.
+//! things, stays at or under 5% by one standard error of the simulation (small knowledge bases
+//! keep a margin); the weight kept is the one answering the most.
 
 use serde::{Deserialize, Serialize};
 
@@ -158,12 +159,26 @@ fn answered(o: &Outcome, answer_at: f32, margin: f32) -> bool {
 }
 
 fn share(outcomes: &[Outcome], answer_at: f32, margin: f32) -> f32 {
+    let (answered, unknown) = unknown_answered(outcomes, answer_at, margin);
+    answered as f32 / unknown.max(1) as f32
+}
+
+/// How many simulated uncovered questions are answered, of how many.
+fn unknown_answered(outcomes: &[Outcome], answer_at: f32, margin: f32) -> (usize, usize) {
     let unknown: Vec<&Outcome> = outcomes.iter().filter(|o| !o.known).collect();
-    unknown
+    let answered = unknown
         .iter()
         .filter(|o| answered(o, answer_at, margin))
-        .count() as f32
-        / unknown.len().max(1) as f32
+        .count();
+    (answered, unknown.len())
+}
+
+/// The share of simulated uncovered questions answered, plus one standard error (see
+/// [`standard_error`]): what keeps it under a limit with a margin where the sample is small.
+fn share_bound(outcomes: &[Outcome], answer_at: f32, margin: f32) -> f32 {
+    let (answered, unknown) = unknown_answered(outcomes, answer_at, margin);
+    let unknown = unknown.max(1) as f32;
+    answered as f32 / unknown + variance(answered, unknown).sqrt()
 }
 
 /// The folds: entry `e` is held out in fold `e % folds`, and the `j`th phrasing of an entry in
@@ -213,8 +228,8 @@ impl Folds {
 ///
 /// With enough entries that have two or more phrasings, every threshold comes from the
 /// simulation. Otherwise the defaults hold, except that `answer_at` is raised until at most
-/// 20% of simulated uncovered questions would be answered, when there are enough entries to
-/// simulate that (it needs no paraphrases). `progress` hears (folds trained, folds).
+/// 20% of simulated uncovered questions would be answered (by one standard error), when there
+/// are enough entries to simulate that (it needs no paraphrases). `progress` hears (folds trained, folds).
 pub fn calibrate(
     index: &Index,
     texts: &[&str],
@@ -353,13 +368,13 @@ pub(crate) fn simulate(
                 Evidence::Full => 0.95,
                 Evidence::Words => 1.0,
             };
-            while share(&outcomes, policy.answer_at, policy.margin) > MAX_UNKNOWN_ANSWERED
+            while share_bound(&outcomes, policy.answer_at, policy.margin) > MAX_UNKNOWN_ANSWERED
                 && policy.answer_at < ceiling
             {
                 policy.answer_at = (policy.answer_at + 0.005).min(ceiling);
             }
             if evidence == Evidence::Words
-                && share(&outcomes, policy.answer_at, policy.margin) > MAX_UNKNOWN_ANSWERED
+                && share_bound(&outcomes, policy.answer_at, policy.margin) > MAX_UNKNOWN_ANSWERED
             {
                 // Not even a full match keeps them down: answer nothing early.
                 policy.margin = 2.0;
@@ -510,7 +525,8 @@ fn add_trained(
 }
 
 /// The best thresholds for simulated outcomes: the most known questions answered right with
-/// expected wrong answers at or under 5%; None when no thresholds manage that.
+/// expected wrong answers at or under 5% by one standard error (see [`standard_error`]); None
+/// when no thresholds manage that.
 struct Thresholds {
     answer_at: f32,
     margin: f32,
@@ -527,7 +543,7 @@ fn search(outcomes: &[Outcome]) -> Option<Thresholds> {
     let margin = |m: usize| m as f32 * 0.005;
     // For each margin, outcomes answered at some threshold, best first: sweeping the threshold
     // down admits them in order.
-    let mut table = vec![(0f32, 0f32); (ANSWER_STEPS + 1) * (MARGIN_STEPS + 1)];
+    let mut table = vec![(0f32, 0f32, 0f32); (ANSWER_STEPS + 1) * (MARGIN_STEPS + 1)];
     for m in 0..=MARGIN_STEPS {
         let mut passing: Vec<&Outcome> = outcomes
             .iter()
@@ -546,15 +562,16 @@ fn search(outcomes: &[Outcome]) -> Option<Thresholds> {
             }
             let expected_wrong = (1.0 - OUT_OF_SCOPE_SHARE) * wrong_known as f32 / known
                 + OUT_OF_SCOPE_SHARE * unknown_answered as f32 / unknown;
-            table[a * (MARGIN_STEPS + 1) + m] = (right as f32 / known, expected_wrong);
+            let error = standard_error(wrong_known, known, unknown_answered, unknown);
+            table[a * (MARGIN_STEPS + 1) + m] = (right as f32 / known, expected_wrong, error);
         }
     }
     let mut best: Option<Thresholds> = None;
     // From the strictest down, so that among equally good settings the safer one is kept.
     for a in (0..=ANSWER_STEPS).rev() {
         for m in (0..=MARGIN_STEPS).rev() {
-            let (correct, wrong) = table[a * (MARGIN_STEPS + 1) + m];
-            if wrong <= MAX_WRONG && best.as_ref().is_none_or(|b| correct > b.correct) {
+            let (correct, wrong, error) = table[a * (MARGIN_STEPS + 1) + m];
+            if wrong + error <= MAX_WRONG && best.as_ref().is_none_or(|b| correct > b.correct) {
                 best = Some(Thresholds {
                     answer_at: answer_at(a),
                     margin: margin(m),
@@ -565,4 +582,81 @@ fn search(outcomes: &[Outcome]) -> Option<Thresholds> {
         }
     }
     best
+}
+
+/// The standard error of the simulated share of wrong answers, from how many simulated
+/// questions it rests on. Picking the thresholds that answer the most among thousands of
+/// settings favours those whose few simulated wrong answers happened to be fewest, so on a small
+/// knowledge base the share it reports is optimistic; keeping it under 5% by one standard error
+/// (the usual one-standard-error rule of cross-validation) keeps that margin where the estimate
+/// is noisy and costs almost nothing where thousands of phrasings make it precise. The shares
+/// are smoothed by one success and one failure, so that none seen is not taken as none possible.
+fn standard_error(wrong_known: usize, known: f32, unknown_answered: usize, unknown: f32) -> f32 {
+    ((1.0 - OUT_OF_SCOPE_SHARE).powi(2) * variance(wrong_known, known)
+        + OUT_OF_SCOPE_SHARE.powi(2) * variance(unknown_answered, unknown))
+    .sqrt()
+}
+
+/// The variance of a share seen as `count` of `of`, smoothed as [`standard_error`] says.
+fn variance(count: usize, of: f32) -> f32 {
+    let p = (count as f32 + 1.0) / (of + 2.0);
+    p * (1.0 - p) / of
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Simulated outcomes drawn evenly from fixed score ranges, each `copies` times: the same
+    /// distribution, known from more or fewer simulated questions.
+    fn outcomes(copies: usize) -> Vec<Outcome> {
+        let spread = |n: usize, low: f32, high: f32| {
+            (0..n).map(move |i| low + (high - low) * i as f32 / n as f32)
+        };
+        let outcome = |first: f32, known: bool, right: bool| Outcome {
+            first,
+            second: first - 1.0,
+            word: true,
+            right,
+            known,
+        };
+        let mut all = Vec::new();
+        for _ in 0..copies {
+            all.extend(spread(40, 0.5, 1.0).map(|s| outcome(s, true, true)));
+            all.extend(spread(8, 0.5, 0.8).map(|s| outcome(s, true, false)));
+            all.extend(spread(16, 0.4, 0.9).map(|s| outcome(s, false, false)));
+        }
+        all
+    }
+
+    #[test]
+    fn small_simulations_keep_a_margin_under_five_percent_and_large_ones_almost_none() {
+        let small = search(&outcomes(1)).expect("thresholds exist");
+        let large = search(&outcomes(100)).expect("thresholds exist");
+        // The same distribution: the plain share would pick the same thresholds for both.
+        assert!(
+            small.answer_at > large.answer_at,
+            "{} vs {}",
+            small.answer_at,
+            large.answer_at
+        );
+        assert!(small.wrong < 0.04, "small: {}", small.wrong);
+        assert!(
+            large.wrong > 0.045 && large.wrong <= MAX_WRONG,
+            "large: {}",
+            large.wrong
+        );
+        assert!(small.correct < large.correct);
+    }
+
+    #[test]
+    fn the_few_phrasings_bound_is_above_the_share_and_shrinks_with_the_sample() {
+        let (few, many) = (outcomes(1), outcomes(100));
+        let at = 0.7;
+        assert_eq!(share(&few, at, 0.0), share(&many, at, 0.0));
+        let (bound_few, bound_many) = (share_bound(&few, at, 0.0), share_bound(&many, at, 0.0));
+        assert!(bound_few > bound_many && bound_many > share(&many, at, 0.0));
+        // Nothing answered is still not a certainty from 16 questions.
+        assert!(share_bound(&few, 2.0, 0.0) > 0.0);
+    }
 }

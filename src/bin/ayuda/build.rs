@@ -173,7 +173,7 @@ pub fn report(bundle: &Bundle, out: &Path, len: usize, encoder: &ayuda::model::E
             if let Some(u) = unknown_answered {
                 let default = Policy::defaults(encoder.multilingual()).answer_at;
                 let raised = if p.answer_at > default {
-                    format!(" (answer_at raised from {default:.2} to keep it at 20% or under)")
+                    format!(" (answer_at raised from {default:.2} to keep it under 20% with a margin for how few were simulated)")
                 } else {
                     String::new()
                 };
