@@ -26,8 +26,9 @@ pub const OLDEST_READABLE_VERSION: u32 = 1;
 
 const FINGERPRINT_PREFIX: &str = "kb";
 
-/// Texts embedded per call while building, so progress can be shown.
-const CHUNK: usize = 256;
+/// Texts embedded per call while building, so progress can be shown: 32 batches, which the
+/// cores share longest first (Encoder::embed_batch), so they seldom wait at a chunk's end.
+const CHUNK: usize = 1024;
 
 /// A knowledge base ready to answer: entries, their index, and the policy.
 #[derive(Debug, Clone, PartialEq)]

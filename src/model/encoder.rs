@@ -34,6 +34,49 @@ pub struct Encoder {
 /// stays small; larger batches stop paying off on two cores.
 const BATCH: usize = 32;
 
+/// One batch's vectors, one per text.
+type BatchVectors = Vec<Vec<f32>>;
+
+/// Each batch's vectors, in order. Natively, batches run side by side, one per core: between its
+/// matrix products a forward pass is a chain of small steps (attention, norms) that one batch
+/// alone runs on one core. Longest first, each core taking the next batch when done, so no core
+/// waits long at the end. Each batch is computed as it would be alone: the same vectors.
+#[cfg(not(target_arch = "wasm32"))]
+fn batches_side_by_side(
+    chunks: &[&[usize]],
+    forward: impl Fn(&[usize]) -> Result<BatchVectors> + Sync,
+) -> Result<Vec<BatchVectors>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let next = AtomicUsize::new(0);
+    let done: Vec<Mutex<Option<Result<BatchVectors>>>> =
+        chunks.iter().map(|_| Mutex::new(None)).collect();
+    rayon::broadcast(|_| loop {
+        let taken = next.fetch_add(1, Ordering::Relaxed);
+        let Some(i) = chunks.len().checked_sub(taken + 1) else {
+            break;
+        };
+        let vectors = forward(chunks[i]);
+        *done[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(vectors);
+    });
+    done.into_iter()
+        .map(|d| {
+            d.into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .expect("every batch taken")
+        })
+        .collect()
+}
+
+/// In the browser, one thread.
+#[cfg(target_arch = "wasm32")]
+fn batches_side_by_side(
+    chunks: &[&[usize]],
+    forward: impl Fn(&[usize]) -> Result<BatchVectors>,
+) -> Result<Vec<BatchVectors>> {
+    chunks.iter().map(|c| forward(c)).collect()
+}
+
 /// Everything an [`Encoder`] is built from, whichever file it came from.
 pub(crate) struct Parts {
     pub config: BertConfig,
@@ -117,16 +160,33 @@ impl Encoder {
     /// Embeds many texts, in order. Texts of similar length share a padded, masked batch, so
     /// each result equals what [`Encoder::embed`] gives for that text alone (to float rounding).
     pub fn embed_batch<S: AsRef<str>>(&self, texts: &[S]) -> Result<Vec<Embedding>> {
+        self.embed_batch_with(texts, &|_| {})
+    }
+
+    /// [`Encoder::embed_batch`], telling `progress` how many more texts are embedded after each
+    /// batch (from any thread, in no particular order).
+    pub fn embed_batch_with<S: AsRef<str>>(
+        &self,
+        texts: &[S],
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<Vec<Embedding>> {
         let ids = texts
             .iter()
             .map(|t| self.tokenizer.ids(t.as_ref()))
             .collect::<Result<Vec<_>>>()?;
         let mut order: Vec<usize> = (0..ids.len()).collect();
         order.sort_by_key(|&i| ids[i].len());
-        let mut out: Vec<Option<Embedding>> = vec![None; ids.len()];
-        for chunk in order.chunks(BATCH) {
+        let chunks: Vec<&[usize]> = order.chunks(BATCH).collect();
+        let forward = |chunk: &[usize]| {
             let batch: Vec<&[u32]> = chunk.iter().map(|&i| ids[i].as_slice()).collect();
-            for (&i, vector) in chunk.iter().zip(self.forward(&batch)?) {
+            let vectors = self.forward(&batch);
+            progress(chunk.len());
+            vectors
+        };
+        let vectors = batches_side_by_side(&chunks, forward)?;
+        let mut out: Vec<Option<Embedding>> = vec![None; ids.len()];
+        for (chunk, vectors) in chunks.iter().zip(vectors) {
+            for (&i, vector) in chunk.iter().zip(vectors) {
                 out[i] = Some(Embedding {
                     vector,
                     tokens: ids[i].len(),

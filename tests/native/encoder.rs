@@ -59,3 +59,39 @@ fn a_megabyte_of_text_is_cut_to_the_window() {
     assert_eq!(prefix.tokens, 256);
     assert!(cosine(&long.vector, &prefix.vector) > 0.99999);
 }
+
+#[test]
+fn batches_side_by_side_give_the_same_vectors_on_any_number_of_threads() {
+    let enc = crate::util::packed();
+    // Enough texts for several batches of different lengths.
+    let texts: Vec<String> = reference()
+        .iter()
+        .cycle()
+        .take(200)
+        .enumerate()
+        .map(|(i, r)| format!("{} {}", r.text, "again ".repeat(i % 7)))
+        .collect();
+    let on = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let vectors = pool.install(|| {
+            enc.embed_batch_with(&texts, &|n| {
+                done.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+            })
+            .unwrap()
+        });
+        assert_eq!(done.into_inner(), texts.len(), "progress heard every text");
+        vectors
+    };
+    let one = on(1);
+    assert_eq!(one, on(2));
+    assert_eq!(one, on(3));
+    // And each is its text's own vector.
+    for (text, e) in texts.iter().zip(&one).step_by(37) {
+        let alone = enc.embed(text).unwrap();
+        assert!(cosine(&alone.vector, &e.vector) > 0.999, "{text:?}");
+    }
+}

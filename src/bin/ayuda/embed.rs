@@ -42,8 +42,9 @@ struct OutputLine<'a> {
     embedding: &'a [f32],
 }
 
-/// Inputs per progress step; also bounds how much output is held before it is written.
-const CHUNK: usize = 256;
+/// Inputs embedded before their output is written: bounds how much is held, and is large enough
+/// that the cores seldom wait for each other at the end of a chunk (progress moves per batch).
+const CHUNK: usize = 4096;
 
 pub fn run(args: EmbedArgs) -> Result<()> {
     let mut raw = Vec::new();
@@ -57,7 +58,9 @@ pub fn run(args: EmbedArgs) -> Result<()> {
     let progress = crate::support::progress(texts.len(), "texts", CHUNK);
     let mut out = BufWriter::new(std::io::stdout().lock());
     for chunk in texts.chunks(CHUNK) {
-        let embeddings = encoder.embed_batch(chunk).context("embedding")?;
+        let embeddings = encoder
+            .embed_batch_with(chunk, &|n| progress.inc(n as u64))
+            .context("embedding")?;
         for (text, e) in chunk.iter().zip(&embeddings) {
             let line = OutputLine {
                 text,
@@ -67,7 +70,6 @@ pub fn run(args: EmbedArgs) -> Result<()> {
             serde_json::to_writer(&mut out, &line)?;
             out.write_all(b"\n")?;
         }
-        progress.inc(chunk.len() as u64);
     }
     progress.finish_and_clear();
     out.flush()?;
