@@ -51,6 +51,12 @@ const browser = await chromium.launch({
 async function visit(profileName, pageSpec) {
   const profile = PROFILES[profileName];
   const context = await browser.newContext({ locale: pageSpec.locale, serviceWorkers: 'block' });
+  // The chat's shadow root is closed; Playwright's locators enter only open ones (as in
+  // tests/browser/harness.mjs).
+  await context.addInitScript(() => {
+    const attach = Element.prototype.attachShadow;
+    Element.prototype.attachShadow = function (init) { return attach.call(this, { ...init, mode: 'open' }); };
+  });
   // The chat's shadow root is closed; Playwright's locators enter only open ones. Opening it
   // changes nothing on the network.
   await context.addInitScript(() => {

@@ -25,6 +25,12 @@ async function firstAnswer(page) {
 const cold = [], warm = [];
 for (let i = 0; i < Number(runs); i++) {
   const context = await browser.newContext({ locale: 'es-ES', serviceWorkers: 'block' });
+  // The chat's shadow root is closed; Playwright's locators enter only open ones (as in
+  // tests/browser/harness.mjs).
+  await context.addInitScript(() => {
+    const attach = Element.prototype.attachShadow;
+    Element.prototype.attachShadow = function (init) { return attach.call(this, { ...init, mode: 'open' }); };
+  });
   const page = await context.newPage();
   cold.push(await firstAnswer(page));
   warm.push(await firstAnswer(page));
