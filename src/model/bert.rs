@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use candle_core::{DType, Tensor};
+use candle_core::Tensor;
 use candle_nn::ops::{layer_norm, softmax_last_dim};
 
 use super::config::{Activation, BertConfig};
@@ -217,7 +217,39 @@ impl Bert {
 
     /// Token vectors `[b, s, hidden]` for `b` sequences of `s` ids; `mask` is `[b, s]`, 1 for
     /// a token and 0 for padding.
-    pub(crate) fn forward(&self, ids: &[u32], b: usize, s: usize, mask: &Tensor) -> Result<Tensor> {
+    ///
+    /// The steps are functions of their own, never inlined into one: in the browser, V8 runs a
+    /// function on its quick baseline code until its optimised code is compiled, and one
+    /// function holding the whole pass (200 KB of wasm) took 0.85 s to compile, so a visitor's
+    /// first questions ran at half speed; small functions are ready in milliseconds.
+    ///
+    /// `padded` says whether any sequence has padding; without it the mask is left out (it
+    /// would add 0 to every score), as in a single question, the browser's case.
+    pub(crate) fn forward(
+        &self,
+        ids: &[u32],
+        b: usize,
+        s: usize,
+        mask: &Tensor,
+        padded: bool,
+    ) -> Result<Tensor> {
+        let h = self.heads * self.head_dim;
+        let mut x = self.embed(ids, b, s)?;
+        // Padding gets a large negative score before the softmax, as in transformers.
+        let mask_bias = if padded {
+            Some(((mask - 1.0)? * 1e9)?.reshape((b, 1, 1, s))?)
+        } else {
+            None
+        };
+        for layer in &self.layers {
+            x = self.layer(layer, &x, mask_bias.as_ref(), b, s)?;
+        }
+        Ok(x.reshape((b, s, h))?)
+    }
+
+    /// The embedding layer: word, position and token-type vectors, normalised; `[b*s, hidden]`.
+    #[inline(never)]
+    fn embed(&self, ids: &[u32], b: usize, s: usize) -> Result<Tensor> {
         let h = self.heads * self.head_dim;
         let words = self.word.rows(ids)?;
         if s > self.position.dim(0)? {
@@ -226,56 +258,114 @@ impl Bert {
                 self.position.dim(0)?
             )));
         }
-        let positions = self.position.narrow(0, 0, s)?;
-        let x = words
-            .reshape((b, s, h))?
-            .broadcast_add(&positions)?
-            .broadcast_add(&self.token_type.get(0)?)?
-            .reshape((b * s, h))?;
-        let mut x = self.embed_norm.forward(&x)?;
-        // Padding gets a large negative score before the softmax, as in transformers.
-        let mask_bias = ((mask.to_dtype(DType::F32)? - 1.0)? * 1e9)?.reshape((b, 1, 1, s))?;
-        let scale = 1.0 / (self.head_dim as f64).sqrt();
-        for layer in &self.layers {
-            let qkv = layer.qkv.forward(&x)?; // [b*s, 3h]
-            let qkv = qkv
-                .reshape((b, s, 3, self.heads, self.head_dim))?
-                .permute((2, 0, 3, 1, 4))?;
-            let q = qkv.get(0)?.contiguous()?; // [b, heads, s, d]
-            let k = qkv.get(1)?.contiguous()?;
-            let v = qkv.get(2)?.contiguous()?;
-            let scores = (q.matmul(&k.t()?)? * scale)?.broadcast_add(&mask_bias)?;
-            let probs = softmax_last_dim(&scores)?;
-            let ctx = probs
-                .matmul(&v)?
-                .transpose(1, 2)?
-                .contiguous()?
-                .reshape((b * s, h))?;
-            let a = layer
-                .attn_norm
-                .forward(&(layer.attn_out.forward(&ctx)? + &x)?)?;
-            let up = match &layer.up {
-                // the activation is fused in
-                Linear::Quant(_) | Linear::Quant4(_) => layer.up.forward(&a)?,
-                dense => match self.act {
-                    Activation::Gelu => dense.forward(&a)?.gelu_erf()?,
-                    Activation::GeluTanh => dense.forward(&a)?.gelu()?,
-                    Activation::Relu => dense.forward(&a)?.relu()?,
-                },
-            };
-            x = layer.out_norm.forward(&(layer.down.forward(&up)? + &a)?)?;
+        // Word plus position, plus token type, in that order, value by value.
+        let positions = self
+            .position
+            .narrow(0, 0, s)?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
+        let token_type = self.token_type.get(0)?.to_vec1::<f32>()?;
+        let mut x = words.flatten_all()?.to_vec1::<f32>()?;
+        for (row, word) in x.chunks_exact_mut(h).enumerate() {
+            let position = &positions[(row % s) * h..][..h];
+            for ((w, &p), &t) in word.iter_mut().zip(position).zip(&token_type) {
+                *w = (*w + p) + t;
+            }
         }
-        Ok(x.reshape((b, s, h))?)
+        self.embed_norm
+            .forward(&Tensor::from_vec(x, (b * s, h), words.device())?)
+    }
+
+    /// One encoder layer: self-attention, then the feed-forward block, each with its residual
+    /// and layer norm.
+    #[inline(never)]
+    fn layer(
+        &self,
+        layer: &Layer,
+        x: &Tensor,
+        mask_bias: Option<&Tensor>,
+        b: usize,
+        s: usize,
+    ) -> Result<Tensor> {
+        let ctx = self.attention(layer, x, mask_bias, b, s)?;
+        let a = layer
+            .attn_norm
+            .forward(&residual(&layer.attn_out.forward(&ctx)?, x)?)?;
+        let up = match &layer.up {
+            // the activation is fused in
+            Linear::Quant(_) | Linear::Quant4(_) => layer.up.forward(&a)?,
+            dense => match self.act {
+                Activation::Gelu => dense.forward(&a)?.gelu_erf()?,
+                Activation::GeluTanh => dense.forward(&a)?.gelu()?,
+                Activation::Relu => dense.forward(&a)?.relu()?,
+            },
+        };
+        layer
+            .out_norm
+            .forward(&residual(&layer.down.forward(&up)?, &a)?)
+    }
+
+    /// Multi-head self-attention's context vectors, `[b*s, hidden]`, before the output product.
+    #[inline(never)]
+    fn attention(
+        &self,
+        layer: &Layer,
+        x: &Tensor,
+        mask_bias: Option<&Tensor>,
+        b: usize,
+        s: usize,
+    ) -> Result<Tensor> {
+        let h = self.heads * self.head_dim;
+        let scale = 1.0 / (self.head_dim as f64).sqrt();
+        let qkv = layer.qkv.forward(x)?; // [b*s, 3h]
+        let qkv = qkv
+            .reshape((b, s, 3, self.heads, self.head_dim))?
+            .permute((2, 0, 3, 1, 4))?;
+        let q = qkv.get(0)?.contiguous()?; // [b, heads, s, d]
+        let k = qkv.get(1)?.contiguous()?;
+        let v = qkv.get(2)?.contiguous()?;
+        let mut scores = (q.matmul(&k.t()?)? * scale)?;
+        if let Some(mask_bias) = mask_bias {
+            scores = scores.broadcast_add(mask_bias)?;
+        }
+        let probs = softmax_last_dim(&scores)?;
+        Ok(probs
+            .matmul(&v)?
+            .transpose(1, 2)?
+            .contiguous()?
+            .reshape((b * s, h))?)
     }
 }
 
+/// `y + x` for two tensors of the same shape, value by value: what candle's `+` computes, on
+/// plain slices. candle's element-wise operations are one 64 KB wasm function per operation
+/// (every type and layout), which V8 takes a quarter of a second to optimise, and the residual
+/// adds are among a question's hottest steps.
+fn residual(y: &Tensor, x: &Tensor) -> Result<Tensor> {
+    let mut sum = y.flatten_all()?.to_vec1::<f32>()?;
+    let x = x.flatten_all()?.to_vec1::<f32>()?;
+    if sum.len() != x.len() {
+        return Err(Error::Weights(format!(
+            "a residual of {} values added to {}",
+            x.len(),
+            sum.len()
+        )));
+    }
+    for (s, &x) in sum.iter_mut().zip(&x) {
+        *s += x;
+    }
+    Ok(Tensor::from_vec(sum, y.shape(), y.device())?)
+}
+
 impl Norm {
+    #[inline(never)]
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         Ok(layer_norm(x, &self.weight, &self.bias, self.eps)?)
     }
 }
 
 impl Linear {
+    #[inline(never)]
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         Ok(match self {
             Linear::Dense { weight, bias } => x.matmul(&weight.t()?)?.broadcast_add(bias)?,

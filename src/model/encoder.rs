@@ -212,8 +212,9 @@ impl Encoder {
             mask.extend(std::iter::repeat_n(1f32, ids.len()));
             mask.extend(std::iter::repeat_n(0f32, s - ids.len()));
         }
+        let padded = batch.iter().any(|ids| ids.len() < s);
         let mask = Tensor::from_vec(mask, (b, s), &device)?;
-        let hidden = self.model.forward(&input, b, s, &mask)?;
+        let hidden = self.model.forward(&input, b, s, &mask, padded)?;
         let pooled = match self.settings.pooling {
             Pooling::Mean => {
                 let m = mask.unsqueeze(2)?;

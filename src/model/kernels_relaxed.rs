@@ -87,40 +87,73 @@ pub(crate) fn q4_rows(
     assert!(k.is_multiple_of(G) && x.codes.len() >= n * k && x.scales.len() >= n * groups);
     assert!(x.corrections.len() >= n * groups);
     assert!(w.iter().all(|r| r.len() >= k) && wsc.iter().all(|s| s.len() >= groups));
-    for (i, out) in sums.iter_mut().enumerate() {
-        let mut acc = [f32x4_splat(0.0); 4];
-        // SAFETY: group b of row i reads codes [(i * groups + b) * G, + G), its correction and
-        // scale at i * groups + b, and w[r][b * G..][..G], all inside the lengths checked above.
-        unsafe {
-            let codes = x.codes.as_ptr().add(i * k);
-            let corrections = x.corrections.as_ptr().add(i * groups);
-            let scales = x.scales.as_ptr().add(i * groups);
-            for b in 0..groups {
-                let a0 = v128_load(codes.add(b * G) as *const v128);
-                let a1 = v128_load(codes.add(b * G + 16) as *const v128);
-                let c = v128_load(corrections.add(b) as *const v128);
-                let sa = *scales.add(b);
-                for r in 0..4 {
-                    let wp = w[r].as_ptr().add(b * G);
-                    let w0 = v128_load(wp as *const v128);
-                    let w1 = v128_load(wp.add(16) as *const v128);
-                    let s = i32x4_relaxed_dot_i8x16_i7x16_add(
-                        a1,
-                        w1,
-                        i32x4_relaxed_dot_i8x16_i7x16_add(a0, w0, c),
-                    );
-                    let scale = f32x4_splat(sa * *wsc[r].get_unchecked(b));
-                    acc[r] = f32x4_add(acc[r], f32x4_mul(f32x4_convert_i32x4(s), scale));
-                }
+    // Two activation rows per step where there are two: each weight load then serves both
+    // (the loads were as many as the products). Each row's arithmetic is the same either way.
+    let mut i = 0;
+    while i + 2 <= n {
+        // SAFETY: rows i and i + 1 < n, within the lengths checked above.
+        let two = unsafe { q4_block::<2>(x, k, groups, i, &w, &wsc) };
+        sums[i..i + 2].copy_from_slice(&two);
+        i += 2;
+    }
+    if i < n {
+        // SAFETY: row i < n.
+        sums[i] = unsafe { q4_block::<1>(x, k, groups, i, &w, &wsc) }[0];
+    }
+}
+
+/// Rows `i..i + N` of [`q4_rows`].
+///
+/// # Safety
+/// `x` holds rows `i..i + N` of `k` codes (`groups` groups each, with corrections and scales),
+/// and each of `w` and `wsc` at least `k` codes and `groups` scales.
+#[inline(always)]
+unsafe fn q4_block<const N: usize>(
+    x: &Activations,
+    k: usize,
+    groups: usize,
+    i: usize,
+    w: &[&[u8]; 4],
+    wsc: &[&[f32]; 4],
+) -> [[f32; 4]; N] {
+    let mut acc = [[f32x4_splat(0.0); 4]; N];
+    let codes = x.codes.as_ptr().add(i * k);
+    let corrections = x.corrections.as_ptr().add(i * groups);
+    let scales = x.scales.as_ptr().add(i * groups);
+    for b in 0..groups {
+        let a: [(v128, v128, v128, f32); N] = std::array::from_fn(|j| {
+            let row = codes.add(j * k + b * G);
+            (
+                v128_load(row as *const v128),
+                v128_load(row.add(16) as *const v128),
+                v128_load(corrections.add(j * groups + b) as *const v128),
+                *scales.add(j * groups + b),
+            )
+        });
+        for r in 0..4 {
+            let wp = w[r].as_ptr().add(b * G);
+            let w0 = v128_load(wp as *const v128);
+            let w1 = v128_load(wp.add(16) as *const v128);
+            let ws = *wsc[r].get_unchecked(b);
+            for (acc, &(a0, a1, c, sa)) in acc.iter_mut().zip(&a) {
+                let s = i32x4_relaxed_dot_i8x16_i7x16_add(
+                    a1,
+                    w1,
+                    i32x4_relaxed_dot_i8x16_i7x16_add(a0, w0, c),
+                );
+                let scale = f32x4_splat(sa * ws);
+                acc[r] = f32x4_add(acc[r], f32x4_mul(f32x4_convert_i32x4(s), scale));
             }
         }
-        *out = acc.map(|v| {
+    }
+    acc.map(|row| {
+        row.map(|v| {
             f32x4_extract_lane::<0>(v)
                 + f32x4_extract_lane::<1>(v)
                 + f32x4_extract_lane::<2>(v)
                 + f32x4_extract_lane::<3>(v)
-        });
-    }
+        })
+    })
 }
 
 /// Whether this engine's relaxed dot product gives the exact products the kernel relies on:
