@@ -48,7 +48,7 @@ if [ -f "$data" ]; then
   venv=target/bench-venv
   if ! "$venv/bin/python" -c 'import sentence_transformers' 2>/dev/null; then
     echo "bench: installing sentence-transformers into $venv (once, a few minutes)" >&2
-    python3 -m venv "$venv" && "$venv/bin/pip" install --quiet --disable-pip-version-check sentence-transformers >&2
+    python3 -m venv "$venv" && "$venv/bin/pip" install --quiet --disable-pip-version-check sentence-transformers==6.3.0 torch==2.15.0 >&2
   fi
   vectors=$(mktemp)
   trap 'kill $server 2>/dev/null; rm -f "$log" "$texts" "$vectors"' EXIT
