@@ -22,8 +22,11 @@ pub(crate) struct Bert {
     /// The word-embedding table, kept as stored: compressed tables are decoded a row at a
     /// time, so loading does not expand 30k rows nobody may ask for.
     word: Weight,
-    position: Tensor,
-    token_type: Tensor,
+    /// Position vectors, `positions` rows of `hidden`, and the token-type vector every text
+    /// uses (type 0): plain values, read as they are for every question.
+    position: Vec<f32>,
+    positions: usize,
+    token_type: Vec<f32>,
     embed_norm: Norm,
     layers: Vec<Layer>,
     heads: usize,
@@ -169,14 +172,20 @@ impl Bert {
             )));
         }
         let word = word.into_row_table()?;
-        let position = t.dense(
-            "embeddings.position_embeddings.weight",
-            &[config.max_position_embeddings, h],
-        )?;
-        let token_type = t.dense(
-            "embeddings.token_type_embeddings.weight",
-            &[config.type_vocab_size, h],
-        )?;
+        let position = t
+            .dense(
+                "embeddings.position_embeddings.weight",
+                &[config.max_position_embeddings, h],
+            )?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
+        let token_type = t
+            .dense(
+                "embeddings.token_type_embeddings.weight",
+                &[config.type_vocab_size, h],
+            )?
+            .get(0)?
+            .to_vec1::<f32>()?;
         let embed_norm = t.norm("embeddings.LayerNorm", h, config.layer_norm_eps)?;
         let mut layers = Vec::with_capacity(config.num_hidden_layers);
         for i in 0..config.num_hidden_layers {
@@ -206,6 +215,7 @@ impl Bert {
         Ok(Bert {
             word,
             position,
+            positions: config.max_position_embeddings,
             token_type,
             embed_norm,
             layers,
@@ -252,23 +262,17 @@ impl Bert {
     fn embed(&self, ids: &[u32], b: usize, s: usize) -> Result<Tensor> {
         let h = self.heads * self.head_dim;
         let words = self.word.rows(ids)?;
-        if s > self.position.dim(0)? {
+        if s > self.positions {
             return Err(Error::Weights(format!(
                 "{s} tokens exceed the model's {} positions",
-                self.position.dim(0)?
+                self.positions
             )));
         }
         // Word plus position, plus token type, in that order, value by value.
-        let positions = self
-            .position
-            .narrow(0, 0, s)?
-            .flatten_all()?
-            .to_vec1::<f32>()?;
-        let token_type = self.token_type.get(0)?.to_vec1::<f32>()?;
         let mut x = words.flatten_all()?.to_vec1::<f32>()?;
         for (row, word) in x.chunks_exact_mut(h).enumerate() {
-            let position = &positions[(row % s) * h..][..h];
-            for ((w, &p), &t) in word.iter_mut().zip(position).zip(&token_type) {
+            let position = &self.position[(row % s) * h..][..h];
+            for ((w, &p), &t) in word.iter_mut().zip(position).zip(&self.token_type) {
                 *w = (*w + p) + t;
             }
         }
