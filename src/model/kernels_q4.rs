@@ -34,6 +34,10 @@ pub(crate) struct Q4Linear {
     codes: Vec<Code>,
     /// One scale per group of [`G`] weights, row-major: `rows * cols / G`.
     scales: Vec<f32>,
+    /// The same scales as the relaxed-SIMD kernel reads them
+    /// ([`kernels_relaxed::interleave_scales`]).
+    #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+    block_scales: Vec<f32>,
     bias: Vec<f32>,
     activation: Option<Activation>,
 }
@@ -64,9 +68,27 @@ impl Q4Linear {
             cols,
             codes,
             scales,
+            #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+            block_scales: Vec::new(),
             bias,
             activation: None,
         }
+        .with_block_scales()
+    }
+
+    /// Fills in the relaxed-SIMD kernel's copy of the scales (nothing elsewhere).
+    fn with_block_scales(self) -> Self {
+        #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+        return Q4Linear {
+            block_scales: kernels_relaxed::interleave_scales(
+                &self.scales,
+                self.rows,
+                self.cols / G,
+            ),
+            ..self
+        };
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "relaxed-simd")))]
+        self
     }
 
     pub(crate) fn with_activation(mut self, activation: Activation) -> Self {
@@ -83,6 +105,8 @@ impl Q4Linear {
             cols,
             codes: Vec::new(),
             scales: Vec::new(),
+            #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+            block_scales: Vec::new(),
             bias: Vec::new(),
             activation: None,
         };
@@ -92,7 +116,7 @@ impl Q4Linear {
             out.scales.extend(p.scales);
             out.bias.extend(p.bias);
         }
-        out
+        out.with_block_scales()
     }
 
     /// `y = x · Wᵀ + b` for `x` of `n` rows of `cols` values; returns `n` rows of `rows` values.
@@ -133,8 +157,9 @@ impl Q4Linear {
     /// [`Self::rows_into`] with relaxed SIMD's byte products: the same numbers.
     #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
     fn rows_into_relaxed(&self, xq: &kernels_relaxed::Activations, out: &mut [f32]) {
-        let k = self.cols;
-        self.by_blocks(out, |w, ws, sums| {
+        let (k, nb) = (self.cols, self.cols / G);
+        self.by_blocks(out, |j, w, _, sums| {
+            let ws = &self.block_scales[j / 4 * 4 * nb..][..4 * nb];
             kernels_relaxed::q4_rows(xq, k, w, ws, sums)
         });
     }
@@ -143,7 +168,7 @@ impl Q4Linear {
     fn rows_into(&self, xq: &[i16], xs: &[f32], out: &mut [f32]) {
         let k = self.cols;
         let nb = k / G;
-        self.by_blocks(out, |w, ws, sums| {
+        self.by_blocks(out, |_, w, ws, sums| {
             #[cfg(target_arch = "x86_64")]
             let wide = super::kernels_x86::q4_rows(xq, xs, k, w, ws, sums);
             #[cfg(not(target_arch = "x86_64"))]
@@ -157,13 +182,13 @@ impl Q4Linear {
     }
 
     /// Runs `block_sums` on four weight rows at a time (a few KB, kept in L1 while every
-    /// activation row passes), with their group scales, and writes each activation row's four
+    /// activation row passes), given the first row's index, with their group scales, and writes each activation row's four
     /// sums plus the bias into `out` (rows of `self.rows`). Past the last row, the last is
     /// repeated: its sums are computed and not written.
     fn by_blocks(
         &self,
         out: &mut [f32],
-        mut block_sums: impl FnMut([&[Code]; 4], [&[f32]; 4], &mut [[f32; 4]]),
+        mut block_sums: impl FnMut(usize, [&[Code]; 4], [&[f32]; 4], &mut [[f32; 4]]),
     ) {
         let (k, m) = (self.cols, self.rows);
         let nb = k / G;
@@ -174,7 +199,7 @@ impl Q4Linear {
             let pick = |r: usize| j + r.min(take - 1);
             let w: [&[Code]; 4] = std::array::from_fn(|r| &self.codes[pick(r) * k..][..k]);
             let ws: [&[f32]; 4] = std::array::from_fn(|r| &self.scales[pick(r) * nb..][..nb]);
-            block_sums(w, ws, &mut sums);
+            block_sums(j, w, ws, &mut sums);
             for (s, out) in sums.iter().zip(out.chunks_exact_mut(m)) {
                 for r in 0..take {
                     out[j + r] = s[r] + self.bias[j + r];

@@ -70,15 +70,29 @@ impl Activations {
     }
 }
 
+/// The group scales of a matrix's weight rows (`rows` rows of `groups` scales, row-major)
+/// interleaved for [`q4_rows`]: per block of four rows, per group, the four rows' scales side by
+/// side, so one vector multiply gives every row's `activation scale × weight scale` (past the
+/// last row, the last repeated, as the blocks are).
+pub(crate) fn interleave_scales(scales: &[f32], rows: usize, groups: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(rows.div_ceil(4) * groups * 4);
+    for j in (0..rows).step_by(4) {
+        for b in 0..groups {
+            out.extend((0..4).map(|r| scales[(j + r).min(rows - 1) * groups + b]));
+        }
+    }
+    out
+}
+
 /// Every activation row of `x` (rows of `k` values) against four weight rows `w` (stored by
-/// [`arrange_weights`], `k` bytes each, scales `wsc` per group), into `sums`: per group the
-/// exact integer lanes, converted, scaled by both scales and added to f32 lanes, lanes summed
-/// last, as the simd128 loop does.
+/// [`arrange_weights`], `k` bytes each; their scales `wsc` as [`interleave_scales`] lays out
+/// one block), into `sums`: per group the exact integer lanes, converted, scaled by both
+/// scales and added to f32 lanes, lanes summed last, as the simd128 loop does.
 pub(crate) fn q4_rows(
     x: &Activations,
     k: usize,
     w: [&[u8]; 4],
-    wsc: [&[f32]; 4],
+    wsc: &[f32],
     sums: &mut [[f32; 4]],
 ) {
     let groups = k / G;
@@ -86,19 +100,19 @@ pub(crate) fn q4_rows(
     // Checked once here, so the loop below reads in bounds.
     assert!(k.is_multiple_of(G) && x.codes.len() >= n * k && x.scales.len() >= n * groups);
     assert!(x.corrections.len() >= n * groups);
-    assert!(w.iter().all(|r| r.len() >= k) && wsc.iter().all(|s| s.len() >= groups));
+    assert!(w.iter().all(|r| r.len() >= k) && wsc.len() >= 4 * groups);
     // Two activation rows per step where there are two: each weight load then serves both
     // (the loads were as many as the products). Each row's arithmetic is the same either way.
     let mut i = 0;
     while i + 2 <= n {
         // SAFETY: rows i and i + 1 < n, within the lengths checked above.
-        let two = unsafe { q4_block::<2>(x, k, groups, i, &w, &wsc) };
+        let two = unsafe { q4_block::<2>(x, k, groups, i, &w, wsc) };
         sums[i..i + 2].copy_from_slice(&two);
         i += 2;
     }
     if i < n {
         // SAFETY: row i < n.
-        sums[i] = unsafe { q4_block::<1>(x, k, groups, i, &w, &wsc) }[0];
+        sums[i] = unsafe { q4_block::<1>(x, k, groups, i, &w, wsc) }[0];
     }
 }
 
@@ -106,7 +120,7 @@ pub(crate) fn q4_rows(
 ///
 /// # Safety
 /// `x` holds rows `i..i + N` of `k` codes (`groups` groups each, with corrections and scales),
-/// and each of `w` and `wsc` at least `k` codes and `groups` scales.
+/// each of `w` at least `k` codes, and `wsc` at least `4 * groups` scales.
 #[inline(always)]
 unsafe fn q4_block<const N: usize>(
     x: &Activations,
@@ -114,34 +128,36 @@ unsafe fn q4_block<const N: usize>(
     groups: usize,
     i: usize,
     w: &[&[u8]; 4],
-    wsc: &[&[f32]; 4],
+    wsc: &[f32],
 ) -> [[f32; 4]; N] {
     let mut acc = [[f32x4_splat(0.0); 4]; N];
     let codes = x.codes.as_ptr().add(i * k);
     let corrections = x.corrections.as_ptr().add(i * groups);
     let scales = x.scales.as_ptr().add(i * groups);
     for b in 0..groups {
-        let a: [(v128, v128, v128, f32); N] = std::array::from_fn(|j| {
+        let ws = v128_load(wsc.as_ptr().add(4 * b) as *const v128);
+        let a: [(v128, v128, v128, v128); N] = std::array::from_fn(|j| {
             let row = codes.add(j * k + b * G);
             (
                 v128_load(row as *const v128),
                 v128_load(row.add(16) as *const v128),
                 v128_load(corrections.add(j * groups + b) as *const v128),
-                *scales.add(j * groups + b),
+                // Lane r: this row's scale times weight row r's, the product the scalar code
+                // forms, four at once.
+                f32x4_mul(f32x4_splat(*scales.add(j * groups + b)), ws),
             )
         });
         for r in 0..4 {
             let wp = w[r].as_ptr().add(b * G);
             let w0 = v128_load(wp as *const v128);
             let w1 = v128_load(wp.add(16) as *const v128);
-            let ws = *wsc[r].get_unchecked(b);
-            for (acc, &(a0, a1, c, sa)) in acc.iter_mut().zip(&a) {
+            for (acc, &(a0, a1, c, scale)) in acc.iter_mut().zip(&a) {
                 let s = i32x4_relaxed_dot_i8x16_i7x16_add(
                     a1,
                     w1,
                     i32x4_relaxed_dot_i8x16_i7x16_add(a0, w0, c),
                 );
-                let scale = f32x4_splat(sa * ws);
+                let scale = lane_splat(scale, r);
                 acc[r] = f32x4_add(acc[r], f32x4_mul(f32x4_convert_i32x4(s), scale));
             }
         }
@@ -154,6 +170,18 @@ unsafe fn q4_block<const N: usize>(
                 + f32x4_extract_lane::<3>(v)
         })
     })
+}
+
+/// Lane `r` of `v` in every lane: one shuffle, where a scalar multiply and splat were three
+/// instructions.
+#[inline(always)]
+fn lane_splat(v: v128, r: usize) -> v128 {
+    match r {
+        0 => i32x4_shuffle::<0, 0, 0, 0>(v, v),
+        1 => i32x4_shuffle::<1, 1, 1, 1>(v, v),
+        2 => i32x4_shuffle::<2, 2, 2, 2>(v, v),
+        _ => i32x4_shuffle::<3, 3, 3, 3>(v, v),
+    }
 }
 
 /// Whether this engine's relaxed dot product gives the exact products the kernel relies on:
@@ -176,13 +204,13 @@ pub(crate) fn products_exact() -> bool {
         .iter()
         .map(|v| [arrange_weights(v), arrange_weights(&v.map(|c| -1 - c))].concat())
         .collect();
-    let scales = [1.0f32; GROUPS];
+    let scales = [1.0f32; 4 * GROUPS];
     let mut sums = [[0f32; 4]; 1];
     q4_rows(
         &x,
         k,
         std::array::from_fn(|r| rows[r].as_slice()),
-        [&scales; 4],
+        &scales,
         &mut sums,
     );
     (0..4).all(|r| {
