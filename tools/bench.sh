@@ -33,7 +33,12 @@ if [ -f "$data" ]; then
   texts=$(mktemp)
   trap 'kill $server 2>/dev/null; rm -f "$log" "$texts"' EXIT
   python3 -c 'import csv,sys; rows=list(csv.DictReader(open(sys.argv[1]))); print("\n".join(r["text"].replace("\n"," ") for r in rows[:1000]))' "$data" > "$texts"
-  measure() { RAYON_NUM_THREADS=2 /usr/bin/time -f '%e %M' target/release/ayuda embed --model "$1" < "$texts" 2>&1 >/dev/null | tail -n1; }
+  # Prints the seconds spent embedding (`--timing`: loading the model and writing the vectors
+  # left out, as the peer's time leaves out loading PyTorch) and the peak memory in KB.
+  measure() {
+    RAYON_NUM_THREADS=2 /usr/bin/time -f 'peak_kb %M' target/release/ayuda embed --timing --model "$1" < "$texts" 2>&1 >/dev/null \
+      | python3 -c 'import json,sys; lines=sys.stdin.read().splitlines(); t=next(json.loads(l) for l in lines if l.startswith("{")); kb=next(l.split()[1] for l in lines if l.startswith("peak_kb")); print(t["embed_seconds"], kb)'
+  }
   read -r full_s full_kb < <(measure models/all-MiniLM-L6-v2)
   read -r packed_s packed_kb < <(measure www/models/all-MiniLM-L6-v2.ayuda)
   read -r multi_s multi_kb < <(measure www/models/multilingual-e5-small.ayuda)

@@ -61,6 +61,26 @@ fn embed_reads_jsonl_and_keeps_empty_texts() {
 }
 
 #[test]
+fn timing_reports_the_embedding_alone_on_stderr() {
+    let dir = model_dir();
+    let out = ayuda(
+        &["embed", "--model", dir.to_str().unwrap(), "--timing"],
+        b"Where is my card?\nhello\n",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let got = lines(&out);
+    assert_eq!(got.len(), 2, "the vectors still go to stdout alone");
+    let err = stderr(&out);
+    let timing: serde_json::Value =
+        serde_json::from_str(err.lines().last().unwrap_or_default()).expect(&err);
+    assert_eq!(timing["texts"], 2);
+    let tokens: u64 = got.iter().map(|l| l["tokens"].as_u64().unwrap()).sum();
+    assert_eq!(timing["tokens"], tokens, "{timing}");
+    let seconds = timing["embed_seconds"].as_f64().unwrap();
+    assert!(seconds > 0.0 && timing["texts_per_s"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
 fn invalid_utf8_names_the_line_and_prints_nothing() {
     let dir = model_dir();
     let out = ayuda(

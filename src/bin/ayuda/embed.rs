@@ -21,6 +21,18 @@ pub struct EmbedArgs {
     /// Input format; auto treats the input as JSONL when its first non-empty line starts with '{'.
     #[arg(long, value_enum, default_value_t = Format::Auto)]
     format: Format,
+    /// When done, print one JSON line to stderr: texts, tokens, and the seconds spent embedding
+    /// (reading input, loading the model and writing vectors left out), for benchmarks.
+    #[arg(long)]
+    timing: bool,
+}
+
+#[derive(Serialize)]
+struct Timing {
+    texts: usize,
+    tokens: usize,
+    embed_seconds: f64,
+    texts_per_s: f64,
 }
 
 #[derive(Clone, Copy, PartialEq, ValueEnum)]
@@ -57,10 +69,14 @@ pub fn run(args: EmbedArgs) -> Result<()> {
 
     let progress = crate::support::progress(texts.len(), "texts", CHUNK);
     let mut out = BufWriter::new(std::io::stdout().lock());
+    let (mut seconds, mut tokens) = (0.0, 0);
     for chunk in texts.chunks(CHUNK) {
+        let start = std::time::Instant::now();
         let embeddings = encoder
             .embed_batch_with(chunk, &|n| progress.inc(n as u64))
             .context("embedding")?;
+        seconds += start.elapsed().as_secs_f64();
+        tokens += embeddings.iter().map(|e| e.tokens).sum::<usize>();
         for (text, e) in chunk.iter().zip(&embeddings) {
             let line = OutputLine {
                 text,
@@ -73,6 +89,15 @@ pub fn run(args: EmbedArgs) -> Result<()> {
     }
     progress.finish_and_clear();
     out.flush()?;
+    if args.timing {
+        let timing = Timing {
+            texts: texts.len(),
+            tokens,
+            embed_seconds: seconds,
+            texts_per_s: texts.len() as f64 / seconds.max(1e-9),
+        };
+        eprintln!("{}", serde_json::to_string(&timing)?);
+    }
     Ok(())
 }
 
