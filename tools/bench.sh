@@ -46,6 +46,8 @@ if [ -f "$data" ]; then
   # program picks at run time): what the AVX2 / AVX-512 paths add, on the same numbers.
   read -r sse2_s _ < <(AYUDA_SIMD=sse2 measure www/models/all-MiniLM-L6-v2.ayuda)
   read -r multi_sse2_s _ < <(AYUDA_SIMD=sse2 measure www/models/multilingual-e5-small.ayuda)
+  # And without the AMX tile unit (AVX-512 VNNI at most), where the processor has one.
+  read -r vnni_s _ < <(AYUDA_SIMD=avx512vnni measure www/models/all-MiniLM-L6-v2.ayuda)
   # The native peer: sentence-transformers (PyTorch) on the same texts, model folder and two
   # threads, in a throwaway virtual environment under target/ (made once, several GB: PyTorch
   # from the package index brings its GPU libraries too). ayuda's vectors go along, so the
@@ -61,7 +63,7 @@ if [ -f "$data" ]; then
   read -r peer_line < <("$venv/bin/python" tools/bench_native_peer.py models/all-MiniLM-L6-v2 "$texts" 2 "$vectors")
   echo "$peer_line"
   peer_rate=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["sentence_transformers_1000"]["texts_per_s"])' "$peer_line")
-  python3 -c 'import json,sys; fs,fk,ps,pk,ms,mk,ss,mss,st=map(float,sys.argv[1:]); print(json.dumps({"native_embed_1000": {"full_texts_per_s": round(1000/fs,1), "packed_texts_per_s": round(1000/ps,1), "packed_to_full_speed": round(fs/ps,3), "full_peak_rss_mb": round(fk/1024,1), "packed_peak_rss_mb": round(pk/1024,1), "multilingual_texts_per_s": round(1000/ms,1), "multilingual_peak_rss_mb": round(mk/1024,1), "packed_to_sse2_speed": round(ss/ps,3), "multilingual_to_sse2_speed": round(mss/ms,3), "packed_to_sentence_transformers_speed": round(1000/ps/st,3)}}))' "$full_s" "$full_kb" "$packed_s" "$packed_kb" "$multi_s" "$multi_kb" "$sse2_s" "$multi_sse2_s" "$peer_rate"
+  python3 -c 'import json,sys; fs,fk,ps,pk,ms,mk,ss,mss,st,vs=map(float,sys.argv[1:]); print(json.dumps({"native_embed_1000": {"full_texts_per_s": round(1000/fs,1), "packed_texts_per_s": round(1000/ps,1), "packed_to_full_speed": round(fs/ps,3), "full_peak_rss_mb": round(fk/1024,1), "packed_peak_rss_mb": round(pk/1024,1), "multilingual_texts_per_s": round(1000/ms,1), "multilingual_peak_rss_mb": round(mk/1024,1), "packed_to_sse2_speed": round(ss/ps,3), "packed_to_no_amx_speed": round(vs/ps,3), "multilingual_to_sse2_speed": round(mss/ms,3), "packed_to_sentence_transformers_speed": round(1000/ps/st,3)}}))' "$full_s" "$full_kb" "$packed_s" "$packed_kb" "$multi_s" "$multi_kb" "$sse2_s" "$multi_sse2_s" "$peer_rate" "$vnni_s"
 fi
 
 # The widget on the demo site: time from opening the chat and asking to the answer shown, for a

@@ -33,6 +33,10 @@ pub(crate) struct QLinear {
     /// Applied to each output as it is written, saving a pass over the feed-forward's widest
     /// tensor.
     activation: Option<Activation>,
+    /// The weights in AMX's tile layout, made at the first product where the processor has
+    /// AMX (None elsewhere, or when the width does not suit it).
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    amx: std::sync::OnceLock<Option<super::kernels_amx::Weights>>,
 }
 
 impl QLinear {
@@ -58,6 +62,8 @@ impl QLinear {
             scales,
             bias,
             activation: None,
+            #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+            amx: std::sync::OnceLock::new(),
         }
     }
 
@@ -86,7 +92,23 @@ impl QLinear {
                 .collect(),
             bias: parts.iter().flat_map(|p| p.bias.iter().copied()).collect(),
             activation: None,
+            #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+            amx: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The AMX layout of the weights, made once, where the processor has AMX.
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    fn amx(&self) -> Option<&super::kernels_amx::Weights> {
+        if !super::kernels_amx::available() {
+            return None;
+        }
+        self.amx
+            .get_or_init(|| {
+                let codes: Vec<i8> = self.codes.iter().map(|&c| c as i8).collect();
+                super::kernels_amx::Weights::new(&codes, self.rows, self.cols)
+            })
+            .as_ref()
     }
 
     /// `y = x · Wᵀ + b` for `x` of `n` rows of `cols` values; returns `n` rows of `rows` values.
@@ -144,6 +166,10 @@ impl QLinear {
 
     fn tile_into(&self, xq: &[i16], xs: &[f32], out: &mut [f32]) {
         let (k, m) = (self.cols, self.rows);
+        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+        if let Some(amx) = self.amx() {
+            return amx.product(xq, xs, &self.scales, &self.bias, out);
+        }
         let mut sums = vec![[0i32; 4]; xs.len()];
         #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
         let halves = super::kernels_relaxed::byte_products()

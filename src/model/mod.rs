@@ -11,6 +11,8 @@ mod config;
 mod encoder;
 mod error;
 mod kernels;
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+mod kernels_amx;
 mod kernels_q4;
 #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
 mod kernels_relaxed;
