@@ -34,9 +34,8 @@ pub(crate) struct Q4Linear {
     codes: Vec<Code>,
     /// One scale per group of [`G`] weights, row-major: `rows * cols / G`.
     scales: Vec<f32>,
-    /// The same scales as the relaxed-SIMD kernel reads them
-    /// ([`kernels_relaxed::interleave_scales`]).
-    #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+    /// The same scales as the browser's kernels read them ([`interleave_scales`]).
+    #[cfg(target_arch = "wasm32")]
     block_scales: Vec<f32>,
     bias: Vec<f32>,
     activation: Option<Activation>,
@@ -68,7 +67,7 @@ impl Q4Linear {
             cols,
             codes,
             scales,
-            #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+            #[cfg(target_arch = "wasm32")]
             block_scales: Vec::new(),
             bias,
             activation: None,
@@ -76,18 +75,14 @@ impl Q4Linear {
         .with_block_scales()
     }
 
-    /// Fills in the relaxed-SIMD kernel's copy of the scales (nothing elsewhere).
+    /// Fills in the browser kernels' copy of the scales (nothing natively).
     fn with_block_scales(self) -> Self {
-        #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+        #[cfg(target_arch = "wasm32")]
         return Q4Linear {
-            block_scales: kernels_relaxed::interleave_scales(
-                &self.scales,
-                self.rows,
-                self.cols / G,
-            ),
+            block_scales: interleave_scales(&self.scales, self.rows, self.cols / G),
             ..self
         };
-        #[cfg(not(all(target_arch = "wasm32", target_feature = "relaxed-simd")))]
+        #[cfg(not(target_arch = "wasm32"))]
         self
     }
 
@@ -105,7 +100,7 @@ impl Q4Linear {
             cols,
             codes: Vec::new(),
             scales: Vec::new(),
-            #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+            #[cfg(target_arch = "wasm32")]
             block_scales: Vec::new(),
             bias: Vec::new(),
             activation: None,
@@ -168,14 +163,29 @@ impl Q4Linear {
     fn rows_into(&self, xq: &[i16], xs: &[f32], out: &mut [f32]) {
         let k = self.cols;
         let nb = k / G;
-        self.by_blocks(out, |_, w, ws, sums| {
-            #[cfg(target_arch = "x86_64")]
-            let wide = super::kernels_x86::q4_rows(xq, xs, k, w, ws, sums);
-            #[cfg(not(target_arch = "x86_64"))]
-            let wide = false;
-            if !wide {
-                for (i, s) in sums.iter_mut().enumerate() {
-                    *s = row4(&xq[i * k..][..k], &xs[i * nb..][..nb], w, ws);
+        self.by_blocks(out, |_j, w, ws, sums| {
+            #[cfg(target_arch = "wasm32")]
+            {
+                let _ = ws;
+                rows_simd128(
+                    xq,
+                    xs,
+                    k,
+                    w,
+                    &self.block_scales[_j / 4 * 4 * nb..][..4 * nb],
+                    sums,
+                );
+            }
+            #[cfg(not(target_arch = "wasm32"))]
+            {
+                #[cfg(target_arch = "x86_64")]
+                let wide = super::kernels_x86::q4_rows(xq, xs, k, w, ws, sums);
+                #[cfg(not(target_arch = "x86_64"))]
+                let wide = false;
+                if !wide {
+                    for (i, s) in sums.iter_mut().enumerate() {
+                        *s = row4(&xq[i * k..][..k], &xs[i * nb..][..nb], w, ws);
+                    }
                 }
             }
         });
@@ -221,34 +231,115 @@ fn quantise_group(group: &[f32]) -> ([i8; G], f32) {
     (codes, scale)
 }
 
-/// Four rows' products with one activation row: per group, the exact integer dot product in
-/// four i32 lanes, converted, scaled by both scales and added to f32 lanes; lanes summed last.
+/// The group scales of a matrix's weight rows (`rows` rows of `groups` scales, row-major)
+/// interleaved for the browser's kernels: per block of four rows, per group, the four rows'
+/// scales side by side, so one vector multiply gives every row's `activation scale × weight
+/// scale` (past the last row, the last repeated, as the blocks are).
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn interleave_scales(scales: &[f32], rows: usize, groups: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(rows.div_ceil(4) * groups * 4);
+    for j in (0..rows).step_by(4) {
+        for b in 0..groups {
+            out.extend((0..4).map(|r| scales[(j + r).min(rows - 1) * groups + b]));
+        }
+    }
+    out
+}
+
+/// Every activation row of `xq` (rows of `k`, group scales `xs`) against four weight rows
+/// `w` (scales `wsc` as [`interleave_scales`] lays out one block), into `sums`: per group, the
+/// exact integer dot product in four i32 lanes, converted, scaled by both scales and added to
+/// f32 lanes; lanes summed last. Two activation rows per step where there are two, so each
+/// weight load serves both; each row's arithmetic is the same either way.
 #[cfg(all(target_arch = "wasm32", not(target_feature = "relaxed-simd")))]
-#[inline]
-fn row4(a: &[i16], asc: &[f32], w: [&[i16]; 4], wsc: [&[f32]; 4]) -> [f32; 4] {
+fn rows_simd128(
+    xq: &[i16],
+    xs: &[f32],
+    k: usize,
+    w: [&[i16]; 4],
+    wsc: &[f32],
+    sums: &mut [[f32; 4]],
+) {
+    let groups = k / G;
+    let n = sums.len();
+    // Checked once here, so the loop below reads in bounds.
+    assert!(k.is_multiple_of(G) && xq.len() >= n * k && xs.len() >= n * groups);
+    assert!(w.iter().all(|r| r.len() >= k) && wsc.len() >= 4 * groups);
+    let mut i = 0;
+    while i + 2 <= n {
+        // SAFETY: rows i and i + 1 < n, within the lengths checked above.
+        let two = unsafe { block_simd128::<2>(xq, xs, k, groups, i, &w, wsc) };
+        sums[i..i + 2].copy_from_slice(&two);
+        i += 2;
+    }
+    if i < n {
+        // SAFETY: row i < n.
+        sums[i] = unsafe { block_simd128::<1>(xq, xs, k, groups, i, &w, wsc) }[0];
+    }
+}
+
+/// Rows `i..i + N` of [`rows_simd128`].
+///
+/// # Safety
+/// `xq` holds rows `i..i + N` of `k` codes and `xs` their `groups` scales each; each of `w`
+/// at least `k` codes, and `wsc` at least `4 * groups` scales.
+#[cfg(all(target_arch = "wasm32", not(target_feature = "relaxed-simd")))]
+#[inline(always)]
+unsafe fn block_simd128<const N: usize>(
+    xq: &[i16],
+    xs: &[f32],
+    k: usize,
+    groups: usize,
+    i: usize,
+    w: &[&[i16]; 4],
+    wsc: &[f32],
+) -> [[f32; 4]; N] {
     use core::arch::wasm32::*;
-    let mut acc = [f32x4_splat(0.0); 4];
-    // SAFETY: a and every w row hold asc.len() * G values; each load reads 8 i16 at
-    // b * G + 8 * t + [0, 8) for t < 4, inside the group.
-    unsafe {
-        for (b, &sa) in asc.iter().enumerate() {
-            let ap = a.as_ptr().add(b * G);
-            let av = [0, 8, 16, 24].map(|o| v128_load(ap.add(o) as *const v128));
-            for r in 0..4 {
-                let wp = w[r].as_ptr().add(b * G);
-                let d = |t: usize| i32x4_dot_i16x8(av[t], v128_load(wp.add(8 * t) as *const v128));
+    let mut acc = [[f32x4_splat(0.0); 4]; N];
+    for b in 0..groups {
+        let ws = v128_load(wsc.as_ptr().add(4 * b) as *const v128);
+        // Each activation row's group (four vectors of eight codes) and, lane r, its scale
+        // times weight row r's: the product the scalar code formed, four at once.
+        let a: [([v128; 4], v128); N] = std::array::from_fn(|j| {
+            let ap = xq.as_ptr().add((i + j) * k + b * G);
+            (
+                [0, 8, 16, 24].map(|o| v128_load(ap.add(o) as *const v128)),
+                f32x4_mul(f32x4_splat(*xs.get_unchecked((i + j) * groups + b)), ws),
+            )
+        });
+        for r in 0..4 {
+            let wp = w[r].as_ptr().add(b * G);
+            let wv = [0, 8, 16, 24].map(|o| v128_load(wp.add(o) as *const v128));
+            for (acc, (av, scale)) in acc.iter_mut().zip(&a) {
+                let d = |t: usize| i32x4_dot_i16x8(av[t], wv[t]);
                 let s = i32x4_add(i32x4_add(d(0), d(1)), i32x4_add(d(2), d(3)));
-                let scale = f32x4_splat(sa * wsc[r][b]);
+                let scale = lane_splat(*scale, r);
                 acc[r] = f32x4_add(acc[r], f32x4_mul(f32x4_convert_i32x4(s), scale));
             }
         }
     }
-    acc.map(|v| {
-        f32x4_extract_lane::<0>(v)
-            + f32x4_extract_lane::<1>(v)
-            + f32x4_extract_lane::<2>(v)
-            + f32x4_extract_lane::<3>(v)
+    acc.map(|row| {
+        row.map(|v| {
+            f32x4_extract_lane::<0>(v)
+                + f32x4_extract_lane::<1>(v)
+                + f32x4_extract_lane::<2>(v)
+                + f32x4_extract_lane::<3>(v)
+        })
     })
+}
+
+/// Lane `r` of `v` in every lane: one shuffle, where a scalar multiply and splat were three
+/// instructions.
+#[cfg(target_arch = "wasm32")]
+#[inline(always)]
+pub(crate) fn lane_splat(v: core::arch::wasm32::v128, r: usize) -> core::arch::wasm32::v128 {
+    use core::arch::wasm32::i32x4_shuffle;
+    match r {
+        0 => i32x4_shuffle::<0, 0, 0, 0>(v, v),
+        1 => i32x4_shuffle::<1, 1, 1, 1>(v, v),
+        2 => i32x4_shuffle::<2, 2, 2, 2>(v, v),
+        _ => i32x4_shuffle::<3, 3, 3, 3>(v, v),
+    }
 }
 
 /// Natively on x86_64, with the widest instructions the processor has (AVX-512, AVX2; see

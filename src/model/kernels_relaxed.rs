@@ -70,22 +70,8 @@ impl Activations {
     }
 }
 
-/// The group scales of a matrix's weight rows (`rows` rows of `groups` scales, row-major)
-/// interleaved for [`q4_rows`]: per block of four rows, per group, the four rows' scales side by
-/// side, so one vector multiply gives every row's `activation scale × weight scale` (past the
-/// last row, the last repeated, as the blocks are).
-pub(crate) fn interleave_scales(scales: &[f32], rows: usize, groups: usize) -> Vec<f32> {
-    let mut out = Vec::with_capacity(rows.div_ceil(4) * groups * 4);
-    for j in (0..rows).step_by(4) {
-        for b in 0..groups {
-            out.extend((0..4).map(|r| scales[(j + r).min(rows - 1) * groups + b]));
-        }
-    }
-    out
-}
-
 /// Every activation row of `x` (rows of `k` values) against four weight rows `w` (stored by
-/// [`arrange_weights`], `k` bytes each; their scales `wsc` as [`interleave_scales`] lays out
+/// [`arrange_weights`], `k` bytes each; their scales `wsc` as [`super::kernels_q4::interleave_scales`] lays out
 /// one block), into `sums`: per group the exact integer lanes, converted, scaled by both
 /// scales and added to f32 lanes, lanes summed last, as the simd128 loop does.
 pub(crate) fn q4_rows(
@@ -157,7 +143,7 @@ unsafe fn q4_block<const N: usize>(
                     w1,
                     i32x4_relaxed_dot_i8x16_i7x16_add(a0, w0, c),
                 );
-                let scale = lane_splat(scale, r);
+                let scale = super::kernels_q4::lane_splat(scale, r);
                 acc[r] = f32x4_add(acc[r], f32x4_mul(f32x4_convert_i32x4(s), scale));
             }
         }
@@ -170,18 +156,6 @@ unsafe fn q4_block<const N: usize>(
                 + f32x4_extract_lane::<3>(v)
         })
     })
-}
-
-/// Lane `r` of `v` in every lane: one shuffle, where a scalar multiply and splat were three
-/// instructions.
-#[inline(always)]
-fn lane_splat(v: v128, r: usize) -> v128 {
-    match r {
-        0 => i32x4_shuffle::<0, 0, 0, 0>(v, v),
-        1 => i32x4_shuffle::<1, 1, 1, 1>(v, v),
-        2 => i32x4_shuffle::<2, 2, 2, 2>(v, v),
-        _ => i32x4_shuffle::<3, 3, 3, 3>(v, v),
-    }
 }
 
 /// Whether this engine's relaxed dot product gives the exact products the kernel relies on:
