@@ -306,13 +306,11 @@ pub(crate) fn round_half_away(x: f32) -> i32 {
     t + (d >= 0.5) as i32 - (d <= -0.5) as i32
 }
 
-/// `f32::round_ties_even` for |x| < 2^31, likewise without the library call natively (wasm
-/// has the instruction, `f32.nearest`).
+/// `f32::round_ties_even` for |x| < 2^31, likewise without the library call (natively; wasm
+/// rounds with `f32x4.nearest`, see `kernels_q4`).
+#[cfg(not(target_arch = "wasm32"))]
 #[inline(always)]
 pub(crate) fn round_half_even(x: f32) -> i32 {
-    if cfg!(target_arch = "wasm32") {
-        return x.round_ties_even() as i32;
-    }
     let t = x as i32;
     let d = x - t as f32;
     let odd = t & 1;

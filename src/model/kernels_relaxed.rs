@@ -60,12 +60,58 @@ impl Activations {
 
     /// Appends the next group: its int8 codes in natural order and its scale.
     pub(crate) fn push(&mut self, codes: &[i8; G], scale: f32) {
-        self.codes.extend(ORDER.map(|e| codes[e]));
-        let mut lanes = [0i32; 4];
-        for (p, &e) in ORDER.iter().enumerate() {
-            lanes[(p / 4) % 4] += codes[e] as i32;
+        // ORDER moves bytes only within each half of the group, the same way in both: one
+        // swizzle per half. Lane l's correction sums its four bytes in both halves.
+        const IN_HALF: [u8; 16] = {
+            let mut idx = [0u8; 16];
+            let mut p = 0;
+            while p < 16 {
+                idx[p] = ORDER[p] as u8;
+                p += 1;
+            }
+            idx
+        };
+        // SAFETY: codes holds G = 32 bytes; each load reads 16 at 0 or 16.
+        let (a, b) = unsafe {
+            (
+                v128_load(codes.as_ptr() as *const v128),
+                v128_load(codes.as_ptr().add(16) as *const v128),
+            )
+        };
+        let order = u8x16(
+            IN_HALF[0],
+            IN_HALF[1],
+            IN_HALF[2],
+            IN_HALF[3],
+            IN_HALF[4],
+            IN_HALF[5],
+            IN_HALF[6],
+            IN_HALF[7],
+            IN_HALF[8],
+            IN_HALF[9],
+            IN_HALF[10],
+            IN_HALF[11],
+            IN_HALF[12],
+            IN_HALF[13],
+            IN_HALF[14],
+            IN_HALF[15],
+        );
+        let (a, b) = (i8x16_swizzle(a, order), i8x16_swizzle(b, order));
+        let mut bytes = [0i8; G];
+        // SAFETY: bytes holds 32; each store writes 16 at 0 or 16.
+        unsafe {
+            v128_store(bytes.as_mut_ptr() as *mut v128, a);
+            v128_store(bytes.as_mut_ptr().add(16) as *mut v128, b);
         }
-        self.corrections.push(lanes.map(|s| -8 * s));
+        self.codes.extend(bytes);
+        let quads = |v| i32x4_extadd_pairwise_i16x8(i16x8_extadd_pairwise_i8x16(v));
+        let sums = i32x4_mul(i32x4_add(quads(a), quads(b)), i32x4_splat(-8));
+        self.corrections.push([
+            i32x4_extract_lane::<0>(sums),
+            i32x4_extract_lane::<1>(sums),
+            i32x4_extract_lane::<2>(sums),
+            i32x4_extract_lane::<3>(sums),
+        ]);
         self.scales.push(scale);
     }
 }
