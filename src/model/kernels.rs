@@ -132,7 +132,9 @@ impl QLinear {
                 let inv = limit / max;
                 #[cfg(target_arch = "x86_64")]
                 let done = super::kernels_x86::quantize(row, inv, q);
-                #[cfg(not(target_arch = "x86_64"))]
+                #[cfg(target_arch = "wasm32")]
+                let done = quantize_simd128(row, inv, q);
+                #[cfg(not(any(target_arch = "x86_64", target_arch = "wasm32")))]
                 let done = 0;
                 for (q, v) in q[done..].iter_mut().zip(&row[done..]) {
                     *q = round_half_away(v * inv) as i16;
@@ -304,6 +306,38 @@ pub(crate) fn round_half_away(x: f32) -> i32 {
     let t = x as i32;
     let d = x - t as f32;
     t + (d >= 0.5) as i32 - (d <= -0.5) as i32
+}
+
+/// [`round_half_away`] of `row[c] * inv` into `q` eight at a time, as the scalar loop does it
+/// (truncate, then step away from zero when the rest is half or more), up to the returned
+/// index (a multiple of 8); the caller does the rest. Codes are within ±8191, so the narrowing
+/// to i16 never saturates.
+#[cfg(target_arch = "wasm32")]
+fn quantize_simd128(row: &[f32], inv: f32, q: &mut [i16]) -> usize {
+    use core::arch::wasm32::*;
+    let n = row.len().min(q.len());
+    let body = n - n % 8;
+    let (inv, half, minus_half) = (f32x4_splat(inv), f32x4_splat(0.5), f32x4_splat(-0.5));
+    let code = |x: v128| {
+        let t = i32x4_trunc_sat_f32x4(x);
+        let d = f32x4_sub(x, f32x4_convert_i32x4(t));
+        // Comparisons give -1 where true: subtracting it adds one.
+        i32x4_add(i32x4_sub(t, f32x4_ge(d, half)), f32x4_le(d, minus_half))
+    };
+    let mut c = 0;
+    while c < body {
+        // SAFETY: c + 8 <= body <= n: the loads read row[c..c + 8], the store writes q[c..c + 8].
+        unsafe {
+            let a = f32x4_mul(v128_load(row.as_ptr().add(c) as *const v128), inv);
+            let b = f32x4_mul(v128_load(row.as_ptr().add(c + 4) as *const v128), inv);
+            v128_store(
+                q.as_mut_ptr().add(c) as *mut v128,
+                i16x8_narrow_i32x4(code(a), code(b)),
+            );
+        }
+        c += 8;
+    }
+    body
 }
 
 /// `f32::round_ties_even` for |x| < 2^31, likewise without the library call (natively; wasm

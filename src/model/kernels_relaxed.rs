@@ -254,11 +254,32 @@ pub(crate) struct Halves {
 
 impl Halves {
     pub(crate) fn new(xq: &[i16]) -> Halves {
-        let biased = || xq.iter().map(|&c| (c as i32 + 8192) as u16);
-        Halves {
-            high: biased().map(|b| (b >> 7) as u8).collect(),
-            low: biased().map(|b| (b & 127) as u8).collect(),
+        let mut high = vec![0u8; xq.len()];
+        let mut low = vec![0u8; xq.len()];
+        let body = xq.len() - xq.len() % 16;
+        let (bias, mask) = (i16x8_splat(8192), i16x8_splat(127));
+        let mut c = 0;
+        while c < body {
+            // SAFETY: c + 16 <= body: the loads read xq[c..c + 16], the stores write 16 bytes
+            // at c of high and low, all xq.len() long. Biased codes are in 1..=16383, so both
+            // halves are in 0..=127 and the narrowing keeps them.
+            unsafe {
+                let b: [v128; 2] = std::array::from_fn(|h| {
+                    let v = v128_load(xq.as_ptr().add(c + 8 * h) as *const v128);
+                    i16x8_add(v, bias)
+                });
+                let hi = u8x16_narrow_i16x8(u16x8_shr(b[0], 7), u16x8_shr(b[1], 7));
+                let lo = u8x16_narrow_i16x8(v128_and(b[0], mask), v128_and(b[1], mask));
+                v128_store(high.as_mut_ptr().add(c) as *mut v128, hi);
+                v128_store(low.as_mut_ptr().add(c) as *mut v128, lo);
+            }
+            c += 16;
         }
+        for (c, &code) in xq.iter().enumerate().skip(body) {
+            let b = (code as i32 + 8192) as u16;
+            (high[c], low[c]) = ((b >> 7) as u8, (b & 127) as u8);
+        }
+        Halves { high, low }
     }
 }
 
