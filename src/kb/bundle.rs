@@ -449,7 +449,9 @@ impl Bundle {
     /// With `lang` (the visitor's BCP 47 tag), the entries in that language come first (see
     /// [`Index::rank`]): a bilingual FAQ's twin entries would otherwise tie and turn answers
     /// into suggestions. When nothing there matches, all entries are tried, since a visitor
-    /// may write in another language than the page's.
+    /// may write in another language than the page's; a confident answer from another
+    /// language's entry is given in the visitor's language when it has that entry's twin
+    /// (see [`Index::twin`]).
     pub fn decide(&self, text: &str, vector: Vec<f32>, lang: Option<&str>) -> Outcome {
         self.rank_and_decide(text, vector, lang).1
     }
@@ -462,7 +464,8 @@ impl Bundle {
         vector: Vec<f32>,
         lang: Option<&str>,
     ) -> (Vec<Scored>, Outcome) {
-        self.decide_under(&Query::new(text, vector), self.policy(), lang)
+        self.index
+            .decide(&Query::new(text, vector), &self.policy(), lang)
     }
 
     /// The early tier's outcome for `text`, from its words alone (no model needed), with the
@@ -470,29 +473,10 @@ impl Bundle {
     /// [`Bundle::decide`].
     pub fn decide_early(&self, text: &str, lang: Option<&str>) -> Option<(Vec<Scored>, Outcome)> {
         let early = self.early.as_ref()?;
-        Some(self.decide_under(&Query::words_only(text), early.policy, lang))
-    }
-
-    fn decide_under(
-        &self,
-        query: &Query,
-        policy: Policy,
-        lang: Option<&str>,
-    ) -> (Vec<Scored>, Outcome) {
-        let ranked = self.index.rank(query, &policy, lang);
-        match policy.decide(&ranked) {
-            Outcome::Escalate if lang.is_some() => {
-                let all = self.index.rank(query, &policy, None);
-                match policy.decide(&all) {
-                    // A multilingual model finds the other language's twins of entries that did
-                    // not match: only a confident answer from an entry the visitor's language
-                    // lacks is worth more than "I don't know" then, never a guess.
-                    Outcome::Suggest(_) if !policy.shared_word => (ranked, Outcome::Escalate),
-                    outcome => (all, outcome),
-                }
-            }
-            outcome => (ranked, outcome),
-        }
+        Some(
+            self.index
+                .decide(&Query::words_only(text), &early.policy, lang),
+        )
     }
 
     /// Embeds `text` with `encoder` and decides.

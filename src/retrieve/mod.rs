@@ -215,6 +215,41 @@ impl Index {
         ranked
     }
 
+    /// The outcome for `query` under `policy`, with the ranking it was decided on.
+    ///
+    /// With `lang` (the visitor's BCP 47 tag), the entries in that language are ranked (see
+    /// [`Index::rank`]); when none matches, all entries are, since a visitor may write in
+    /// another language than the page's. A multilingual model then finds the other language's
+    /// twins of entries that did not match: only a confident answer is worth more than "I
+    /// don't know", never a guess, and it is given from the visitor's language when that has
+    /// the answer's twin (see [`Index::twin`]): the same answer in the visitor's words.
+    pub fn decide(
+        &self,
+        query: &Query,
+        policy: &Policy,
+        lang: Option<&str>,
+    ) -> (Vec<Scored>, Outcome) {
+        let ranked = self.rank(query, policy, lang);
+        let outcome = policy.decide(&ranked);
+        let Some(lang) = lang.filter(|_| outcome == Outcome::Escalate) else {
+            return (ranked, outcome);
+        };
+        let all = self.rank(query, policy, None);
+        match policy.decide(&all) {
+            Outcome::Suggest(_) if !policy.shared_word => (ranked, Outcome::Escalate),
+            Outcome::Answer(best) => {
+                let twin = self
+                    .twin(best.entry, lang)
+                    .and_then(|t| ranked.iter().find(|s| s.entry == t).copied());
+                match twin {
+                    Some(twin) => (ranked, Outcome::Answer(twin)),
+                    None => (all, Outcome::Answer(best)),
+                }
+            }
+            outcome => (all, outcome),
+        }
+    }
+
     /// The entries in language `lang` or in none; None when no entry is in `lang`.
     pub(crate) fn in_language(&self, lang: &str) -> Option<Vec<bool>> {
         let lang = primary(lang);
@@ -235,6 +270,50 @@ impl Index {
         self.languages[entry]
             .as_deref()
             .and_then(|l| self.in_language(l))
+    }
+
+    /// The entry of language `lang` that is `entry` written in that language: the nearest
+    /// there to `entry`'s phrasings taken together, provided `entry` is in turn the nearest to
+    /// its phrasings among the entries of `entry`'s language. Mutual, so a topic `lang` lacks
+    /// has no twin however close its nearest entry there. None when `entry` has no language
+    /// or is in `lang`, or no entry is in `lang`.
+    pub fn twin(&self, entry: usize, lang: &str) -> Option<usize> {
+        let there = self.in_language(lang)?;
+        let here = self.alongside(entry)?;
+        if there[entry] {
+            return None;
+        }
+        let forth = self.nearest(entry, &there)?;
+        (self.nearest(forth, &here)? == entry).then_some(forth)
+    }
+
+    /// The entry among `only` nearest `entry`'s phrasings: their mean vector asked as a
+    /// question, scored on meaning as [`Index::rank`] scores it.
+    fn nearest(&self, entry: usize, only: &[bool]) -> Option<usize> {
+        let mut mean = vec![0f32; self.vectors.dim()];
+        for (i, _) in self
+            .phrasing_entry
+            .iter()
+            .enumerate()
+            .filter(|&(_, &e)| e as usize == entry)
+        {
+            for (m, v) in mean.iter_mut().zip(self.vectors.row(i)) {
+                *m += v;
+            }
+        }
+        let norm = mean.iter().map(|v| v * v).sum::<f32>().sqrt();
+        if !norm.is_normal() {
+            return None;
+        }
+        mean.iter_mut().for_each(|v| *v /= norm);
+        let scope = Scope {
+            only: Some(only),
+            ..Scope::default()
+        };
+        let no_words = vec![0.0; self.document_entry.len()];
+        let sims = self.vectors.similarities(&mean);
+        let ranked = self.aggregate(&sims, &no_words, 0.0, &scope, None);
+        ranked.first().map(|s| s.entry)
     }
 
     /// Per phrasing cosine, and per lexical document the share of the query it matches.
@@ -371,5 +450,101 @@ fn entry_terms(text: &str, entry: &Entry) -> Vec<String> {
     match entry.lang.as_deref().and_then(Lang::from_tag) {
         Some(lang) => lexical::terms(text, lang),
         None => lexical::terms_any_language(text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kb::Origin;
+
+    fn entry(id: &str, lang: Option<&str>, phrasings: usize) -> Entry {
+        Entry {
+            id: id.into(),
+            phrasings: (0..phrasings).map(|i| format!("{id} {i}")).collect(),
+            answer: id.into(),
+            url: None,
+            category: None,
+            lang: lang.map(Into::into),
+            handoff: false,
+            origin: Origin {
+                file: "faq.csv".into(),
+                line: 2,
+            },
+        }
+    }
+
+    fn unit(v: [f32; 4]) -> Vec<f32> {
+        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.iter().map(|x| x / n).collect()
+    }
+
+    /// Spanish hours and payment, their English twins, English-only parking, and an entry
+    /// without a language.
+    fn bilingual() -> Index {
+        let entries = [
+            entry("horario", Some("es"), 2),
+            entry("pago", Some("es-ES"), 1),
+            entry("hours", Some("en"), 2),
+            entry("pay", Some("en"), 1),
+            entry("parking", Some("en"), 1),
+            entry("misc", None, 1),
+        ];
+        let rows = [
+            unit([1.0, 0.1, 0.0, 0.0]),
+            unit([1.0, 0.0, 0.1, 0.0]),
+            unit([0.1, 1.0, 0.0, 0.0]),
+            unit([0.9, 0.2, 0.1, 0.0]),
+            unit([0.9, 0.1, 0.2, 0.0]),
+            unit([0.2, 0.9, 0.1, 0.0]),
+            // Nearer payment than hours, but payment's twin is nearer payment still.
+            unit([0.1, 0.6, 0.8, 0.0]),
+            unit([0.0, 0.0, 0.0, 1.0]),
+        ];
+        Index::build(&entries, Vectors::quantise(&rows, 4))
+    }
+
+    #[test]
+    fn twins_are_mutual_nearest_entries_across_languages() {
+        let index = bilingual();
+        assert_eq!(index.twin(2, "es"), Some(0), "hours -> horario");
+        assert_eq!(index.twin(3, "es-419"), Some(1), "pay -> pago");
+        assert_eq!(index.twin(1, "en"), Some(3), "pago -> pay");
+        // Parking's nearest Spanish entry is payment, whose nearest English one is pay.
+        assert_eq!(index.twin(4, "es"), None);
+        // Same language, no language, a language no entry has.
+        assert_eq!(index.twin(0, "es"), None);
+        assert_eq!(index.twin(5, "es"), None);
+        assert_eq!(index.twin(2, "fr"), None);
+    }
+
+    #[test]
+    fn a_confident_answer_from_another_language_comes_from_its_twin() {
+        let index = bilingual();
+        // Only a near-exact match answers; nothing else is suggested.
+        let policy = Policy {
+            answer_at: 0.99,
+            margin: 0.0,
+            suggest_at: 0.99,
+            lexical_weight: 0.0,
+            shared_word: false,
+            trained_weight: 0.0,
+        };
+        let answer = |text: &str, row: usize, lang: Option<&str>| {
+            let query = Query::new(text, index.vectors().row(row));
+            match index.decide(&query, &policy, lang).1 {
+                Outcome::Answer(s) => Some(s.entry),
+                _ => None,
+            }
+        };
+        // An English visitor asking exactly an English phrasing gets it.
+        assert_eq!(answer("hours 0", 3, Some("en")), Some(2));
+        // A Spanish visitor asking it: no Spanish entry is that close, but the English answer
+        // is given from its Spanish twin.
+        assert_eq!(answer("hours 0", 3, Some("es")), Some(0));
+        // Parking has no Spanish twin: the English entry is the answer.
+        assert_eq!(answer("parking 0", 6, Some("es")), Some(4));
+        // Without a language, every entry is ranked together.
+        assert_eq!(answer("hours 0", 3, None), Some(2));
     }
 }
