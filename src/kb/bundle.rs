@@ -449,9 +449,9 @@ impl Bundle {
     /// With `lang` (the visitor's BCP 47 tag), the entries in that language come first (see
     /// [`Index::rank`]): a bilingual FAQ's twin entries would otherwise tie and turn answers
     /// into suggestions. When nothing there matches, all entries are tried, since a visitor
-    /// may write in another language than the page's; a confident answer from another
-    /// language's entry is given in the visitor's language when it has that entry's twin
-    /// (see [`Index::twin`]).
+    /// may write in another language than the page's; a confident answer from an entry in
+    /// neither the page's language nor the question's is given from the page's language when
+    /// that has the entry's twin (see [`Index::decide`]).
     pub fn decide(&self, text: &str, vector: Vec<f32>, lang: Option<&str>) -> Outcome {
         self.rank_and_decide(text, vector, lang).1
     }

@@ -221,8 +221,9 @@ impl Index {
     /// [`Index::rank`]); when none matches, all entries are, since a visitor may write in
     /// another language than the page's. A multilingual model then finds the other language's
     /// twins of entries that did not match: only a confident answer is worth more than "I
-    /// don't know", never a guess, and it is given from the visitor's language when that has
-    /// the answer's twin (see [`Index::twin`]): the same answer in the visitor's words.
+    /// don't know", never a guess. Unless the question is written in the answer's language,
+    /// it is given from the visitor's language when that has the answer's twin (see
+    /// [`Index::twin`]): the same answer in the visitor's words.
     pub fn decide(
         &self,
         query: &Query,
@@ -238,8 +239,13 @@ impl Index {
         match policy.decide(&all) {
             Outcome::Suggest(_) if !policy.shared_word => (ranked, Outcome::Escalate),
             Outcome::Answer(best) => {
-                let twin = self
-                    .twin(best.entry, lang)
+                // A visitor who wrote in the answer's language (a Spanish question on the
+                // English pages) reads that language: its entry is the answer as it stands.
+                let in_their_words =
+                    query.lang.is_some() && query.lang == self.written_in[best.entry];
+                let twin = (!in_their_words)
+                    .then(|| self.twin(best.entry, lang))
+                    .flatten()
                     .and_then(|t| ranked.iter().find(|s| s.entry == t).copied());
                 match twin {
                     Some(twin) => (ranked, Outcome::Answer(twin)),
@@ -542,6 +548,8 @@ mod tests {
         // A Spanish visitor asking it: no Spanish entry is that close, but the English answer
         // is given from its Spanish twin.
         assert_eq!(answer("hours 0", 3, Some("es")), Some(0));
+        // Written in English on the Spanish pages: the visitor reads English.
+        assert_eq!(answer("what are the hours 0", 3, Some("es")), Some(2));
         // Parking has no Spanish twin: the English entry is the answer.
         assert_eq!(answer("parking 0", 6, Some("es")), Some(4));
         // Without a language, every entry is ranked together.
