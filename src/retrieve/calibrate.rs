@@ -11,7 +11,8 @@
 //! of the trained model, the thresholds kept are those answering the most of the first kind
 //! while the expected share of wrong answers, with a quarter of visitors asking uncovered
 //! things, stays at or under 5% by one standard error of the simulation (small knowledge bases
-//! keep a margin); the weight kept is the one answering the most.
+//! keep a margin); the weight kept is the lowest answering within one standard error of the
+//! most.
 
 use serde::{Deserialize, Serialize};
 
@@ -37,9 +38,6 @@ const SIMILARITY_BATCH: usize = 256;
 const FOLDS: usize = 10;
 /// The trained answer model's weights tried when the owner did not set one.
 pub const TRAINED_WEIGHTS: [f32; 11] = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
-/// How much more the best weight must answer right than none to be kept: a smaller gain is
-/// within what the sampling of the simulation could give by chance.
-const MIN_GAIN: f32 = 0.01;
 
 /// Thresholds and where they came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -406,20 +404,17 @@ pub(crate) fn simulate(
             found_at.push((weight, found));
         }
     }
-    // The weight answering the most, if it answers clearly more than the lowest weight tried
-    // (without the trained model, unless the owner set a weight).
-    let best = found_at
+    // The lowest weight (the least reliance on the trained model; none at all first, unless
+    // the owner set a weight) answering within one standard error of the most: on a small
+    // knowledge base the shares of the weights are a flat, noisy curve, and its highest point
+    // moved from one end to the other when the vectors changed in their fifth decimal; the
+    // one-standard-error rule of cross-validation keeps the choice where the evidence is.
+    let most = found_at.iter().map(|(_, f)| f.correct).fold(f32::NAN, f32::max);
+    let within = most - variance((most * known as f32).round() as usize, known as f32).sqrt();
+    let kept = found_at
         .iter()
-        .enumerate()
-        .max_by(|(i, a), (j, b)| a.1.correct.total_cmp(&b.1.correct).then(j.cmp(i)))
-        .map(|(i, _)| i);
-    let kept = match best {
-        Some(i) if found_at[i].1.correct >= found_at[0].1.correct + MIN_GAIN => {
-            Some(found_at.swap_remove(i))
-        }
-        Some(_) => Some(found_at.swap_remove(0)),
-        None => None,
-    };
+        .position(|(_, f)| f.correct >= within)
+        .map(|i| found_at.swap_remove(i));
     if weights == [0.0] {
         tried.clear();
     }
