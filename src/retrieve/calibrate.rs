@@ -409,7 +409,10 @@ pub(crate) fn simulate(
     // knowledge base the shares of the weights are a flat, noisy curve, and its highest point
     // moved from one end to the other when the vectors changed in their fifth decimal; the
     // one-standard-error rule of cross-validation keeps the choice where the evidence is.
-    let most = found_at.iter().map(|(_, f)| f.correct).fold(f32::NAN, f32::max);
+    let most = found_at
+        .iter()
+        .map(|(_, f)| f.correct)
+        .fold(f32::NAN, f32::max);
     let within = most - variance((most * known as f32).round() as usize, known as f32).sqrt();
     let kept = found_at
         .iter()
