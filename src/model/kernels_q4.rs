@@ -420,13 +420,7 @@ fn row4_sse2(a: &[i16], asc: &[f32], w: [&[i16]; 4], wsc: [&[f32]; 4]) -> [f32; 
             let pair = |x, y| _mm_add_epi32(_mm_unpacklo_epi32(x, y), _mm_unpackhi_epi32(x, y));
             let (ab, cd) = (pair(s[0], s[1]), pair(s[2], s[3]));
             let dots = _mm_add_epi32(_mm_unpacklo_epi64(ab, cd), _mm_unpackhi_epi64(ab, cd));
-            let scale = _mm_set_ps(
-                sa * wsc[3][b],
-                sa * wsc[2][b],
-                sa * wsc[1][b],
-                sa * wsc[0][b],
-            );
-            acc = _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(dots), scale));
+            acc = super::kernels_x86::q4_accumulate(acc, dots, sa, wsc, b);
         }
         _mm_storeu_ps(out.as_mut_ptr(), acc);
     }

@@ -505,18 +505,34 @@ unsafe fn q4_avx2(a: &[i16], asc: &[f32], w: [&[i16]; 4], wsc: [&[f32]; 4]) -> [
         // Per 128-bit half, lane r: row r's sum there; then the halves added.
         let g = _mm256_hadd_epi32(_mm256_hadd_epi32(h[0], h[1]), _mm256_hadd_epi32(h[2], h[3]));
         let dots = _mm_add_epi32(_mm256_castsi256_si128(g), _mm256_extracti128_si256::<1>(g));
-        // No fused multiply-add, which would round differently from the other targets.
+        acc = q4_accumulate(acc, dots, sa, wsc, b);
+    }
+    let mut out = [0f32; 4];
+    _mm_storeu_ps(out.as_mut_ptr(), acc);
+    out
+}
+
+/// One group's float step for four weight rows (lane r: row r), as SSE2 and AVX2 take it:
+/// `acc + f32(dots) × (sa × wsc[r][b])`, without a fused multiply-add, which would round
+/// differently from the other targets.
+#[inline(always)]
+pub(crate) fn q4_accumulate(
+    acc: __m128,
+    dots: __m128i,
+    sa: f32,
+    wsc: [&[f32]; 4],
+    b: usize,
+) -> __m128 {
+    // SAFETY: SSE2 is part of every x86_64.
+    unsafe {
         let scale = _mm_set_ps(
             sa * wsc[3][b],
             sa * wsc[2][b],
             sa * wsc[1][b],
             sa * wsc[0][b],
         );
-        acc = _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(dots), scale));
+        _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(dots), scale))
     }
-    let mut out = [0f32; 4];
-    _mm_storeu_ps(out.as_mut_ptr(), acc);
-    out
 }
 
 /// The int4 step at every level above SSE2 this processor has (tests compare them with the
