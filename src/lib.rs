@@ -11,6 +11,7 @@
 //! - [`escalate`]: the message a visitor sends to a person, its checks and its delivery.
 //! - `web` (wasm32 only): the wasm-bindgen surface the browser worker calls for the model; the
 //!   early tier's surface is the `ayuda-early` crate (early/), this library without `web`.
+//! - `exact`: float sums, dot products and `exp` with the same bits on every target.
 //! - `native` (native only): the filesystem edge that reads model directories and files.
 //!
 //! Flow: model directory -> `ayuda model pack` -> packed file; FAQ sources -> `ayuda build`
@@ -19,6 +20,7 @@
 mod container;
 pub mod dialog;
 pub mod escalate;
+pub(crate) mod exact;
 pub mod kb;
 pub mod model;
 pub mod retrieve;

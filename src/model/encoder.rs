@@ -1,8 +1,8 @@
 //! The BERT forward pass and pooling: token ids to one unit-length vector per text.
 
-use std::collections::HashMap;
+use candle_core::{DType, Device};
 
-use candle_core::{DType, Device, IndexOp, Tensor};
+use std::collections::HashMap;
 
 use super::bert::Bert;
 use super::config::{parse_bert_config, BertConfig, Pooling, Settings};
@@ -24,14 +24,13 @@ pub struct Encoder {
     model: Bert,
     tokenizer: TextTokenizer,
     settings: Settings,
-    pad_id: u32,
     dim: usize,
     fingerprint: String,
     multilingual: bool,
 }
 
-/// Texts per forward pass when embedding many. Texts are sorted by length first, so padding
-/// stays small; larger batches stop paying off on two cores.
+/// Texts per forward pass when embedding many; larger batches stop paying off on two cores.
+/// Texts are sorted by length first, so the batches, taken longest first, end together.
 const BATCH: usize = 32;
 
 /// One batch's vectors, one per text.
@@ -115,7 +114,6 @@ impl Encoder {
             model,
             tokenizer,
             settings,
-            pad_id: config.pad_token_id,
             dim: config.hidden_size,
             fingerprint,
             multilingual,
@@ -157,8 +155,8 @@ impl Encoder {
         Ok(self.tokenizer.ids(text)?.len())
     }
 
-    /// Embeds many texts, in order. Texts of similar length share a padded, masked batch, so
-    /// each result equals what [`Encoder::embed`] gives for that text alone (to float rounding).
+    /// Embeds many texts, in order. Texts share a batch end to end, each attending to its own
+    /// tokens, so each result is what [`Encoder::embed`] gives for that text alone, bit for bit.
     pub fn embed_batch<S: AsRef<str>>(&self, texts: &[S]) -> Result<Vec<Embedding>> {
         self.embed_batch_with(texts, &|_| {})
     }
@@ -199,38 +197,43 @@ impl Encoder {
             .collect())
     }
 
-    /// Runs the model on a batch of id sequences, padding to the longest with a mask.
+    /// Runs the model on a batch of id sequences (end to end, see [`Bert::forward`]) and pools
+    /// each into one unit-length vector, in [`crate::exact`]'s order.
     fn forward(&self, batch: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
-        let device = Device::Cpu;
-        let b = batch.len();
-        let s = batch.iter().map(|ids| ids.len()).max().unwrap_or(0);
-        let mut input = Vec::with_capacity(b * s);
-        let mut mask = Vec::with_capacity(b * s);
-        for ids in batch {
-            input.extend_from_slice(ids);
-            input.extend(std::iter::repeat_n(self.pad_id, s - ids.len()));
-            mask.extend(std::iter::repeat_n(1f32, ids.len()));
-            mask.extend(std::iter::repeat_n(0f32, s - ids.len()));
-        }
-        let padded = batch.iter().any(|ids| ids.len() < s);
-        let mask = Tensor::from_vec(mask, (b, s), &device)?;
-        let hidden = self.model.forward(&input, b, s, &mask, padded)?;
-        let pooled = match self.settings.pooling {
-            Pooling::Mean => {
-                let m = mask.unsqueeze(2)?;
-                let sum = hidden.broadcast_mul(&m)?.sum(1)?;
-                let count = m.sum(1)?;
-                sum.broadcast_div(&count)?
-            }
-            Pooling::Cls => hidden.i((.., 0, ..))?.contiguous()?,
-        };
-        // F.normalize's epsilon, so an all-zero vector stays zero instead of becoming NaN.
-        let norm = pooled
-            .sqr()?
-            .sum_keepdim(1)?
-            .sqrt()?
-            .clamp(1e-12f32, f32::MAX)?;
-        Ok(pooled.broadcast_div(&norm)?.to_vec2::<f32>()?)
+        let h = self.dim;
+        let lens: Vec<usize> = batch.iter().map(|ids| ids.len()).collect();
+        let hidden = self.model.forward(&batch.concat(), &lens)?;
+        let mut start = 0;
+        Ok(lens
+            .iter()
+            .map(|&len| {
+                let rows = &hidden[start * h..][..len * h];
+                start += len;
+                let mut pooled = vec![0f32; h];
+                match self.settings.pooling {
+                    Pooling::Mean => {
+                        for row in rows.chunks_exact(h) {
+                            for (p, &v) in pooled.iter_mut().zip(row) {
+                                *p += v;
+                            }
+                        }
+                        let count = len.max(1) as f32;
+                        pooled.iter_mut().for_each(|p| *p /= count);
+                    }
+                    Pooling::Cls => {
+                        if let Some(first) = rows.get(..h) {
+                            pooled.copy_from_slice(first);
+                        }
+                    }
+                }
+                // F.normalize's epsilon, so an all-zero vector stays zero instead of NaN.
+                let norm = crate::exact::sum_squares_about(&pooled, 0.0)
+                    .sqrt()
+                    .max(1e-12);
+                pooled.iter_mut().for_each(|p| *p /= norm);
+                pooled
+            })
+            .collect())
     }
 }
 

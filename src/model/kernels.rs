@@ -8,8 +8,6 @@
 //! the same on every target and close to the f32 product of the dequantised weights (the
 //! activation step is 1/8191 of the row's largest value).
 
-use candle_core::{CpuStorage, CustomOp1, Layout, Shape};
-
 use super::config::Activation;
 
 /// A stored int8 weight: widened to i16 for `i32x4.dot_i16x8_s` / `pmaddwd`, or as a byte for
@@ -407,48 +405,17 @@ fn gelu_erf(x: f32) -> f32 {
     let poly = t
         * (0.254_829_6
             + t * (-0.284_496_74 + t * (1.421_413_7 + t * (-1.453_152_1 + t * 1.061_405_4))));
-    let erf = 1.0 - poly * exp_nonpositive(-z * z);
+    let erf = 1.0 - poly * crate::exact::exp_nonpositive(-z * z);
     0.5 * x * (1.0 + erf.copysign(x))
 }
 
-/// `e^x` for `x <= 0` (relative error about 1e-7, 0 below -87), without the library's `expf`:
-/// branch-free plain arithmetic the compiler vectorises over a row (the call was a tenth of a
-/// native question), and the same bits natively and in wasm, whose libraries' `expf` differ.
-/// Cody and Waite's reduction `x = n ln 2 + r`, |r| <= ln 2 / 2, then Cephes' `expf`
-/// polynomial for `e^r`, scaled by `2^n` through the exponent bits.
-#[inline(always)]
-fn exp_nonpositive(x: f32) -> f32 {
-    const LOG2E: f32 = std::f32::consts::LOG2_E;
-    // ln 2 in two parts: n * LN2_HI is exact for the n that occur.
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    // Adding and removing 1.5 * 2^23 rounds to the nearest integer (ties to even).
-    const ROUND: f32 = 12_582_912.0;
-    let x = if x < -87.0 { -87.0 } else { x };
-    let t = x * LOG2E + ROUND;
-    let n = t - ROUND;
-    let r = (x - n * LN2_HI) - n * LN2_LO;
-    let mut p = 1.987_569_1e-4;
-    p = p * r + 1.398_199_9e-3;
-    p = p * r + 8.333_452e-3;
-    p = p * r + 4.166_579_6e-2;
-    p = p * r + 1.666_666_5e-1;
-    p = p * r + 0.5;
-    let e_r = p * r * r + r + 1.0;
-    // t's low mantissa bits hold n, in -126..=0: 2^n is a normal number, built from its bits
-    // with integer arithmetic alone.
-    let n_bits = t.to_bits().wrapping_sub(ROUND.to_bits());
-    let scale = f32::from_bits(n_bits.wrapping_add(127) << 23);
-    let y = e_r * scale;
-    if x <= -87.0 {
-        0.0
-    } else {
-        y
-    }
-}
-
+/// GELU's tanh form, with tanh from [`crate::exact::exp_nonpositive`] (the library's differs
+/// between targets): `tanh y = sign(y) (1 - e^(-2|y|)) / (1 + e^(-2|y|))`.
 fn gelu_tanh(x: f32) -> f32 {
-    0.5 * x * (1.0 + (0.797_884_6 * (x + 0.044_715 * x * x * x)).tanh())
+    let y = 0.797_884_6 * (x + 0.044_715 * x * x * x);
+    let e = crate::exact::exp_nonpositive(-2.0 * y.abs());
+    let tanh = ((1.0 - e) / (1.0 + e)).copysign(y);
+    0.5 * x * (1.0 + tanh)
 }
 
 /// Threads worth starting for `work` multiply-adds: one in the browser (no threads there), and
@@ -466,45 +433,6 @@ fn threads_for(work: usize) -> usize {
         return 1;
     }
     std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-impl CustomOp1 for QLinear {
-    fn name(&self) -> &'static str {
-        "ayuda-qlinear"
-    }
-
-    fn cpu_fwd(
-        &self,
-        storage: &CpuStorage,
-        layout: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        apply_rows("qlinear", self.rows, self.cols, storage, layout, |x| {
-            self.forward_slice(x)
-        })
-    }
-}
-
-/// A row-wise product as a candle op: checks the input is contiguous and ends in `cols`, runs
-/// `forward` on its values, and shapes the result to end in `rows`.
-pub(crate) fn apply_rows(
-    what: &str,
-    rows: usize,
-    cols: usize,
-    storage: &CpuStorage,
-    layout: &Layout,
-    forward: impl FnOnce(&[f32]) -> Vec<f32>,
-) -> candle_core::Result<(CpuStorage, Shape)> {
-    let (start, end) = layout
-        .contiguous_offsets()
-        .ok_or_else(|| candle_core::Error::Msg(format!("{what} needs a contiguous input")))?;
-    let x = &storage.as_slice::<f32>()?[start..end];
-    let dims = layout.shape().dims();
-    if dims.last() != Some(&cols) {
-        candle_core::bail!("{what}: input {dims:?} does not end in {cols}");
-    }
-    let mut out_dims = dims.to_vec();
-    *out_dims.last_mut().expect("non-empty") = rows;
-    Ok((CpuStorage::F32(forward(x)), Shape::from(out_dims)))
 }
 
 /// Four dot products of `x` with the rows of `w`, exact in i32.
@@ -697,22 +625,6 @@ mod tests {
             }
             x += 0.731;
         }
-    }
-
-    #[test]
-    fn exp_without_the_library_is_within_two_ulp_of_it() {
-        let mut worst = 0f64;
-        for i in 0..=2_000_000 {
-            let x = -(i as f32) * 4.35e-5;
-            let (got, want) = (exp_nonpositive(x) as f64, (x as f64).exp());
-            if want > 1e-37 {
-                worst = worst.max(((got - want) / want).abs());
-            }
-        }
-        assert!(worst < 2.5e-7, "relative error {worst}");
-        assert_eq!(exp_nonpositive(0.0), 1.0);
-        assert_eq!(exp_nonpositive(-200.0), 0.0);
-        assert_eq!(exp_nonpositive(f32::NEG_INFINITY), 0.0);
     }
 
     #[test]

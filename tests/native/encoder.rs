@@ -18,7 +18,7 @@ fn full_precision_matches_sentence_transformers_on_every_reference_row() {
 }
 
 #[test]
-fn a_masked_batch_gives_each_text_its_own_embedding() {
+fn a_batch_gives_each_text_its_own_embedding() {
     let enc = full();
     let texts: Vec<&str> = reference().iter().map(|r| r.text.as_str()).collect();
     let batch = enc.embed_batch(&texts).unwrap();

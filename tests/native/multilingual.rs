@@ -193,6 +193,11 @@ fn the_served_model_is_at_most_20_mb_and_close_to_the_converted_one() {
 }
 
 #[test]
+fn a_batch_gives_each_text_its_vector_alone_bit_for_bit() {
+    crate::packed::assert_batches_give_the_single_vectors(served());
+}
+
+#[test]
 fn spanish_and_english_questions_meet_across_languages() {
     let enc = served();
     let v = |t: &str| enc.embed(t).unwrap().vector;

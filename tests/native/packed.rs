@@ -229,3 +229,18 @@ fn a_crafted_tensor_shape_that_overflows_is_refused() {
     };
     assert!(err.to_string().contains("wrong size"), "{err}");
 }
+
+/// What `ayuda build` computes in batches is what the browser computes for one question: each
+/// text attends to its own tokens, so its vector does not depend on its batch, bit for bit.
+pub fn assert_batches_give_the_single_vectors(enc: &Encoder) {
+    let texts: Vec<&str> = reference().iter().map(|r| r.text.as_str()).collect();
+    let batch = enc.embed_batch(&texts).unwrap();
+    for (text, e) in texts.iter().zip(&batch) {
+        assert_eq!(e, &enc.embed(text).unwrap(), "{text:?}");
+    }
+}
+
+#[test]
+fn a_batch_gives_each_text_its_vector_alone_bit_for_bit() {
+    assert_batches_give_the_single_vectors(packed());
+}

@@ -1,0 +1,172 @@
+//! Float arithmetic that gives the same bits on every target: natively at any SIMD level and in
+//! both browser modules. Owns the sums, dot products and exponential the encoder and the
+//! answer model run on; never calls the math library, never depends on how the compiler
+//! vectorises.
+//!
+//! Why it matters: the build's simulation, `ayuda ask` and the visitor's browser must decide
+//! alike on the same bundle, and a threshold sits where a last-place difference can flip an
+//! answer. Float addition is not associative, so every sum here has one written order:
+//! [`LANES`] independent partial sums (lane `l` takes elements `l`, `l + LANES`, ...), then
+//! the lanes added from 0 up. The compiler may run the lanes in SIMD registers of any width;
+//! each lane's own order, and so the result, stays the same. The libraries' `expf` differ
+//! between targets (glibc natively, compiler-builtins in wasm), hence [`exp_nonpositive`].
+
+/// Partial sums per reduction: one AVX register, two wasm ones, and enough independent chains
+/// to hide the adds' latency.
+pub(crate) const LANES: usize = 8;
+
+/// `Σ f(i)` for `i` in `0..n`, in the order the module header gives.
+#[inline(always)]
+fn lanes_sum(n: usize, f: impl Fn(usize) -> f32) -> f32 {
+    let mut acc = [0f32; LANES];
+    let body = n - n % LANES;
+    let mut i = 0;
+    while i < body {
+        for (l, a) in acc.iter_mut().enumerate() {
+            *a += f(i + l);
+        }
+        i += LANES;
+    }
+    for (l, a) in acc.iter_mut().enumerate().take(n - body) {
+        *a += f(body + l);
+    }
+    let mut total = 0f32;
+    for a in acc {
+        total += a;
+    }
+    total
+}
+
+/// The sum of `x`.
+pub(crate) fn sum(x: &[f32]) -> f32 {
+    lanes_sum(x.len(), |i| x[i])
+}
+
+/// `Σ (x - c)²`: a layer norm's spread about its mean, a vector's squared length.
+pub(crate) fn sum_squares_about(x: &[f32], c: f32) -> f32 {
+    lanes_sum(x.len(), |i| {
+        let d = x[i] - c;
+        d * d
+    })
+}
+
+/// The dot product of two vectors of the same length.
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len(), "dot product of vectors of one length");
+    lanes_sum(a.len(), |i| a[i] * b[i])
+}
+
+/// `e^x` for `x <= 0` (relative error about 1e-7, 0 below -87), without the library's `expf`:
+/// branch-free plain arithmetic the compiler vectorises over a row (the call was a tenth of a
+/// native question), and the same bits natively and in wasm. Cody and Waite's reduction
+/// `x = n ln 2 + r`, |r| <= ln 2 / 2, then Cephes' `expf` polynomial for `e^r`, scaled by `2^n`
+/// through the exponent bits.
+#[inline(always)]
+pub(crate) fn exp_nonpositive(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    // ln 2 in two parts: n * LN2_HI is exact for the n that occur.
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    // Adding and removing 1.5 * 2^23 rounds to the nearest integer (ties to even).
+    const ROUND: f32 = 12_582_912.0;
+    let x = if x < -87.0 { -87.0 } else { x };
+    let t = x * LOG2E + ROUND;
+    let n = t - ROUND;
+    let r = (x - n * LN2_HI) - n * LN2_LO;
+    let mut p = 1.987_569_1e-4;
+    p = p * r + 1.398_199_9e-3;
+    p = p * r + 8.333_452e-3;
+    p = p * r + 4.166_579_6e-2;
+    p = p * r + 1.666_666_5e-1;
+    p = p * r + 0.5;
+    let e_r = p * r * r + r + 1.0;
+    // t's low mantissa bits hold n, in -126..=0: 2^n is a normal number, built from its bits
+    // with integer arithmetic alone.
+    let n_bits = t.to_bits().wrapping_sub(ROUND.to_bits());
+    let scale = f32::from_bits(n_bits.wrapping_add(127) << 23);
+    let y = e_r * scale;
+    if x <= -87.0 {
+        0.0
+    } else {
+        y
+    }
+}
+
+/// Softmax in place: `e^(x - max) / Σ`, the sum in [`sum`]'s order. Empty stays empty; a row
+/// of `-inf` or NaN gives NaN, as the usual formula does (callers never pass one).
+pub(crate) fn softmax(x: &mut [f32]) {
+    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    for v in x.iter_mut() {
+        *v = exp_nonpositive(*v - max);
+    }
+    let total = sum(x);
+    for v in x.iter_mut() {
+        *v /= total;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exp_without_the_library_is_within_two_ulp_of_it() {
+        let mut worst = 0f64;
+        for i in 0..=2_000_000 {
+            let x = -(i as f32) * 4.35e-5;
+            let (got, want) = (exp_nonpositive(x) as f64, (x as f64).exp());
+            if want > 1e-37 {
+                worst = worst.max(((got - want) / want).abs());
+            }
+        }
+        assert!(worst < 2.5e-7, "relative error {worst}");
+        assert_eq!(exp_nonpositive(0.0), 1.0);
+        assert_eq!(exp_nonpositive(-200.0), 0.0);
+        assert_eq!(exp_nonpositive(f32::NEG_INFINITY), 0.0);
+    }
+
+    #[test]
+    fn sums_follow_the_written_order() {
+        // Lane l takes elements l, l + 8, ...; then the lanes in order. With values that lose
+        // bits when added in another order, only that order gives these exact results.
+        let x: Vec<f32> = (0..21)
+            .map(|i| {
+                if i % 3 == 0 {
+                    1e8
+                } else {
+                    1.0 + i as f32 * 0.1
+                }
+            })
+            .collect();
+        let mut lanes = [0f32; LANES];
+        for (i, v) in x.iter().enumerate() {
+            lanes[i % LANES] += v;
+        }
+        let want = lanes.iter().fold(0f32, |t, l| t + l);
+        assert_eq!(sum(&x).to_bits(), want.to_bits());
+        let ones = vec![1f32; x.len()];
+        assert_eq!(dot(&x, &ones).to_bits(), want.to_bits());
+        assert_eq!(sum(&[]), 0.0);
+        assert_eq!(sum_squares_about(&[1.0, 3.0], 2.0), 2.0);
+    }
+
+    #[test]
+    fn softmax_gives_probabilities_in_the_order_of_the_scores() {
+        let mut x = vec![2.0, 1.0, 0.1, -50.0];
+        softmax(&mut x);
+        let want: Vec<f64> = {
+            let e: Vec<f64> = [2.0f64, 1.0, 0.1, -50.0]
+                .iter()
+                .map(|v| (v - 2.0).exp())
+                .collect();
+            let t: f64 = e.iter().sum();
+            e.iter().map(|v| v / t).collect()
+        };
+        for (g, w) in x.iter().zip(&want) {
+            assert!((*g as f64 - w).abs() < 1e-6, "{g} vs {w}");
+        }
+        assert!((sum(&x) - 1.0).abs() < 1e-6);
+        let mut empty: Vec<f32> = Vec::new();
+        softmax(&mut empty);
+    }
+}
