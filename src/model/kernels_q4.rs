@@ -11,7 +11,9 @@
 //! where `D` is the group's exact integer dot product. Integers are exact in any order, so each
 //! kernel sums a group's products however its instructions do it best, gathers four weight
 //! rows' `D` into the four lanes of one vector, and does the float steps once per four rows;
-//! native and browser agree bitwise.
+//! native and browser agree bitwise. With AVX-512, blocks of 16 weight rows are repacked so
+//! that each lane of a vector builds one row's `D` by itself ([`Q4Packed`]), and the float
+//! steps are the same, lane by lane, sixteen rows at a time.
 
 use super::config::Activation;
 use super::kernels::apply_activation;
@@ -19,7 +21,11 @@ use super::kernels::apply_activation;
 use super::kernels::over_rows;
 #[cfg(not(target_arch = "wasm32"))]
 use super::kernels::round_half_even;
+#[cfg(target_arch = "x86_64")]
+use super::kernels_x86::Q4Packed;
 use super::quant::Q4_GROUP;
+#[cfg(target_arch = "x86_64")]
+use std::sync::OnceLock;
 
 const G: usize = Q4_GROUP;
 
@@ -43,6 +49,10 @@ pub(crate) struct Q4Linear {
     /// The same scales as the browser's kernels read them ([`interleave_scales`]).
     #[cfg(target_arch = "wasm32")]
     block_scales: Vec<f32>,
+    /// The weights laid out for the AVX-512 kernel, made at the first product (a stacked
+    /// matrix's parts never pack theirs).
+    #[cfg(target_arch = "x86_64")]
+    packed: OnceLock<Option<Q4Packed>>,
     bias: Vec<f32>,
     activation: Option<Activation>,
 }
@@ -75,6 +85,8 @@ impl Q4Linear {
             scales,
             #[cfg(target_arch = "wasm32")]
             block_scales: Vec::new(),
+            #[cfg(target_arch = "x86_64")]
+            packed: OnceLock::new(),
             bias,
             activation: None,
         }
@@ -108,6 +120,8 @@ impl Q4Linear {
             scales: Vec::new(),
             #[cfg(target_arch = "wasm32")]
             block_scales: Vec::new(),
+            #[cfg(target_arch = "x86_64")]
+            packed: OnceLock::new(),
             bias: Vec::new(),
             activation: None,
         };
@@ -165,7 +179,7 @@ impl Q4Linear {
     #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
     fn rows_into_relaxed(&self, xq: &kernels_relaxed::Activations, out: &mut [f32]) {
         let (k, nb) = (self.cols, self.cols / G);
-        self.by_blocks(out, |j, w, _, sums| {
+        self.by_blocks(0, out, |j, w, _, sums| {
             let ws = &self.block_scales[j / 4 * 4 * nb..][..4 * nb];
             kernels_relaxed::q4_rows(xq, k, w, ws, sums)
         });
@@ -175,7 +189,17 @@ impl Q4Linear {
     fn rows_into(&self, xq: &[i16], xs: &[f32], out: &mut [f32]) {
         let k = self.cols;
         let nb = k / G;
-        self.by_blocks(out, |_j, w, ws, sums| {
+        #[cfg(target_arch = "x86_64")]
+        let from = self
+            .packed
+            .get_or_init(|| Q4Packed::new(&self.codes, &self.scales, self.rows, k))
+            .as_ref()
+            .map_or(0, |p| {
+                super::kernels_x86::q4_rows_packed(p, xq, xs, &self.bias, out)
+            });
+        #[cfg(not(target_arch = "x86_64"))]
+        let from = 0;
+        self.by_blocks(from, out, |_j, w, ws, sums| {
             #[cfg(target_arch = "wasm32")]
             {
                 let _ = ws;
@@ -203,19 +227,21 @@ impl Q4Linear {
         });
     }
 
-    /// Runs `block_sums` on four weight rows at a time (a few KB, kept in L1 while every
-    /// activation row passes), given the first row's index, with their group scales, and writes each activation row's four
-    /// sums plus the bias into `out` (rows of `self.rows`). Past the last row, the last is
-    /// repeated: its sums are computed and not written.
+    /// Runs `block_sums` on four weight rows at a time from row `from` (a few KB, kept in L1
+    /// while every activation row passes), given the first row's index, with their group
+    /// scales, and writes each activation row's four sums plus the bias into `out` (rows of
+    /// `self.rows`). Past the last row, the last is repeated: its sums are computed and not
+    /// written.
     fn by_blocks(
         &self,
+        from: usize,
         out: &mut [f32],
         mut block_sums: impl FnMut(usize, [&[Code]; 4], [&[f32]; 4], &mut [[f32; 4]]),
     ) {
         let (k, m) = (self.cols, self.rows);
         let nb = k / G;
         let mut sums = vec![[0f32; 4]; out.len() / m];
-        let mut j = 0;
+        let mut j = from;
         while j < m {
             let take = (m - j).min(4);
             let pick = |r: usize| j + r.min(take - 1);
@@ -508,6 +534,79 @@ mod tests {
         assert_eq!(row4(&a, &asc, wr, sr).map(f32::to_bits), want);
         for (level, got) in super::super::kernels_x86::q4_row4_every_level(&a, &asc, wr, sr) {
             assert_eq!(got.map(f32::to_bits), want, "{level:?}");
+        }
+    }
+
+    /// Every multi-row x86 path, for 1 to 9 activation rows (every remainder of the kernels'
+    /// blocks of 8, 4, 2 and 1 rows), held to [`row4_scalar`] bit for bit: the four-row
+    /// kernels at every level, the packed kernels (two blocks of 16 rows) at every level, and
+    /// the product as the model runs it, packed rows and the three rows past them.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn every_x86_multi_row_path_gives_the_plain_numbers_bit_for_bit() {
+        use super::super::kernels_x86 as x86;
+        let (groups, m) = (5, 2 * 16 + 3);
+        let k = groups * G;
+        // Weight values -8..=7 and activation codes the whole int8 range, as the model has.
+        let codes: Vec<i16> = (0..m * k)
+            .map(|c| ((c * 7 + c / 13) % 16) as i16 - 8)
+            .collect();
+        let scales: Vec<f32> = (0..m * groups)
+            .map(|g| 0.021 - (g % 37) as f32 * 3.1e-4 + (g / 37) as f32 * 1.3e-5)
+            .collect();
+        let bias: Vec<f32> = (0..m).map(|j| j as f32 * 0.37 - 5.1).collect();
+        let row = |j: usize| (&codes[j * k..][..k], &scales[j * groups..][..groups]);
+        for n in 1..=9 {
+            let xq: Vec<i16> = (0..n * k)
+                .map(|c| ((c * 37 + c / 7 + n) % 256) as i16 - 128)
+                .collect();
+            let xs: Vec<f32> = (0..n * groups)
+                .map(|g| 0.013 + (g % 11) as f32 * 1.7e-3 - (g / 11) as f32 * 2.3e-5)
+                .collect();
+            let act = |i: usize| (&xq[i * k..][..k], &xs[i * groups..][..groups]);
+            let plain = |i: usize, j: usize| {
+                let ((a, sa), (w, ws)) = (act(i), row(j));
+                row4_scalar(a, sa, [w; 4], [ws; 4])[0]
+            };
+            // Rows 4 .. 8 of the weights, as the four-row kernels take them.
+            let w: [&[i16]; 4] = std::array::from_fn(|r| row(4 + r).0);
+            let ws: [&[f32]; 4] = std::array::from_fn(|r| row(4 + r).1);
+            let want: Vec<[u32; 4]> = (0..n)
+                .map(|i| std::array::from_fn(|r| plain(i, 4 + r).to_bits()))
+                .collect();
+            for (level, got) in x86::q4_rows_every_level(&xq, &xs, k, w, ws, n) {
+                let got: Vec<[u32; 4]> = got.iter().map(|s| s.map(f32::to_bits)).collect();
+                assert_eq!(got, want, "{level:?}, {n} rows");
+            }
+            let want: Vec<u32> = (0..n * m)
+                .map(|o| (plain(o / m, o % m) + bias[o % m]).to_bits())
+                .collect();
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            // The packed kernels fill each output row's first 32 values.
+            let packed = |v: &[f32]| {
+                let v: Vec<u32> = v.iter().map(|x| x.to_bits()).collect();
+                v.chunks(m).map(|r| r[..32].to_vec()).collect::<Vec<_>>()
+            };
+            if let Some(p) = Q4Packed::new(&codes, &scales, m, k) {
+                let zeros = vec![0f32; n * m];
+                for (level, done, got) in x86::q4_packed_every_level(&p, &xq, &xs, &bias, &zeros) {
+                    assert_eq!(done, 32, "{level:?}");
+                    let want: Vec<f32> = want.iter().map(|&b| f32::from_bits(b)).collect();
+                    assert_eq!(packed(&got), packed(&want), "{level:?}, {n} rows");
+                }
+            }
+            let layer = Q4Linear {
+                rows: m,
+                cols: k,
+                codes: codes.clone(),
+                scales: scales.clone(),
+                packed: OnceLock::new(),
+                bias: bias.clone(),
+                activation: None,
+            };
+            let mut out = vec![0f32; n * m];
+            layer.rows_into(&xq, &xs, &mut out);
+            assert_eq!(bits(&out), want, "{n} rows");
         }
     }
 

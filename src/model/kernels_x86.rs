@@ -5,8 +5,8 @@
 //!
 //! Written by hand for the reason [`super::kernels`] gives, and because each path must give the
 //! very numbers the SSE2 and wasm loops give: integer sums are exact in any order, and the int4
-//! kernel's f32 steps are done on the same four lanes in the same order, so native and browser
-//! outcomes stay identical whichever path runs.
+//! kernel's f32 steps are done per weight row in the same order (four rows a vector, or with
+//! AVX-512 sixteen), so native and browser outcomes stay identical whichever path runs.
 
 use core::arch::x86_64::*;
 use std::sync::OnceLock;
@@ -359,7 +359,8 @@ pub(crate) fn q4_row4(
 
 /// [`q4_row4`] for every activation row of `xq` (rows of `k` values, `k / 32` scales each in
 /// `xs`) in one call, into `sums`: the per-row call's dispatch and its arrays of slices cost
-/// more than a 384-wide row's products. False at [`Level::Sse2`].
+/// more than a 384-wide row's products. False at [`Level::Sse2`]. With AVX-512, only for the
+/// rows past [`Q4Packed`]'s blocks of 16.
 #[inline]
 pub(crate) fn q4_rows(
     xq: &[i16],
@@ -405,6 +406,216 @@ unsafe fn q4_rows_avx512(
         sums[i] = q4_avx512(a, s, w, wsc);
     }
 }
+
+/// The int4 weights of a matrix's whole blocks of 16 rows, laid out for [`q4_rows_packed`]:
+/// one 512-bit load gives, for four columns of one group, the codes of all 16 rows, so each
+/// lane's multiply-adds build one weight row's group sum with no reduction across lanes. The
+/// four-row kernels reduce each group's products across the lanes of a vector, and with
+/// AVX-512 those shuffles cost more than the products; here the activations are broadcast
+/// instead. None below [`Level::Avx512`] or with fewer than 16 rows.
+pub(crate) struct Q4Packed {
+    blocks: usize,
+    groups: usize,
+    /// Per block, per group, per four columns, per row: the four codes as unsigned bytes
+    /// (value + 8, 0..=15), which `vpdpbusd` and `vpmaddubsw` take as their first operand.
+    codes: Vec<u8>,
+    /// Per block, per group: the 16 rows' scales.
+    scales: Vec<f32>,
+}
+
+impl Q4Packed {
+    /// `codes` and `scales` as [`super::kernels_q4`] holds them: `rows` rows of `cols` values
+    /// (-8..=7) and `cols / 32` scales each.
+    pub(crate) fn new(codes: &[i16], scales: &[f32], rows: usize, cols: usize) -> Option<Self> {
+        if level() < Level::Avx512 || rows < 16 {
+            return None;
+        }
+        let (blocks, groups) = (rows / 16, cols / 32);
+        let mut packed = Vec::with_capacity(blocks * 16 * cols);
+        let mut block_scales = Vec::with_capacity(blocks * 16 * groups);
+        for j in 0..blocks {
+            for b in 0..groups {
+                for q in 0..8 {
+                    for r in 0..16 {
+                        let c = &codes[(16 * j + r) * cols + 32 * b + 4 * q..][..4];
+                        packed.extend(c.iter().map(|&v| (v + 8) as u8));
+                    }
+                }
+                block_scales.extend((0..16).map(|r| scales[(16 * j + r) * groups + b]));
+            }
+        }
+        Some(Q4Packed {
+            blocks,
+            groups,
+            codes: packed,
+            scales: block_scales,
+        })
+    }
+
+    /// The weight rows packed: the first `16 * blocks`.
+    pub(crate) fn rows(&self) -> usize {
+        16 * self.blocks
+    }
+}
+
+/// The int4 product of every activation row of `xq` (rows of `32 * groups` codes in
+/// -128..=127, as the int4 quantiser clamps them; scales `xs`) with the packed weight rows,
+/// plus their `bias`, into `out` (rows of `bias.len()` values, the packed rows first): the
+/// numbers of `row4_scalar` (see [`super::kernels_q4`]), lane by lane. Returns how many weight
+/// rows it did (the caller does the rest), 0 below [`Level::Avx512`].
+pub(crate) fn q4_rows_packed(
+    p: &Q4Packed,
+    xq: &[i16],
+    xs: &[f32],
+    bias: &[f32],
+    out: &mut [f32],
+) -> usize {
+    q4_rows_packed_at(level(), p, xq, xs, bias, out)
+}
+
+/// [`q4_rows_packed`] at a given level (the tests run every one the processor has).
+fn q4_rows_packed_at(
+    level: Level,
+    p: &Q4Packed,
+    xq: &[i16],
+    xs: &[f32],
+    bias: &[f32],
+    out: &mut [f32],
+) -> usize {
+    let (groups, m) = (p.groups, bias.len());
+    let (k, n) = (32 * groups, xs.len() / groups);
+    assert!(
+        xq.len() >= n * k && out.len() >= n * m && m >= p.rows(),
+        "q4_rows_packed: shapes"
+    );
+    assert!(p.codes.len() == p.blocks * groups * 512 && p.scales.len() == p.blocks * groups * 16);
+    // SAFETY: each function runs only at a level whose features the processor reported (the
+    // level never exceeds what it reported); the lengths are checked above.
+    unsafe {
+        match level {
+            Level::Sse2 | Level::Avx2 => return 0,
+            Level::Avx512 => q4_packed_avx512(p, &xq[..n * k], xs, bias, out),
+            Level::Avx512Vnni => q4_packed_vnni(p, &xq[..n * k], xs, bias, out),
+        }
+    }
+    p.rows()
+}
+
+/// What the packed kernels' blocks read, checked by [`q4_rows_packed_at`]: the packed weights
+/// `w` and their scales `ws` ([`Q4Packed`]'s, `groups` groups a block); activation rows `a` of
+/// `32 * groups` bytes with `groups` offsets and scales `xs` each; the bias of every row.
+struct Packed<'a> {
+    w: &'a [u8],
+    ws: &'a [f32],
+    groups: usize,
+    a: &'a [i8],
+    offsets: &'a [i32],
+    xs: &'a [f32],
+    bias: &'a [f32],
+}
+
+/// Generates a packed int4 kernel; `$dot` adds to each i32 lane the products of its four
+/// unsigned bytes of the first vector with the four signed bytes of the second.
+macro_rules! q4_packed {
+    ($name:ident, $features:literal, $dot:expr) => {
+        #[target_feature(enable = $features)]
+        unsafe fn $name(p: &Q4Packed, xq: &[i16], xs: &[f32], bias: &[f32], out: &mut [f32]) {
+            /// Activation rows `i..i + N` with weight block `j`.
+            #[target_feature(enable = $features)]
+            #[inline]
+            unsafe fn block<const N: usize>(p: &Packed, j: usize, i: usize, out: *mut f32) {
+                let dot: unsafe fn(__m512i, __m512i, __m512i) -> __m512i = $dot;
+                let (groups, m) = (p.groups, p.bias.len());
+                let k = 32 * groups;
+                let w = p.w.as_ptr().add(j * groups * 512);
+                let ws = p.ws.as_ptr().add(j * groups * 16);
+                let a = p.a.as_ptr().add(i * k);
+                // Lane r: weight row 16 j + r.
+                let mut acc = [_mm512_setzero_ps(); N];
+                // SAFETY (caller): block j < blocks holds groups * 512 codes and groups * 16
+                // scales; rows i..i + N < n of a hold k bytes, and of offsets and xs, groups.
+                for b in 0..groups {
+                    let mut d: [__m512i; N] = std::array::from_fn(|t| {
+                        _mm512_set1_epi32(*p.offsets.get_unchecked((i + t) * groups + b))
+                    });
+                    for q in 0..8 {
+                        let wv = _mm512_loadu_si512(w.add((8 * b + q) * 64).cast());
+                        for (t, d) in d.iter_mut().enumerate() {
+                            let four = a.add(t * k + 32 * b + 4 * q).cast::<i32>().read_unaligned();
+                            *d = dot(*d, wv, _mm512_set1_epi32(four));
+                        }
+                    }
+                    let wsv = _mm512_loadu_ps(ws.add(16 * b));
+                    for (t, acc) in acc.iter_mut().enumerate() {
+                        // sa * ws per lane: the same f32 product the scalar steps take, and no
+                        // fused multiply-add.
+                        let sa = *p.xs.get_unchecked((i + t) * groups + b);
+                        let scale = _mm512_mul_ps(_mm512_set1_ps(sa), wsv);
+                        *acc = _mm512_add_ps(*acc, _mm512_mul_ps(_mm512_cvtepi32_ps(d[t]), scale));
+                    }
+                }
+                let bias = _mm512_loadu_ps(p.bias.as_ptr().add(16 * j));
+                for (t, acc) in acc.iter().enumerate() {
+                    // SAFETY (caller): out holds rows i..i + N of m >= 16 (j + 1) values.
+                    _mm512_storeu_ps(out.add((i + t) * m + 16 * j), _mm512_add_ps(*acc, bias));
+                }
+            }
+            // Bytes for the byte products (the codes are int8, so exact), and each group's
+            // correction for the weights' offset of 8: Σ (w + 8) a - 8 Σ a = Σ w a.
+            // Not zeroed first: every byte is written below (the zeroing showed in profiles).
+            let groups = xq.len() / 32;
+            let (mut a, mut offsets) = (Vec::<i8>::with_capacity(32 * groups), Vec::new());
+            offsets.extend((0..groups).map(|g| {
+                // SAFETY: group g < groups of xq, and of a's capacity of 32 groups.
+                let v = _mm512_loadu_si512(xq.as_ptr().add(32 * g).cast());
+                _mm256_storeu_si256(a.as_mut_ptr().add(32 * g).cast(), _mm512_cvtepi16_epi8(v));
+                _mm512_reduce_add_epi32(_mm512_madd_epi16(v, _mm512_set1_epi16(-8)))
+            }));
+            // SAFETY: the loop above wrote all 32 * groups bytes.
+            a.set_len(32 * groups);
+            let (n, blocks) = (xs.len() / p.groups, p.blocks);
+            let p = &Packed {
+                w: &p.codes,
+                ws: &p.scales,
+                groups: p.groups,
+                a: &a,
+                offsets: &offsets,
+                xs,
+                bias,
+            };
+            let out = out.as_mut_ptr();
+            // Each block of weights (a group's worth is 512 bytes, 24 KB for 1536 columns)
+            // stays in L1 while every activation row passes.
+            for j in 0..blocks {
+                let mut i = 0;
+                while i + 8 <= n {
+                    block::<8>(p, j, i, out);
+                    i += 8;
+                }
+                if i + 4 <= n {
+                    block::<4>(p, j, i, out);
+                    i += 4;
+                }
+                while i < n {
+                    block::<1>(p, j, i, out);
+                    i += 1;
+                }
+            }
+        }
+    };
+}
+
+q4_packed!(q4_packed_avx512, "avx512f,avx512bw", |acc, w, a| {
+    // Byte pairs to i16 (at most 2 * 15 * 128 in magnitude: never saturates), then pairs of
+    // those to i32.
+    let pairs = _mm512_maddubs_epi16(w, a);
+    _mm512_add_epi32(acc, _mm512_madd_epi16(pairs, _mm512_set1_epi16(1)))
+});
+q4_packed!(
+    q4_packed_vnni,
+    "avx512f,avx512bw,avx512vnni",
+    |acc, w, a| { _mm512_dpbusd_epi32(acc, w, a) }
+);
 
 /// With AVX2, one activation row at a time.
 #[target_feature(enable = "avx2")]
@@ -555,6 +766,61 @@ pub(crate) fn q4_row4_every_level(
         }
     }
     out
+}
+
+/// [`q4_rows`] at every level above SSE2 this processor has, for `sums.len()` activation rows
+/// (tests compare them with the plain steps).
+#[cfg(test)]
+pub(crate) fn q4_rows_every_level(
+    xq: &[i16],
+    xs: &[f32],
+    k: usize,
+    w: [&[i16]; 4],
+    wsc: [&[f32]; 4],
+    n: usize,
+) -> Vec<(Level, Vec<[f32; 4]>)> {
+    assert!(xq.len() >= n * k && xs.len() >= n * (k / 32));
+    let mut out = Vec::new();
+    let mut sums = vec![[0f32; 4]; n];
+    // SAFETY: each path only where the processor has it; n rows of k codes, checked above.
+    unsafe {
+        if is_x86_feature_detected!("avx2") {
+            q4_rows_avx2(xq, xs, k, w, wsc, &mut sums);
+            out.push((Level::Avx2, sums.clone()));
+        }
+        if is_x86_feature_detected!("avx512bw") && is_x86_feature_detected!("avx512f") {
+            q4_rows_avx512(xq, xs, k, w, wsc, &mut sums);
+            out.push((Level::Avx512, sums.clone()));
+        }
+    }
+    out
+}
+
+/// [`q4_rows_packed`] at every level this processor has that packs (both AVX-512 kernels
+/// where it has VNNI): each level's rows done and its `out`.
+#[cfg(test)]
+pub(crate) fn q4_packed_every_level(
+    p: &Q4Packed,
+    xq: &[i16],
+    xs: &[f32],
+    bias: &[f32],
+    out: &[f32],
+) -> Vec<(Level, usize, Vec<f32>)> {
+    let mut levels = Vec::new();
+    if is_x86_feature_detected!("avx512bw") && is_x86_feature_detected!("avx512f") {
+        levels.push(Level::Avx512);
+        if is_x86_feature_detected!("avx512vnni") {
+            levels.push(Level::Avx512Vnni);
+        }
+    }
+    levels
+        .into_iter()
+        .map(|level| {
+            let mut got = out.to_vec();
+            let done = q4_rows_packed_at(level, p, xq, xs, bias, &mut got);
+            (level, done, got)
+        })
+        .collect()
 }
 
 #[cfg(test)]
