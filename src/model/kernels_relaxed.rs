@@ -343,9 +343,10 @@ pub(crate) fn rows4_wide(xq: &[i16], k: usize, block: &[i8], sums: &mut [[i32; 4
     }
 }
 
-/// Which int8 kernel the product runs: [`rows4`] (byte products) unless [`tune`] found
-/// [`rows4_wide`] faster here. Either gives the same sums, so this is speed alone.
-static BYTE_PRODUCTS: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(true);
+/// Which int8 kernel the product runs: [`rows4_wide`] (simd128's instructions, exact on every
+/// engine) until [`tune`] has checked [`rows4`]'s byte products on this one and found them
+/// faster. Either gives the same sums where the engine is right, so this is speed alone.
+static BYTE_PRODUCTS: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
 pub(crate) fn byte_products() -> bool {
     BYTE_PRODUCTS.load(core::sync::atomic::Ordering::Relaxed)
