@@ -51,7 +51,7 @@ pub(crate) enum Activation {
 /// How token vectors become one sentence vector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pooling {
-    /// Average of the token vectors the attention mask keeps (all-MiniLM-L6-v2 and most models).
+    /// Average of the text's token vectors (all-MiniLM-L6-v2 and most models).
     Mean,
     /// The first ([CLS]) token's vector.
     Cls,
