@@ -121,17 +121,11 @@ impl Head {
 }
 
 /// Softmax of `logits` over the entries in `ranked` order: each one's probability among them.
-pub fn probabilities(logits: &[f32], entries: impl Iterator<Item = usize> + Clone) -> Vec<f32> {
-    let max = entries
-        .clone()
-        .map(|e| logits[e])
-        .fold(f32::NEG_INFINITY, f32::max);
-    // exact's exp and sum: the browser and the command line give the same probabilities.
-    let exp: Vec<f32> = entries
-        .map(|e| crate::exact::exp_nonpositive(logits[e] - max))
-        .collect();
-    let sum = crate::exact::sum(&exp);
-    exp.iter().map(|x| x / sum).collect()
+pub fn probabilities(logits: &[f32], entries: impl Iterator<Item = usize>) -> Vec<f32> {
+    // exact's softmax: the browser and the command line give the same probabilities.
+    let mut p: Vec<f32> = entries.map(|e| logits[e]).collect();
+    crate::exact::softmax(&mut p);
+    p
 }
 
 /// Multinomial logistic regression by minibatch AdamW: returns the weights (entries x dim, row
