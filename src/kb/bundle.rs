@@ -19,8 +19,9 @@ use crate::retrieve::{
 };
 
 const MAGIC: &[u8; 8] = b"AYUDAKB\0";
-/// The version this build writes: 2 added the trained answer model.
-pub const FORMAT_VERSION: u32 = 2;
+/// The version this build writes: 2 added the trained answer model, 3 the learned confidence
+/// in the policy (an older reader would refuse its field by name rather than by version).
+pub const FORMAT_VERSION: u32 = 3;
 /// The oldest version this build still reads.
 pub const OLDEST_READABLE_VERSION: u32 = 1;
 
@@ -171,6 +172,7 @@ impl Bundle {
             });
         }
         let defaults = Policy::defaults(encoder.multilingual());
+        let near_duplicate = retrieve::near_duplicate(encoder.multilingual());
         let lexical_weight = options.lexical_weight.unwrap_or(defaults.lexical_weight);
         Policy {
             answer_at: options.answer_at.unwrap_or(defaults.answer_at),
@@ -213,6 +215,7 @@ impl Bundle {
                 ..defaults
             },
             &weights,
+            near_duplicate,
             &mut |done, folds| {
                 models = folds + 1;
                 progress(Stage::Training, done, models)
@@ -242,6 +245,10 @@ impl Bundle {
                 calibration.owner_set.push(name.to_string());
             }
         }
+        if options.answer_at.is_some() || options.margin.is_some() {
+            // The owner's thresholds are on scores and leads: they decide, not the confidence.
+            calibration.policy.confidence = None;
+        }
         if calibration.policy.trained_weight > 0.0 {
             let head = Head::train(index.vectors(), index.phrasing_entry(), None, entries.len());
             index = index
@@ -249,7 +256,11 @@ impl Bundle {
                 .expect("trained on this index's entries");
             progress(Stage::Training, models.max(1), models.max(1));
         }
-        let early = Some(retrieve::early::calibrate_early(&index, &texts));
+        let early = Some(retrieve::early::calibrate_early(
+            &index,
+            &texts,
+            near_duplicate,
+        ));
         let mut bundle = Bundle {
             entries,
             index,

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use super::{merge_reporting, Entry, Origin};
-use crate::retrieve::{Index, Query, Scope, NEAR_DUPLICATE};
+use crate::retrieve::{Index, Query, Scope};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
@@ -147,7 +147,12 @@ fn normalise(text: &str) -> String {
 /// Reports near-duplicate questions under different entries and phrasings whose own entry is
 /// not what they find first. `index` holds `checked.entries` (see [`Index::build`]) and is
 /// ranked with `lexical_weight`, as the bundle will be.
-pub fn check_retrieval(checked: &Checked, index: &Index, lexical_weight: f32) -> Vec<Finding> {
+pub fn check_retrieval(
+    checked: &Checked,
+    index: &Index,
+    lexical_weight: f32,
+    near_duplicate: f32,
+) -> Vec<Finding> {
     let entries = &checked.entries;
     let owner = index.phrasing_entry();
     let texts: Vec<&str> = entries
@@ -169,7 +174,7 @@ pub fn check_retrieval(checked: &Checked, index: &Index, lexical_weight: f32) ->
             // Word-for-word repeats are check_rows' finding already.
             if j > i
                 && o as usize != e
-                && s >= NEAR_DUPLICATE
+                && s >= near_duplicate
                 && normalise(text) != normalise(texts[j])
             {
                 near = true;

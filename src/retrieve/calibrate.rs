@@ -16,8 +16,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::confidence::{self, Confidence};
 use super::policy::answerable;
-use super::{head, Head, Index, Policy, Query, Scope, Scored, NEAR_DUPLICATE};
+use super::{head, Head, Index, Policy, Query, Scope, Scored};
 
 /// The share of visitors assumed to ask about something the FAQ does not cover.
 const OUT_OF_SCOPE_SHARE: f32 = 0.25;
@@ -73,6 +74,10 @@ pub enum Basis {
         expected_wrong: f32,
         /// Simulated share of uncovered questions answered anyway.
         unknown_answered: f32,
+        /// With the learned confidence (the policy has one): the simulated share of known
+        /// questions `answer_at` and `margin` alone would answer right.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        thresholds_alone: Option<f32>,
         /// Each weight of the trained answer model tried, with its simulated share of known
         /// questions answered right (empty when the knowledge base is too small to train on).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -100,6 +105,8 @@ struct Candidate {
     entry: usize,
     fused: f32,
     dense: f32,
+    lexical: f32,
+    other_language: bool,
     /// The policy's word test (see Policy::decide).
     word: bool,
     /// The fold's trained model's probability among the candidates (0 without one).
@@ -143,6 +150,27 @@ impl Trial {
             right,
             known: self.known,
         }
+    }
+}
+
+impl Trial {
+    /// The ranking [`super::Index::rank`] gives at `weight` of the trained model: what the
+    /// learned confidence reads. Without the model (weight 0) its probabilities are 0 there.
+    fn ranked(&self, weight: f32) -> Vec<Scored> {
+        let mut ranked: Vec<Scored> = self
+            .candidates
+            .iter()
+            .map(|c| Scored {
+                entry: c.entry,
+                score: (1.0 - weight) * c.fused + weight * c.trained * c.dense,
+                dense: c.dense,
+                lexical: c.lexical,
+                trained: if weight > 0.0 { c.trained } else { 0.0 },
+                other_language: c.other_language,
+            })
+            .collect();
+        ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.entry.cmp(&b.entry)));
+        ranked
     }
 }
 
@@ -233,9 +261,18 @@ pub fn calibrate(
     texts: &[&str],
     base: Policy,
     weights: &[f32],
+    near_duplicate: f32,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Calibration {
-    simulate(index, texts, base, weights, Evidence::Full, progress)
+    simulate(
+        index,
+        texts,
+        base,
+        weights,
+        near_duplicate,
+        Evidence::Full,
+        progress,
+    )
 }
 
 /// What the simulated questions are scored on.
@@ -253,6 +290,7 @@ pub(crate) fn simulate(
     texts: &[&str],
     base: Policy,
     weights: &[f32],
+    near_duplicate: f32,
     evidence: Evidence,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Calibration {
@@ -304,7 +342,7 @@ pub(crate) fn simulate(
         let conflict = sims
             .iter()
             .zip(owner)
-            .any(|(&s, &o)| o as usize != e && s >= NEAR_DUPLICATE);
+            .any(|(&s, &o)| o as usize != e && s >= near_duplicate);
         if conflict {
             conflicts += 1;
             continue;
@@ -443,6 +481,10 @@ pub(crate) fn simulate(
         };
     };
     let outcomes: Vec<Outcome> = trials.iter().map(|t| t.at(trained_weight)).collect();
+    let learned = match evidence {
+        Evidence::Full => learn_confidence(&trials, &folds, trained_weight, &found, known),
+        Evidence::Words => None,
+    };
     // Suggest what known questions usually score: all but the lowest 5% of right first picks.
     let mut right_scores: Vec<f32> = outcomes
         .iter()
@@ -464,16 +506,21 @@ pub(crate) fn simulate(
                 .max(if trained_weight > 0.0 { 0.0 } else { 0.3 })
                 .min(found.answer_at),
             trained_weight,
+            confidence: learned.as_ref().map(|l| l.confidence),
             ..base
         },
         basis: Basis::KnowledgeBase {
             samples: known,
             entries,
             conflicts,
-            expected_correct: found.correct,
-            expected_wrong: found.wrong,
-            unknown_answered: share(&outcomes, found.answer_at, found.margin),
+            expected_correct: learned.as_ref().map_or(found.correct, |l| l.found.correct),
+            expected_wrong: learned.as_ref().map_or(found.wrong, |l| l.found.wrong),
+            unknown_answered: learned.as_ref().map_or_else(
+                || share(&outcomes, found.answer_at, found.margin),
+                |l| l.unknown_answered,
+            ),
             trained_tried: tried,
+            thresholds_alone: learned.as_ref().map(|_| found.correct),
         },
         owner_set: Vec::new(),
     }
@@ -484,6 +531,8 @@ fn candidate(s: &Scored, base: &Policy) -> Candidate {
         entry: s.entry,
         fused: s.score,
         dense: s.dense,
+        lexical: s.lexical,
+        other_language: s.other_language,
         word: s.lexical > 0.0 || (!base.shared_word && s.other_language),
         trained: 0.0,
     }
@@ -520,6 +569,74 @@ fn add_trained(
         }
         progress(k + 1, folds.count);
     }
+}
+
+/// A learned confidence kept by [`learn_confidence`], with its cross-validated outcome.
+struct Learned {
+    confidence: Confidence,
+    found: Thresholds,
+    unknown_answered: f32,
+}
+
+/// The learned confidence (see [`super::confidence`]) for the rankings at `weight` of the
+/// trained model, when cross-validation shows it answers more known questions right than the
+/// thresholds alone (`plain`) by more than one standard error, at the same bound on wrong
+/// answers; None otherwise. Each simulated question is scored by a confidence fitted without
+/// its entry's fold, so the threshold is picked on scores the fit has not seen; the one kept
+/// is then fitted on all of them.
+fn learn_confidence(
+    trials: &[Trial],
+    folds: &Folds,
+    weight: f32,
+    plain: &Thresholds,
+    known: usize,
+) -> Option<Learned> {
+    let ranked: Vec<Vec<Scored>> = trials.iter().map(|t| t.ranked(weight)).collect();
+    let features: Vec<_> = ranked.iter().map(|r| confidence::features(r)).collect();
+    let outcomes: Vec<Outcome> = trials.iter().map(|t| t.at(weight)).collect();
+    let right: Vec<bool> = outcomes.iter().map(|o| o.right).collect();
+    let unknown = (trials.len() - known).max(1) as f32;
+    // As the calibration counts them: known questions three quarters, unknown one.
+    let sample_weight: Vec<f32> = trials
+        .iter()
+        .map(|t| {
+            if t.known {
+                (1.0 - OUT_OF_SCOPE_SHARE) / known as f32
+            } else {
+                OUT_OF_SCOPE_SHARE / unknown
+            }
+        })
+        .collect();
+    let fold_of = |i: usize| folds.entry[trials[i].entry];
+    let mut held_out = outcomes.clone();
+    for k in 0..folds.count {
+        let fit_on: Vec<usize> = (0..trials.len()).filter(|&i| fold_of(i) != k).collect();
+        let model = Confidence::fit(
+            &fit_on.iter().map(|&i| features[i]).collect::<Vec<_>>(),
+            &fit_on.iter().map(|&i| right[i]).collect::<Vec<_>>(),
+            &fit_on.iter().map(|&i| sample_weight[i]).collect::<Vec<_>>(),
+        );
+        for i in (0..trials.len()).filter(|&i| fold_of(i) == k) {
+            held_out[i].first = model.of(&ranked[i]);
+            held_out[i].second = f32::NEG_INFINITY;
+        }
+    }
+    let found = search(&held_out)?;
+    let se = variance(
+        (plain.correct * known as f32).round() as usize,
+        known as f32,
+    )
+    .sqrt();
+    if found.correct <= plain.correct + se {
+        return None;
+    }
+    let confidence =
+        Confidence::fit(&features, &right, &sample_weight).answering_from(found.answer_at);
+    Some(Learned {
+        confidence,
+        unknown_answered: share(&held_out, found.answer_at, 0.0),
+        found,
+    })
 }
 
 /// The best thresholds for simulated outcomes: the most known questions answered right with

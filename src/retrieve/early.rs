@@ -20,15 +20,17 @@ pub const EARLY_DEFAULT: Policy = Policy {
     lexical_weight: 1.0,
     shared_word: true,
     trained_weight: 0.0,
+    confidence: None,
 };
 
 /// The early tier's policy for `index`, whose phrasings read `texts` (in index order).
-pub fn calibrate_early(index: &Index, texts: &[&str]) -> Calibration {
+pub fn calibrate_early(index: &Index, texts: &[&str], near_duplicate: f32) -> Calibration {
     simulate(
         index,
         texts,
         EARLY_DEFAULT,
         &[0.0],
+        near_duplicate,
         Evidence::Words,
         &mut |_, _| {},
     )

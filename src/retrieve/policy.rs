@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Scored;
+use super::{Confidence, Scored};
 
 /// What to do with a question.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -69,6 +69,11 @@ pub struct Policy {
     /// the model have none.
     #[serde(default)]
     pub trained_weight: f32,
+    /// When set, answers are decided by this learned confidence instead of `answer_at` and
+    /// `margin` (see [`super::confidence`]); calibration sets it where cross-validation shows
+    /// it answers more at the same share of wrong answers. Bundles from before it have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<Confidence>,
 }
 
 fn on() -> bool {
@@ -88,6 +93,7 @@ impl Policy {
         lexical_weight: 0.1,
         shared_word: true,
         trained_weight: 0.0,
+        confidence: None,
     };
 
     /// The same for multilingual-e5, whose cosines sit higher and closer together (unrelated
@@ -101,6 +107,7 @@ impl Policy {
         lexical_weight: 0.1,
         shared_word: false,
         trained_weight: 0.0,
+        confidence: None,
     };
 
     /// The defaults for a model that is multilingual or not.
@@ -122,13 +129,17 @@ impl Policy {
         // entries in the question's own language (a Spanish question may share no word with an
         // English entry, but "¿Qué tiempo hará mañana?" and "¿Qué horario tenéis?" should).
         let shares_word = |s: &Scored| s.lexical > 0.0 || (!self.shared_word && s.other_language);
-        if answerable(
-            best.score,
-            second,
-            if shares_word(best) { 1.0 } else { 0.0 },
-            self.answer_at,
-            self.margin,
-        ) {
+        let answer = match &self.confidence {
+            Some(c) => shares_word(best) && c.answers(ranked),
+            None => answerable(
+                best.score,
+                second,
+                if shares_word(best) { 1.0 } else { 0.0 },
+                self.answer_at,
+                self.margin,
+            ),
+        };
+        if answer {
             return Outcome::Answer(*best);
         }
         let offered: Vec<Scored> = ranked
@@ -158,7 +169,11 @@ impl Policy {
         check("margin", self.margin, 0.0, 2.0)?;
         check("suggest_at", self.suggest_at, -1.0, 1.0)?;
         check("lexical_weight", self.lexical_weight, 0.0, 1.0)?;
-        check("trained_weight", self.trained_weight, 0.0, 1.0)
+        check("trained_weight", self.trained_weight, 0.0, 1.0)?;
+        match &self.confidence {
+            Some(c) => c.check().map_err(|e| e.to_string()),
+            None => Ok(()),
+        }
     }
 }
 
@@ -188,6 +203,7 @@ mod tests {
         lexical_weight: 0.0,
         shared_word: true,
         trained_weight: 0.0,
+        confidence: None,
     };
 
     fn entries(o: &Outcome) -> Vec<usize> {

@@ -112,6 +112,26 @@ function bankingSample() {
   return { rows, questions };
 }
 
+/** BANKING77's out-of-scope variant as tools/datasets.py makes it (every training row of the
+ *  categories at sorted positions i % 4 != 3): thousands of phrasings, where the build learns
+ *  a confidence. Questions: every 20th test row, on kept and left-out topics alike. */
+function bankingOutOfScope() {
+  const train = readCsv(path.join(banking, 'train.csv'));
+  const categories = [...new Set(train.map((r) => r.category))].sort();
+  const kept = new Set(categories.filter((_, i) => i % 4 !== 3));
+  const rows = train.filter((r) => kept.has(r.category))
+    .map((r) => [r.category, r.text, `Answer about ${r.category}`]);
+  const questions = readCsv(path.join(banking, 'test.csv')).filter((_, i) => i % 20 === 0).map((r) => r.text);
+  return { rows, questions, entries: kept.size };
+}
+
+/** The policy in a bundle's manifest (a JSON text after the frame's 24-byte header). */
+function policyOf(file) {
+  const bytes = readFileSync(file);
+  const length = bytes.readUInt32LE(20);
+  return JSON.parse(bytes.subarray(24, 24 + length).toString('utf8')).calibration.policy;
+}
+
 before(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'ayuda-kb-test-'));
   const faq = path.join(root, 'tests/fixtures/kb/faq.csv');
@@ -125,6 +145,12 @@ before(async () => {
   const texts = sample.questions.map((q) => q.text);
   bundles.banking = { url: '/kb/banking.kb', entries: 20, questions: texts, sample: sample.questions,
                       native: askNative(bankingKb, packed, texts) };
+
+  const oos = bankingOutOfScope();
+  writeCsv(path.join(dir, 'banking-oos.csv'), ['id', 'question', 'answer'], oos.rows);
+  const oosKb = build('banking-oos.kb', packed, path.join(dir, 'banking-oos.csv'));
+  bundles.confidence = { url: '/kb/banking-oos.kb', entries: oos.entries, questions: oos.questions,
+                         policy: policyOf(oosKb), native: askNative(oosKb, packed, oos.questions) };
 
   // Bad bundles: cut in half, one byte flipped in the middle, and built with the full-precision
   // model folder (whose fingerprint differs from the packed file's).
@@ -239,6 +265,16 @@ test('a calibrated BANKING77 sample gives the same outcomes in the browser as `a
   console.log(`banking: ${right}/60 answered right, ${answeredOff}/20 off-topic answered`);
   assert.ok(right >= 30, `${right} of 60 answered right`);
   assert.ok(answeredOff <= 10, `${answeredOff} of 20 off-topic questions answered`);
+});
+
+test('a learned answer confidence decides alike in the browser and in `ayuda ask`', async () => {
+  // The build learned one here (the native test `confidence` says when); the parity then
+  // covers its features, its weights and its threshold.
+  assert.ok(bundles.confidence.policy.confidence, JSON.stringify(bundles.confidence.policy));
+  await parity('confidence');
+  const count = (o) => bundles.confidence.native.filter((r) => r.outcome === o).length;
+  assert.ok(count('answer') > 20 && count('suggest') + count('escalate') > 20,
+            `${count('answer')} answered of ${bundles.confidence.questions.length}`);
 });
 
 test('the bilingual demo with the multilingual model gives the same outcomes in the browser', async () => {

@@ -4,6 +4,7 @@
 
 mod architectures;
 mod cli;
+mod confidence;
 mod early;
 mod encoder;
 mod fetch;

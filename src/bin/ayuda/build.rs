@@ -140,10 +140,17 @@ pub fn report(bundle: &Bundle, out: &Path, len: usize, encoder: &ayuda::model::E
         bundle.entries().len(),
         len as f64 / 1e6
     );
-    eprintln!(
-        "ayuda: answers when the best entry scores >= {:.3} and leads by >= {:.3}; suggests entries scoring >= {:.3}",
-        p.answer_at, p.margin, p.suggest_at
-    );
+    match &p.confidence {
+        Some(c) => eprintln!(
+            "ayuda: answers when the best entry's learned confidence is >= {:.3}; suggests entries scoring >= {:.3}",
+            c.answer_at(),
+            p.suggest_at
+        ),
+        None => eprintln!(
+            "ayuda: answers when the best entry scores >= {:.3} and leads by >= {:.3}; suggests entries scoring >= {:.3}",
+            p.answer_at, p.margin, p.suggest_at
+        ),
+    }
     match &cal.basis {
         Basis::KnowledgeBase {
             samples,
@@ -153,6 +160,7 @@ pub fn report(bundle: &Bundle, out: &Path, len: usize, encoder: &ayuda::model::E
             expected_wrong,
             unknown_answered,
             trained_tried,
+            thresholds_alone,
         } => {
             eprintln!(
                 "ayuda: calibrated on {samples} phrasings of {entries} entries: about {:.0}% of questions like them answered right; {:.0}% of questions on topics the FAQ lacks answered anyway; {:.1}% wrong answers if a quarter of questions are such",
@@ -161,6 +169,13 @@ pub fn report(bundle: &Bundle, out: &Path, len: usize, encoder: &ayuda::model::E
                 expected_wrong * 100.0
             );
             report_trained(p.trained_weight, trained_tried);
+            if let Some(alone) = thresholds_alone {
+                eprintln!(
+                    "ayuda: a confidence learned from your phrasings decides answers: cross-validated, {:.0}% of known questions answered right with it, {:.0}% with a score and a lead alone",
+                    expected_correct * 100.0,
+                    alone * 100.0
+                );
+            }
             if *conflicts > 0 {
                 eprintln!("ayuda: {conflicts} phrasings left out of calibration: another entry has a near-duplicate (run `ayuda lint`)");
             }

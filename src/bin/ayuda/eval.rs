@@ -57,14 +57,16 @@ struct Report {
     oos_recall: Option<f64>,
     /// In-scope questions whose best-ranked entry is right, whatever the outcome.
     top1_accuracy: f64,
-    /// The most right answers (of in-scope) that one threshold on the best entry's score could
-    /// give with wrong answers at 5% or under, the threshold picked on these very questions.
+    /// The most right answers (of in-scope) that one threshold on the best entry's score (on
+    /// its learned confidence, when the build decided answers by one) could give with wrong answers at 5% or under, the threshold picked on these very questions.
     /// Not a setting: how far calibration could go; past it only better scores help.
     ceiling_correct_rate: f64,
     /// Questions embedded, ranked and decided per second (embedding in batches).
     queries_per_second: f64,
     /// The build's decision: the trained answer model's share of the score (0 = not used).
     trained_weight: f32,
+    /// The build's decision: whether a confidence learned from the phrasings decides answers.
+    learned_confidence: bool,
     /// Which tier answered: "full" (the model) or "early" (words alone).
     tier: &'static str,
 }
@@ -112,6 +114,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         ..Report::default()
     };
     let (mut correct, mut wrong, mut suggest, mut escalate, mut top1) = (0, 0, 0, 0, 0);
+    let policy = bundle.policy();
     // (best entry's score, whether it is the right one) per question, for the ceiling.
     let mut tops: Vec<(f32, bool)> = Vec::with_capacity(rows.len());
     let (mut suggest_in, mut suggest_hit, mut oos, mut oos_held) = (0, 0, 0, 0);
@@ -137,7 +140,11 @@ pub fn run(args: EvalArgs) -> Result<()> {
                 top1 += 1;
             }
             if let Some(best) = ranked.first() {
-                tops.push((best.score, label.is_some() && Some(best.entry) == *label));
+                let confidence = match (&policy.confidence, args.early) {
+                    (Some(c), false) => c.of(&ranked),
+                    _ => best.score,
+                };
+                tops.push((confidence, label.is_some() && Some(best.entry) == *label));
             }
             if label.is_none() {
                 oos += 1;
@@ -181,6 +188,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     r.ceiling_correct_rate = ceiling(tops, rows.len()) as f64 / in_scope;
     r.queries_per_second = rows.len() as f64 / seconds.max(1e-9);
     r.trained_weight = bundle.policy().trained_weight;
+    r.learned_confidence = bundle.policy().confidence.is_some();
     r.tier = if args.early { "early" } else { "full" };
 
     if args.json {
@@ -222,6 +230,14 @@ pub fn run(args: EvalArgs) -> Result<()> {
             format!("{:.0}% of the score", r.trained_weight * 100.0)
         } else {
             "not used".to_string()
+        }
+    );
+    println!(
+        "learned confidence {}",
+        if r.learned_confidence {
+            "decides answers"
+        } else {
+            "not used"
         }
     );
     Ok(())

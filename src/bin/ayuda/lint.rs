@@ -42,7 +42,12 @@ pub fn run(args: LintArgs) -> Result<()> {
             bar.finish_and_clear();
             let index = Index::build(entries, vectors);
             let weight = args.lexical_weight.unwrap_or(Policy::DEFAULT.lexical_weight);
-            findings.extend(check_retrieval(&checked, &index, weight));
+            findings.extend(check_retrieval(
+                &checked,
+                &index,
+                weight,
+                ayuda::retrieve::near_duplicate(encoder.multilingual()),
+            ));
         }
         None => eprintln!(
             "ayuda: lint: no --model given: near-duplicate questions and phrasings that find another entry were not checked"
