@@ -12,7 +12,9 @@
 //! while the expected share of wrong answers, with a quarter of visitors asking uncovered
 //! things, stays at or under 5% by one standard error of the simulation (small knowledge bases
 //! keep a margin); the weight kept is the lowest answering within one standard error of the
-//! most.
+//! most. Last, a confidence learned on the same simulated questions (see
+//! [`super::confidence`]) replaces the two thresholds where it answers more by more than one
+//! standard error.
 
 use serde::{Deserialize, Serialize};
 
@@ -113,6 +115,13 @@ struct Candidate {
     trained: f32,
 }
 
+impl Candidate {
+    /// The score [`super::Index::rank`] gives it at `weight` of the trained model (`mix`).
+    fn mixed(&self, weight: f32) -> f32 {
+        (1.0 - weight) * self.fused + weight * self.trained * self.dense
+    }
+}
+
 /// A trial's best and second-best scores at one weight of the trained model.
 #[derive(Clone, Copy)]
 struct Outcome {
@@ -125,7 +134,7 @@ struct Outcome {
 
 impl Trial {
     fn at(&self, weight: f32) -> Outcome {
-        let score = |c: &Candidate| (1.0 - weight) * c.fused + weight * c.trained * c.dense;
+        let score = |c: &Candidate| c.mixed(weight);
         // Best first, ties by entry order, as Index::rank sorts.
         let mut best: Option<(f32, &Candidate)> = None;
         let mut second = f32::NEG_INFINITY;
@@ -151,9 +160,7 @@ impl Trial {
             known: self.known,
         }
     }
-}
 
-impl Trial {
     /// The ranking [`super::Index::rank`] gives at `weight` of the trained model: what the
     /// learned confidence reads. Without the model (weight 0) its probabilities are 0 there.
     fn ranked(&self, weight: f32) -> Vec<Scored> {
@@ -162,7 +169,7 @@ impl Trial {
             .iter()
             .map(|c| Scored {
                 entry: c.entry,
-                score: (1.0 - weight) * c.fused + weight * c.trained * c.dense,
+                score: c.mixed(weight),
                 dense: c.dense,
                 lexical: c.lexical,
                 trained: if weight > 0.0 { c.trained } else { 0.0 },
