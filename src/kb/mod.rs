@@ -16,6 +16,7 @@ mod turn;
 
 pub use bundle::{
     embed_phrasings, AskError, BuildError, BuildOptions, Bundle, BundleError, Hit, Reply, Stage,
+    FORMAT_VERSION,
 };
 pub use entry::{merge, merge_reporting, Entry, Origin, SourceError};
 pub use model_choice::{choose_model, ModelKind};

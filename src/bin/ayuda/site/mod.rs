@@ -137,6 +137,9 @@ pub fn run(args: SiteArgs) -> Result<()> {
     };
     let inputs = serde_json::json!({
         "ayuda": env!("CARGO_PKG_VERSION"),
+        // A build that writes another file format (or decides differently within one) under
+        // the same package version must not reuse the old bundle.
+        "kb_format": ayuda::kb::FORMAT_VERSION,
         "model": model_file,
         "entries": entries,
         "contact": options.contact,
