@@ -24,8 +24,6 @@ use super::kernels::round_half_even;
 #[cfg(target_arch = "x86_64")]
 use super::kernels_x86::Q4Packed;
 use super::quant::Q4_GROUP;
-#[cfg(target_arch = "x86_64")]
-use std::sync::OnceLock;
 
 const G: usize = Q4_GROUP;
 
@@ -42,17 +40,19 @@ use super::kernels_relaxed;
 pub(crate) struct Q4Linear {
     rows: usize,
     cols: usize,
-    /// The weights, row-major, in groups of [`G`] (see [`Code`]).
+    /// The weights of rows `codes_from..rows`, row-major, in groups of [`G`] (see [`Code`]).
     codes: Vec<Code>,
+    /// The rows before it are held only in `packed`'s layout (0 without one): each weight is
+    /// held once.
+    codes_from: usize,
     /// One scale per group of [`G`] weights, row-major: `rows * cols / G`.
     scales: Vec<f32>,
     /// The same scales as the browser's kernels read them ([`interleave_scales`]).
     #[cfg(target_arch = "wasm32")]
     block_scales: Vec<f32>,
-    /// The weights laid out for the AVX-512 kernel, made at the first product (a stacked
-    /// matrix's parts never pack theirs).
+    /// The first rows' weights laid out for the AVX-512 kernel (see [`Q4Linear::stack`]).
     #[cfg(target_arch = "x86_64")]
-    packed: OnceLock<Option<Q4Packed>>,
+    packed: Option<Q4Packed>,
     bias: Vec<f32>,
     activation: Option<Activation>,
 }
@@ -82,11 +82,12 @@ impl Q4Linear {
             rows,
             cols,
             codes,
+            codes_from: 0,
             scales,
             #[cfg(target_arch = "wasm32")]
             block_scales: Vec::new(),
             #[cfg(target_arch = "x86_64")]
-            packed: OnceLock::new(),
+            packed: None,
             bias,
             activation: None,
         }
@@ -109,19 +110,21 @@ impl Q4Linear {
         self
     }
 
-    /// Stacks matrices with the same input width into one (query, key and value).
+    /// Stacks matrices with the same input width into one (query, key and value; a single
+    /// matrix goes through it too), ready to run: natively, packed (see [`Q4Linear::packed`]).
     pub(crate) fn stack(parts: Vec<Q4Linear>) -> Q4Linear {
         let cols = parts[0].cols;
-        assert!(parts.iter().all(|p| p.cols == cols));
+        assert!(parts.iter().all(|p| p.cols == cols && p.codes_from == 0));
         let mut out = Q4Linear {
             rows: 0,
             cols,
             codes: Vec::new(),
+            codes_from: 0,
             scales: Vec::new(),
             #[cfg(target_arch = "wasm32")]
             block_scales: Vec::new(),
             #[cfg(target_arch = "x86_64")]
-            packed: OnceLock::new(),
+            packed: None,
             bias: Vec::new(),
             activation: None,
         };
@@ -131,7 +134,24 @@ impl Q4Linear {
             out.scales.extend(p.scales);
             out.bias.extend(p.bias);
         }
-        out.with_block_scales()
+        out.with_block_scales().packed()
+    }
+
+    /// With AVX-512, the weight rows in whole blocks of 16 repacked for [`Q4Packed`]'s kernel,
+    /// and the plain codes kept only for the rows past them: multilingual-e5 natively then
+    /// holds its weights once, not twice (about 40 MB less). Elsewhere, as it is.
+    fn packed(self) -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(p) = Q4Packed::new(&self.codes, &self.scales, self.rows, self.cols) {
+            let from = p.rows();
+            return Q4Linear {
+                codes: self.codes[from * self.cols..].to_vec(),
+                codes_from: from,
+                packed: Some(p),
+                ..self
+            };
+        }
+        self
     }
 
     /// `y = x · Wᵀ + b` for `x` of `n` rows of `cols` values; returns `n` rows of `rows` values.
@@ -190,13 +210,9 @@ impl Q4Linear {
         let k = self.cols;
         let nb = k / G;
         #[cfg(target_arch = "x86_64")]
-        let from = self
-            .packed
-            .get_or_init(|| Q4Packed::new(&self.codes, &self.scales, self.rows, k))
-            .as_ref()
-            .map_or(0, |p| {
-                super::kernels_x86::q4_rows_packed(p, xq, xs, &self.bias, out)
-            });
+        let from = self.packed.as_ref().map_or(0, |p| {
+            super::kernels_x86::q4_rows_packed(p, xq, xs, &self.bias, out)
+        });
         #[cfg(not(target_arch = "x86_64"))]
         let from = 0;
         self.by_blocks(from, out, |_j, w, ws, sums| {
@@ -240,12 +256,15 @@ impl Q4Linear {
     ) {
         let (k, m) = (self.cols, self.rows);
         let nb = k / G;
+        // The packed kernel did its rows (Q4Packed::new and it check the same level).
+        assert!(from >= self.codes_from, "packed rows left undone");
         let mut sums = vec![[0f32; 4]; out.len() / m];
         let mut j = from;
         while j < m {
             let take = (m - j).min(4);
             let pick = |r: usize| j + r.min(take - 1);
-            let w: [&[Code]; 4] = std::array::from_fn(|r| &self.codes[pick(r) * k..][..k]);
+            let w: [&[Code]; 4] =
+                std::array::from_fn(|r| &self.codes[(pick(r) - self.codes_from) * k..][..k]);
             let ws: [&[f32]; 4] = std::array::from_fn(|r| &self.scales[pick(r) * nb..][..nb]);
             block_sums(j, w, ws, &mut sums);
             for (s, out) in sums.iter().zip(out.chunks_exact_mut(m)) {
@@ -599,11 +618,13 @@ mod tests {
                 rows: m,
                 cols: k,
                 codes: codes.clone(),
+                codes_from: 0,
                 scales: scales.clone(),
-                packed: OnceLock::new(),
+                packed: None,
                 bias: bias.clone(),
                 activation: None,
-            };
+            }
+            .packed();
             let mut out = vec![0f32; n * m];
             layer.rows_into(&xq, &xs, &mut out);
             assert_eq!(bits(&out), want, "{n} rows");
