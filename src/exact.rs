@@ -93,6 +93,39 @@ pub(crate) fn exp_nonpositive(x: f32) -> f32 {
     }
 }
 
+/// `ln x` for a finite `x >= 1` (relative error about 1e-7), without the library's `logf`,
+/// which differs in its last bit between glibc natively and compiler-builtins in wasm (BM25's
+/// idf took it: the same question scored a word share one unit in the last place apart).
+/// Cephes' `logf`: `x = m 2^e` with `m` in [√½, √2), a polynomial for `ln m`, then `e ln 2` in
+/// two parts.
+pub(crate) fn ln_at_least_one(x: f32) -> f32 {
+    const SQRT_HALF: f32 = std::f32::consts::FRAC_1_SQRT_2;
+    let x = if x.is_finite() && x >= 1.0 { x } else { 1.0 };
+    // x >= 1 is normal: its exponent and mantissa from the bits, m in [0.5, 1).
+    let bits = x.to_bits();
+    let mut e = ((bits >> 23) & 0xff) as i32 - 126;
+    let mut m = f32::from_bits((bits & 0x007f_ffff) | 0x3f00_0000);
+    if m < SQRT_HALF {
+        e -= 1;
+        m = m + m - 1.0;
+    } else {
+        m -= 1.0;
+    }
+    let z = m * m;
+    let mut p = 7.037_683_6e-2;
+    p = p * m - 1.151_461e-1;
+    p = p * m + 1.167_699_9e-1;
+    p = p * m - 1.242_014_1e-1;
+    p = p * m + 1.424_932_3e-1;
+    p = p * m - 1.666_805_8e-1;
+    p = p * m + 2.000_071_4e-1;
+    p = p * m - 2.499_999_4e-1;
+    p = p * m + 3.333_333e-1;
+    let e = e as f32;
+    let y = p * m * z + e * -2.121_944_4e-4 - 0.5 * z;
+    m + y + e * 0.693_359_4
+}
+
 /// Softmax in place: `e^(x - max) / Σ`, the sum in [`sum`]'s order. Empty stays empty; a row
 /// of `-inf` or NaN gives NaN, as the usual formula does (callers never pass one).
 pub(crate) fn softmax(x: &mut [f32]) {
@@ -108,6 +141,27 @@ pub(crate) fn softmax(x: &mut [f32]) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn ln_is_the_natural_logarithm_from_one_up() {
+        let mut worst = 0f64;
+        let mut x = 1.0f32;
+        while x < 1e7 {
+            let (got, want) = (super::ln_at_least_one(x) as f64, (x as f64).ln());
+            let err = if want > 0.0 {
+                ((got - want) / want).abs()
+            } else {
+                got.abs()
+            };
+            worst = worst.max(err);
+            x = x * 1.000_37 + 1e-3;
+        }
+        assert!(worst < 3e-7, "worst relative error {worst:e}");
+        assert_eq!(super::ln_at_least_one(1.0), 0.0);
+        // Outside its domain it answers as for 1, never NaN.
+        assert_eq!(super::ln_at_least_one(f32::NAN), 0.0);
+        assert_eq!(super::ln_at_least_one(0.5), 0.0);
+    }
+
     use super::*;
 
     #[test]

@@ -200,7 +200,8 @@ impl Bm25 {
 
     fn idf(&self, df: usize) -> f32 {
         let n = self.doc_len.len() as f32;
-        ((n - df as f32 + 0.5) / (df as f32 + 0.5) + 1.0).ln()
+        // exact's ln: the browser and the command line give the same bits.
+        crate::exact::ln_at_least_one((n - df as f32 + 0.5) / (df as f32 + 0.5) + 1.0)
     }
 
     /// The most a document can score for `query`, give or take length normalisation: every
