@@ -489,7 +489,9 @@ pub(crate) fn simulate(
     };
     let outcomes: Vec<Outcome> = trials.iter().map(|t| t.at(trained_weight)).collect();
     let learned = match evidence {
-        Evidence::Full => learn_confidence(&trials, &folds, trained_weight, &found, known),
+        Evidence::Full => {
+            learn_confidence(&trials, &outcomes, &folds, trained_weight, &found, known)
+        }
         Evidence::Words => None,
     };
     // Suggest what known questions usually score: all but the lowest 5% of right first picks.
@@ -586,13 +588,14 @@ struct Learned {
 }
 
 /// The learned confidence (see [`super::confidence`]) for the rankings at `weight` of the
-/// trained model, when cross-validation shows it answers more known questions right than the
+/// trained model (`outcomes`: the trials' outcomes at it), when cross-validation shows it answers more known questions right than the
 /// thresholds alone (`plain`) by more than one standard error, at the same bound on wrong
 /// answers; None otherwise. Each simulated question is scored by a confidence fitted without
 /// its entry's fold, so the threshold is picked on scores the fit has not seen; the one kept
 /// is then fitted on all of them.
 fn learn_confidence(
     trials: &[Trial],
+    outcomes: &[Outcome],
     folds: &Folds,
     weight: f32,
     plain: &Thresholds,
@@ -600,7 +603,6 @@ fn learn_confidence(
 ) -> Option<Learned> {
     let ranked: Vec<Vec<Scored>> = trials.iter().map(|t| t.ranked(weight)).collect();
     let features: Vec<_> = ranked.iter().map(|r| confidence::features(r)).collect();
-    let outcomes: Vec<Outcome> = trials.iter().map(|t| t.at(weight)).collect();
     let right: Vec<bool> = outcomes.iter().map(|o| o.right).collect();
     let unknown = (trials.len() - known).max(1) as f32;
     // As the calibration counts them: known questions three quarters, unknown one.
@@ -615,7 +617,7 @@ fn learn_confidence(
         })
         .collect();
     let fold_of = |i: usize| folds.entry[trials[i].entry];
-    let mut held_out = outcomes.clone();
+    let mut held_out = outcomes.to_vec();
     for k in 0..folds.count {
         let fit_on: Vec<usize> = (0..trials.len()).filter(|&i| fold_of(i) != k).collect();
         let model = Confidence::fit(

@@ -10,8 +10,7 @@ use ayuda::retrieve::calibrate::Basis;
 use ayuda::retrieve::Outcome;
 
 use crate::util::{
-    ayuda, banking_out_of_scope_kb, fixture, packed, packed_file, reframe, root, stderr,
-    with_manifest,
+    banking_out_of_scope_kb, build_packed, fixture, packed, reframe, root, with_manifest,
 };
 
 /// BANKING77's out-of-scope variant, built once at default settings: (its folder, the
@@ -24,24 +23,9 @@ fn built() -> &'static (PathBuf, PathBuf, String) {
         std::fs::create_dir_all(&dir).unwrap();
         let kb = banking_out_of_scope_kb(&dir);
         let out = dir.join("kb.bin");
-        let log = build(&kb, &out, &[]);
+        let log = build_packed(&kb, &out, &[]);
         (dir, out, log)
     })
-}
-
-fn build(sources: &Path, out: &Path, extra: &[&str]) -> String {
-    let mut args = vec![
-        "build",
-        sources.to_str().unwrap(),
-        "--model",
-        packed_file().to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    args.extend(extra);
-    let o = ayuda(&args, b"");
-    assert!(o.status.success(), "{}", stderr(&o));
-    stderr(&o)
 }
 
 /// BANKING77 test questions of the sample's categories and of others (topics it lacks).
@@ -65,7 +49,7 @@ fn the_build_learns_a_confidence_where_it_answers_more_and_it_decides() {
     );
     let bytes = std::fs::read(out).unwrap();
     let again = tmp.join("again.bin");
-    build(&tmp.join("banking-oos.csv"), &again, &[]);
+    build_packed(&tmp.join("banking-oos.csv"), &again, &[]);
     assert_eq!(
         bytes,
         std::fs::read(&again).unwrap(),
@@ -112,7 +96,7 @@ fn the_build_learns_a_confidence_where_it_answers_more_and_it_decides() {
 
     // Too few paraphrases to learn from: nothing learned, nothing said.
     let small = tempfile::tempdir().unwrap();
-    let log = build(&fixture("faq.csv"), &small.path().join("small.bin"), &[]);
+    let log = build_packed(&fixture("faq.csv"), &small.path().join("small.bin"), &[]);
     assert!(!log.contains("confidence"), "{log}");
 }
 
@@ -120,7 +104,7 @@ fn the_build_learns_a_confidence_where_it_answers_more_and_it_decides() {
 fn the_owners_thresholds_set_the_confidence_aside() {
     let (tmp, _, _) = built();
     let out = tmp.join("owner.bin");
-    let log = build(&tmp.join("banking-oos.csv"), &out, &["--answer-at", "0.7"]);
+    let log = build_packed(&tmp.join("banking-oos.csv"), &out, &["--answer-at", "0.7"]);
     assert!(
         log.contains("answers when the best entry scores >= 0.700")
             && log.contains("set by you: answer_at"),

@@ -2,29 +2,12 @@
 //! and prints, that it is reproducible, and that bundles with and without one load (or are
 //! refused by name when its weights are damaged).
 
-use std::path::Path;
-
 use ayuda::kb::{Bundle, BundleError};
 use ayuda::retrieve::calibrate::Basis;
 
 use crate::util::{
-    ayuda, banking_sample, bundle_of, fixture, packed, packed_file, reframe, stderr, with_manifest,
+    banking_sample, build_packed, bundle_of, fixture, packed, reframe, with_manifest,
 };
-
-fn build(sources: &Path, out: &Path, extra: &[&str]) -> String {
-    let mut args = vec![
-        "build",
-        sources.to_str().unwrap(),
-        "--model",
-        packed_file().to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    args.extend(extra);
-    let o = ayuda(&args, b"");
-    assert!(o.status.success(), "{}", stderr(&o));
-    stderr(&o)
-}
 
 /// Where the manifest says the trained model's bytes start, within the whole file.
 fn head_offset(bytes: &[u8]) -> usize {
@@ -41,7 +24,7 @@ fn head_offset(bytes: &[u8]) -> usize {
 fn the_build_decides_by_cross_validation_and_says_so() {
     let tmp = tempfile::tempdir().unwrap();
     let sample = banking_sample(tmp.path());
-    let log = build(&sample, &tmp.path().join("kb.bin"), &[]);
+    let log = build_packed(&sample, &tmp.path().join("kb.bin"), &[]);
     assert!(
         log.contains("answer model trained on your phrasings"),
         "{log}"
@@ -60,7 +43,7 @@ fn the_build_decides_by_cross_validation_and_says_so() {
     assert_eq!(b.index().head().is_some(), weight > 0.0);
 
     // Too few paraphrases to cross-validate: no trained model, and nothing said about one.
-    let log = build(&fixture("faq.csv"), &tmp.path().join("small.bin"), &[]);
+    let log = build_packed(&fixture("faq.csv"), &tmp.path().join("small.bin"), &[]);
     assert!(!log.contains("answer model"), "{log}");
 }
 
@@ -69,8 +52,8 @@ fn training_is_deterministic() {
     let tmp = tempfile::tempdir().unwrap();
     let sample = banking_sample(tmp.path());
     let (a, b) = (tmp.path().join("a.bin"), tmp.path().join("b.bin"));
-    build(&sample, &a, &["--trained-weight", "0.5"]);
-    let log = build(&sample, &b, &["--trained-weight", "0.5"]);
+    build_packed(&sample, &a, &["--trained-weight", "0.5"]);
+    let log = build_packed(&sample, &b, &["--trained-weight", "0.5"]);
     assert!(log.contains("set by you: trained_weight"), "{log}");
     let bytes = std::fs::read(&a).unwrap();
     assert_eq!(
@@ -87,7 +70,7 @@ fn training_is_deterministic() {
 fn a_bundle_from_before_trained_models_still_answers() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("kb.bin");
-    build(&fixture("faq.csv"), &out, &[]);
+    build_packed(&fixture("faq.csv"), &out, &[]);
     let current = Bundle::from_bytes(&std::fs::read(&out).unwrap()).unwrap();
     assert!(current.index().head().is_none());
     // A version 1 file has neither the head nor the policy's trained_weight.
@@ -111,7 +94,7 @@ fn a_bundle_from_before_trained_models_still_answers() {
 fn damaged_trained_weights_are_refused_by_name() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("kb.bin");
-    build(
+    build_packed(
         &banking_sample(tmp.path()),
         &out,
         &["--trained-weight", "1"],

@@ -187,6 +187,23 @@ pub fn banking_sample(dir: &Path) -> PathBuf {
     file
 }
 
+/// `ayuda build SOURCES --model <packed file> --out OUT EXTRA...`, which must succeed; what it
+/// printed.
+pub fn build_packed(sources: &Path, out: &Path, extra: &[&str]) -> String {
+    let mut args = vec![
+        "build",
+        sources.to_str().unwrap(),
+        "--model",
+        packed_file().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    let o = ayuda(&args, b"");
+    assert!(o.status.success(), "{}", stderr(&o));
+    stderr(&o)
+}
+
 /// BANKING77's out-of-scope variant as `tools/datasets.py` makes it: every training question of
 /// the categories at sorted positions i % 4 != 3 (58 of 77), as a CSV knowledge base in `dir`.
 pub fn banking_out_of_scope_kb(dir: &Path) -> PathBuf {

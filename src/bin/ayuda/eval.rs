@@ -58,8 +58,8 @@ struct Report {
     /// In-scope questions whose best-ranked entry is right, whatever the outcome.
     top1_accuracy: f64,
     /// The most right answers (of in-scope) that one threshold on the best entry's score (on
-    /// its learned confidence, when the build decided answers by one) could give with wrong answers at 5% or under, the threshold picked on these very questions.
-    /// Not a setting: how far calibration could go; past it only better scores help.
+    /// its learned confidence, when the build decided answers by one) could give with wrong
+    /// answers at 5% or under, the threshold picked on these very questions. Not a setting: how far calibration could go; past it only better scores help.
     ceiling_correct_rate: f64,
     /// Questions embedded, ranked and decided per second (embedding in batches).
     queries_per_second: f64,
@@ -187,8 +187,8 @@ pub fn run(args: EvalArgs) -> Result<()> {
     r.top1_accuracy = top1 as f64 / in_scope;
     r.ceiling_correct_rate = ceiling(tops, rows.len()) as f64 / in_scope;
     r.queries_per_second = rows.len() as f64 / seconds.max(1e-9);
-    r.trained_weight = bundle.policy().trained_weight;
-    r.learned_confidence = bundle.policy().confidence.is_some();
+    r.trained_weight = policy.trained_weight;
+    r.learned_confidence = policy.confidence.is_some();
     r.tier = if args.early { "early" } else { "full" };
 
     if args.json {
