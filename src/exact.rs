@@ -19,7 +19,7 @@ pub(crate) const LANES: usize = 8;
 /// [`LANES`] (not indices) so the compiler sees no bounds to check and keeps the lanes in
 /// vector registers.
 #[inline(always)]
-fn lanes_sum(x: &[f32], y: &[f32], f: impl Fn(f32, f32) -> f32) -> f32 {
+fn lanes_sum<X: Copy, Y: Copy>(x: &[X], y: &[Y], f: impl Fn(X, Y) -> f32) -> f32 {
     let mut acc = [0f32; LANES];
     let (xs, ys) = (x.chunks_exact(LANES), y.chunks_exact(LANES));
     let (x_tail, y_tail) = (xs.remainder(), ys.remainder());
@@ -55,6 +55,13 @@ pub(crate) fn sum_squares_about(x: &[f32], c: f32) -> f32 {
 pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len(), "dot product of vectors of one length");
     lanes_sum(a, b, |a, b| a * b)
+}
+
+/// The dot product of int8 codes with a vector of the same length: a stored phrasing or
+/// answer-model row against a question, before its scale.
+pub(crate) fn dot_codes(codes: &[i8], query: &[f32]) -> f32 {
+    debug_assert_eq!(codes.len(), query.len(), "dot product of vectors of one length");
+    lanes_sum(codes, query, |c, q| f32::from(c) * q)
 }
 
 /// `e^x` for `x <= 0` (relative error about 1e-7, 0 below -87), without the library's `expf`:

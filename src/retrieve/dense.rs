@@ -1,8 +1,11 @@
 //! Dense similarity: the phrasings' sentence embeddings, stored as int8 rows with one scale
 //! each (a quarter of f32; cosine error about 1e-3, far below the gaps the policy decides on).
+//! A question's similarities are `exact`'s fixed-order sums, so the browser and the command
+//! line score alike; it never decides anything from them.
 
 use candle_core::{Device, Tensor};
 
+use crate::exact;
 use crate::model::quant;
 
 /// Unit-length vectors, one per phrasing, compressed.
@@ -70,7 +73,7 @@ impl Vectors {
         self.codes
             .chunks_exact(self.dim)
             .zip(&self.scales)
-            .map(|(row, scale)| dot(row, query) * scale)
+            .map(|(row, scale)| exact::dot_codes(row, query) * scale)
             .collect()
     }
 
@@ -121,29 +124,6 @@ impl Batch {
             .and_then(|m| m.to_vec2())
             .expect("CPU product of checked shapes")
     }
-}
-
-/// Lanes of partial sums in [`dot`].
-const LANES: usize = 8;
-
-/// The dot product of int8 codes with an f32 vector, summed in [`LANES`] independent partial
-/// sums then added in a fixed order. Written out rather than `iter().sum()` because a single
-/// running sum forbids the compiler from vectorising (float addition is not associative),
-/// which made this loop most of `ayuda build`'s and `ayuda lint`'s time; the fixed order keeps
-/// the browser and the command line computing the same sums from the same inputs.
-fn dot(codes: &[i8], query: &[f32]) -> f32 {
-    let mut acc = [0f32; LANES];
-    let mut c = codes.chunks_exact(LANES);
-    let mut q = query.chunks_exact(LANES);
-    for (c, q) in (&mut c).zip(&mut q) {
-        for k in 0..LANES {
-            acc[k] += c[k] as f32 * q[k];
-        }
-    }
-    for (k, (&c, &q)) in c.remainder().iter().zip(q.remainder()).enumerate() {
-        acc[k] += c as f32 * q;
-    }
-    acc.iter().sum()
 }
 
 #[cfg(test)]
