@@ -60,7 +60,11 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// The dot product of int8 codes with a vector of the same length: a stored phrasing or
 /// answer-model row against a question, before its scale.
 pub(crate) fn dot_codes(codes: &[i8], query: &[f32]) -> f32 {
-    debug_assert_eq!(codes.len(), query.len(), "dot product of vectors of one length");
+    debug_assert_eq!(
+        codes.len(),
+        query.len(),
+        "dot product of vectors of one length"
+    );
     lanes_sum(codes, query, |c, q| f32::from(c) * q)
 }
 

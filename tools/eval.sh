@@ -61,10 +61,11 @@ for s in "${sets[@]}"; do
 done
 python3 - "$table" <<'PY'
 import json, sys
-print(f"\n{'set':<14} {'model':<44} {'correct':>8} {'wrong':>7} {'suggest':>8} {'top-1':>7} {'trained':>8} {'ceiling':>8}")
+print(f"\n{'set':<14} {'model':<44} {'correct':>8} {'wrong':>7} {'suggest':>8} {'top-1':>7} {'trained':>8} {'answers':>8} {'ceiling':>8}")
 for line in open(sys.argv[1], encoding="utf-8"):
     s, model, j = line.rstrip("\n").split("\t")
     r = json.loads(j)
     trained = f"{r.get('trained_weight', 0):.0%}" if r.get('trained_weight') else "-"
-    print(f"{s:<14} {model:<44} {r['correct_rate']:>8.1%} {r['wrong_rate']:>7.1%} {r['suggest_rate']:>8.1%} {r['top1_accuracy']:>7.1%} {trained:>8} {r['ceiling_correct_rate']:>8.1%}")
+    answers = f"{r.get('answer_weight', 0):.0%}" if r.get('answer_weight') else "-"
+    print(f"{s:<14} {model:<44} {r['correct_rate']:>8.1%} {r['wrong_rate']:>7.1%} {r['suggest_rate']:>8.1%} {r['top1_accuracy']:>7.1%} {trained:>8} {answers:>8} {r['ceiling_correct_rate']:>8.1%}")
 PY

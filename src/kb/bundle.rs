@@ -3,9 +3,11 @@
 //!
 //! The file is a [`crate::container`] frame with the signature "AYUDAKB\0". Its manifest holds
 //! the model's fingerprint and dimension, the policy and where it came from, the entries, and
-//! the BM25 index; the data holds the phrasing vectors (int8 rows) and, when the build found it
-//! helps, the trained answer model (since version 2). Which entry each phrasing and
-//! lexical document belongs to follows from the entries' order, so it is rebuilt, not stored.
+//! the BM25 index; the data holds the phrasing vectors (int8 rows), the entries' readings (one
+//! int8 row per entry: its first question with its answer, since version 4) and, when the
+//! build found it helps, the trained answer model (since version 2). Which entry each phrasing
+//! and lexical document belongs to follows from the entries' order, so it is rebuilt, not
+//! stored.
 
 use serde::{Deserialize, Serialize};
 
@@ -20,8 +22,9 @@ use crate::retrieve::{
 
 const MAGIC: &[u8; 8] = b"AYUDAKB\0";
 /// The version this build writes: 2 added the trained answer model, 3 the learned confidence
-/// in the policy (an older reader would refuse its field by name rather than by version).
-pub const FORMAT_VERSION: u32 = 3;
+/// in the policy (an older reader would refuse its field by name rather than by version), 4
+/// the entries' readings.
+pub const FORMAT_VERSION: u32 = 4;
 /// The oldest version this build still reads.
 pub const OLDEST_READABLE_VERSION: u32 = 1;
 
@@ -67,6 +70,9 @@ struct Manifest {
     entries: Vec<Entry>,
     lexical: Bm25,
     vectors: Range,
+    /// The entries' readings (see [`Index::rank`]); bundles from before them leave it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    readings: Option<Range>,
     /// The trained answer model (see [`retrieve::head`]); bundles without one leave it out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     head: Option<Range>,
@@ -193,10 +199,20 @@ impl Bundle {
         for e in &mut entries {
             e.origin.file = file_name(&e.origin.file).to_string();
         }
-        let vectors = embed_phrasings(&entries, encoder, &mut |done, total| {
+        // The phrasings, then each entry's reading, in one pass.
+        let readings: Vec<String> = entries.iter().map(reading).collect();
+        let texts: Vec<&str> = entries
+            .iter()
+            .flat_map(|e| e.phrasings.iter().map(String::as_str))
+            .chain(readings.iter().map(String::as_str))
+            .collect();
+        let mut embedded = embed(&texts, encoder, &mut |done, total| {
             progress(Stage::Embedding, done, total)
         })?;
-        let mut index = Index::build(&entries, vectors);
+        let read = embedded.split_off(texts.len() - readings.len());
+        let mut index = Index::build(&entries, Vectors::quantise(&embedded, encoder.dim()))
+            .with_readings(Vectors::quantise(&read, encoder.dim()))
+            .expect("one reading per entry");
         let texts: Vec<&str> = entries
             .iter()
             .flat_map(|e| e.phrasings.iter().map(String::as_str))
@@ -283,6 +299,10 @@ impl Bundle {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut data = Vec::new();
         let vectors = Range::push(&mut data, &self.index.vectors().to_bytes());
+        let readings = self
+            .index
+            .readings()
+            .map(|r| Range::push(&mut data, &r.to_bytes()));
         let head = self
             .index
             .head()
@@ -298,6 +318,7 @@ impl Bundle {
             entries: self.entries.clone(),
             lexical: self.index.lexical().clone(),
             vectors,
+            readings,
             head,
             contact: self.settings.clone(),
             zone,
@@ -353,6 +374,33 @@ impl Bundle {
         })?;
         let mut index =
             Index::from_parts(&m.entries, vectors, m.lexical).map_err(BundleError::Malformed)?;
+        match &m.readings {
+            Some(range) => {
+                let raw = range
+                    .slice(frame.data, "readings")
+                    .map_err(BundleError::Malformed)?;
+                let readings = Vectors::from_bytes(raw, m.entries.len(), m.model.dim)
+                    .filter(Vectors::scales_finite)
+                    .ok_or_else(|| {
+                        BundleError::Malformed(format!(
+                            "the entries' readings: {} bytes for {} entries of dimension {}, or a scale that is not a number",
+                            raw.len(),
+                            m.entries.len(),
+                            m.model.dim
+                        ))
+                    })?;
+                index = index
+                    .with_readings(readings)
+                    .map_err(BundleError::Malformed)?;
+            }
+            None if m.calibration.policy.answer_weight > 0.0 => {
+                return Err(BundleError::Malformed(
+                    "the policy counts the entries' readings, but the knowledge base has none"
+                        .into(),
+                ))
+            }
+            None => {}
+        }
         match &m.head {
             Some(range) => {
                 let raw = range
@@ -519,13 +567,34 @@ pub fn embed_phrasings(
         .iter()
         .flat_map(|e| e.phrasings.iter().map(String::as_str))
         .collect();
+    Ok(Vectors::quantise(
+        &embed(&texts, encoder, progress)?,
+        encoder.dim(),
+    ))
+}
+
+/// `texts` embedded in order, by chunks; `progress` hears (embedded, total) after each.
+fn embed(
+    texts: &[&str],
+    encoder: &Encoder,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Vec<Vec<f32>>, model::Error> {
     let mut vectors = Vec::with_capacity(texts.len());
     progress(0, texts.len());
     for chunk in texts.chunks(CHUNK) {
         vectors.extend(encoder.embed_batch(chunk)?.into_iter().map(|e| e.vector));
         progress(vectors.len(), texts.len());
     }
-    Ok(Vectors::quantise(&vectors, encoder.dim()))
+    Ok(vectors)
+}
+
+/// An entry read as one text: its first question, then its answer's words (see
+/// [`Index::rank`]). The first question, because it is the one the owner wrote the answer to.
+fn reading(entry: &Entry) -> String {
+    let question = entry.phrasings.first().map_or("", String::as_str);
+    format!("{question} {}", crate::text::answer_words(&entry.answer))
+        .trim()
+        .to_string()
 }
 
 /// An outcome with the entries' texts, as the command line and the browser show it.

@@ -199,7 +199,7 @@ pub fn check_retrieval(
             phrasing: Some(i),
             ..Scope::default()
         };
-        let ranked = index.aggregate(&sims, &shares, lexical_weight, &scope, None);
+        let ranked = index.aggregate(&sims, &shares, None, lexical_weight, &scope, None);
         if let Some(first) = ranked.first().filter(|s| s.entry != e) {
             let other = &entries[first.entry];
             out.push(finding(

@@ -20,6 +20,7 @@ pub const EARLY_DEFAULT: Policy = Policy {
     lexical_weight: 1.0,
     shared_word: true,
     trained_weight: 0.0,
+    answer_weight: 0.0,
     confidence: None,
 };
 

@@ -69,6 +69,12 @@ pub struct Policy {
     /// the model have none.
     #[serde(default)]
     pub trained_weight: f32,
+    /// Share of an entry's reading (its question with its answer, one vector per entry) in its
+    /// meaning score, the rest being its phrasings' (0 = phrasings alone; see
+    /// [`super::Index::rank`]). Decided by calibration per knowledge base; bundles from before
+    /// the readings have none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub answer_weight: f32,
     /// When set, answers are decided by this learned confidence instead of `answer_at` and
     /// `margin` (see [`super::confidence`]); calibration sets it where cross-validation shows
     /// it answers more at the same share of wrong answers. Bundles from before it have none.
@@ -78,6 +84,10 @@ pub struct Policy {
 
 fn on() -> bool {
     true
+}
+
+fn is_zero(v: &f32) -> bool {
+    *v == 0.0
 }
 
 impl Policy {
@@ -93,6 +103,7 @@ impl Policy {
         lexical_weight: 0.1,
         shared_word: true,
         trained_weight: 0.0,
+        answer_weight: 0.0,
         confidence: None,
     };
 
@@ -107,6 +118,7 @@ impl Policy {
         lexical_weight: 0.1,
         shared_word: false,
         trained_weight: 0.0,
+        answer_weight: 0.0,
         confidence: None,
     };
 
@@ -170,6 +182,7 @@ impl Policy {
         check("suggest_at", self.suggest_at, -1.0, 1.0)?;
         check("lexical_weight", self.lexical_weight, 0.0, 1.0)?;
         check("trained_weight", self.trained_weight, 0.0, 1.0)?;
+        check("answer_weight", self.answer_weight, 0.0, 1.0)?;
         match &self.confidence {
             Some(c) => c.check().map_err(|e| e.to_string()),
             None => Ok(()),
@@ -203,6 +216,7 @@ mod tests {
         lexical_weight: 0.0,
         shared_word: true,
         trained_weight: 0.0,
+        answer_weight: 0.0,
         confidence: None,
     };
 

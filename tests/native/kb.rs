@@ -237,7 +237,9 @@ fn thresholds_come_from_the_knowledge_base_when_it_has_paraphrases() {
     else {
         panic!("{:?}", b.calibration());
     };
-    assert!(samples >= 100, "{samples}");
+    // 12 entries of 10 phrasings: all but each entry's first (its reading holds it) and those
+    // whose fold is their entry's.
+    assert!(samples >= 90, "{samples}");
     assert!(expected_wrong <= 0.05);
     let p = b.policy();
     assert!(p.suggest_at <= p.answer_at && p.answer_at > 0.4, "{p:?}");

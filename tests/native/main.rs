@@ -15,6 +15,7 @@ mod kb;
 mod multilingual;
 mod packed;
 mod postgres;
+mod readings;
 mod site;
 mod sources;
 mod trained;

@@ -160,6 +160,7 @@ pub fn report(bundle: &Bundle, out: &Path, len: usize, encoder: &ayuda::model::E
             expected_wrong,
             unknown_answered,
             trained_tried,
+            answer_tried,
             thresholds_alone,
         } => {
             eprintln!(
@@ -168,6 +169,7 @@ pub fn report(bundle: &Bundle, out: &Path, len: usize, encoder: &ayuda::model::E
                 unknown_answered * 100.0,
                 expected_wrong * 100.0
             );
+            report_answers(p.answer_weight, answer_tried);
             report_trained(p.trained_weight, trained_tried);
             if let Some(alone) = thresholds_alone {
                 eprintln!(
@@ -187,7 +189,9 @@ pub fn report(bundle: &Bundle, out: &Path, len: usize, encoder: &ayuda::model::E
             eprintln!("ayuda: default thresholds: {reason}");
             if let Some(u) = unknown_answered {
                 let default = Policy::defaults(encoder.multilingual()).answer_at;
-                let raised = if p.answer_at > default {
+                let raised = if p.answer_weight > 0.0 {
+                    format!(" (your answers' text counts {:.0}% of how alike a question and an entry are; answer_at set to keep it under 20% with a margin for how few were simulated)", p.answer_weight * 100.0)
+                } else if p.answer_at > default {
                     format!(" (answer_at raised from {default:.2} to keep it under 20% with a margin for how few were simulated)")
                 } else {
                     String::new()
@@ -230,6 +234,37 @@ fn report_early(early: &ayuda::retrieve::Calibration) {
         "ayuda: before the model arrives, from words alone: answers when the best entry holds a share >= {:.2} of the question's words and leads by >= {:.2}{expected}",
         p.answer_at, p.margin
     );
+}
+
+/// What the cross-validation decided about the entries' readings (question with answer).
+fn report_answers(weight: f32, tried: &[WeightTried]) {
+    let (Some(without), Some(with)) = (
+        tried.iter().find(|t| t.weight == 0.0),
+        tried
+            .iter()
+            .filter(|t| t.weight > 0.0)
+            .max_by(|a, b| a.expected_correct.total_cmp(&b.expected_correct)),
+    ) else {
+        return;
+    };
+    if weight > 0.0 {
+        let kept = tried
+            .iter()
+            .find(|t| t.weight == weight)
+            .map_or(with.expected_correct, |t| t.expected_correct);
+        eprintln!(
+            "ayuda: your answers' text counts {:.0}% of how alike a question and an entry are: cross-validated, {:.0}% of known questions answered right with it, {:.0}% with the questions alone",
+            weight * 100.0,
+            kept * 100.0,
+            without.expected_correct * 100.0
+        );
+    } else {
+        eprintln!(
+            "ayuda: your answers' text not used to match questions: cross-validated, {:.0}% of known questions answered right with the questions alone, {:.0}% at best with it",
+            without.expected_correct * 100.0,
+            with.expected_correct * 100.0
+        );
+    }
 }
 
 /// What the cross-validation decided about the trained answer model.

@@ -65,6 +65,9 @@ struct Report {
     queries_per_second: f64,
     /// The build's decision: the trained answer model's share of the score (0 = not used).
     trained_weight: f32,
+    /// The build's decision: the entries' readings' (question with answer) share of the dense
+    /// score (0 = not used).
+    answer_weight: f32,
     /// The build's decision: whether a confidence learned from the phrasings decides answers.
     learned_confidence: bool,
     /// Which tier answered: "full" (the model) or "early" (words alone).
@@ -188,6 +191,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     r.ceiling_correct_rate = ceiling(tops, rows.len()) as f64 / in_scope;
     r.queries_per_second = rows.len() as f64 / seconds.max(1e-9);
     r.trained_weight = policy.trained_weight;
+    r.answer_weight = policy.answer_weight;
     r.learned_confidence = policy.confidence.is_some();
     r.tier = if args.early { "early" } else { "full" };
 
@@ -228,6 +232,14 @@ pub fn run(args: EvalArgs) -> Result<()> {
         "trained model      {}",
         if r.trained_weight > 0.0 {
             format!("{:.0}% of the score", r.trained_weight * 100.0)
+        } else {
+            "not used".to_string()
+        }
+    );
+    println!(
+        "answers' text      {}",
+        if r.answer_weight > 0.0 {
+            format!("{:.0}% of the meaning score", r.answer_weight * 100.0)
         } else {
             "not used".to_string()
         }
