@@ -2,7 +2,7 @@
 
 use std::process::Output;
 
-use crate::util::{ayuda, cosine, lines, model_dir, reference, stderr};
+use crate::util::{assert_fails, ayuda, cosine, lines, model_dir, reference, stderr};
 
 /// `ayuda model pack` of the real model into `file`.
 fn pack_into(file: &std::path::Path) -> Output {
@@ -154,4 +154,23 @@ fn packing_an_incomplete_directory_names_the_missing_file() {
         stderr(&out)
     );
     assert!(!out_file.exists(), "no partial file left behind");
+}
+
+#[test]
+fn a_missing_source_says_why_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("nope.csv");
+    let reason = std::fs::read(&missing).unwrap_err().to_string();
+    let out_file = tmp.path().join("x.kb");
+    let out = ayuda(
+        &[
+            "build",
+            missing.to_str().unwrap(),
+            "--out",
+            out_file.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_fails(&out, "nope.csv");
+    assert_eq!(stderr(&out).matches(&reason).count(), 1, "{}", stderr(&out));
 }
