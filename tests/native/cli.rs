@@ -174,3 +174,19 @@ fn a_missing_source_says_why_once() {
     assert_fails(&out, "nope.csv");
     assert_eq!(stderr(&out).matches(&reason).count(), 1, "{}", stderr(&out));
 }
+
+#[test]
+fn lint_names_the_line_of_a_quote_left_open() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("unbal2.csv");
+    std::fs::write(
+        &file,
+        "id,question,answer\na1,¿Abrís los domingos?,\"No abrimos.\na2,¿Hacéis envíos?,Sí.\na3,¿Aceptáis tarjeta?,Sí.\n",
+    )
+    .unwrap();
+    let out = ayuda(&["lint", file.to_str().unwrap()], b"");
+    assert_fails(
+        &out,
+        "unbal2.csv:2: a quote opened on this line is never closed",
+    );
+}
