@@ -2,7 +2,7 @@
 
 use std::process::Output;
 
-use crate::util::{assert_fails, ayuda, cosine, lines, model_dir, reference, stderr};
+use crate::util::{assert_fails, ayuda, cosine, fixture, lines, model_dir, reference, stderr};
 
 /// `ayuda model pack` of the real model into `file`.
 fn pack_into(file: &std::path::Path) -> Output {
@@ -173,6 +173,29 @@ fn a_missing_source_says_why_once() {
     );
     assert_fails(&out, "nope.csv");
     assert_eq!(stderr(&out).matches(&reason).count(), 1, "{}", stderr(&out));
+}
+
+#[test]
+fn languages_must_be_language_codes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out_file = tmp.path().join("x.kb");
+    let out = ayuda(
+        &[
+            "build",
+            fixture("faq.csv").to_str().unwrap(),
+            "--languages",
+            "en,Español",
+            "--out",
+            out_file.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("\"Español\" is not a language code; use es, en"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

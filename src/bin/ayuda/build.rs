@@ -30,6 +30,7 @@ pub struct BuildArgs {
         long,
         value_delimiter = ',',
         value_name = "LANGS",
+        value_parser = language,
         conflicts_with = "model"
     )]
     languages: Vec<String>,
@@ -55,6 +56,18 @@ pub struct BuildArgs {
     /// Contact settings (TOML or JSON): hours, time zone, phones, where messages go.
     #[arg(long, value_name = "FILE")]
     contact: Option<PathBuf>,
+}
+
+/// A `--languages` value, refused unless it is a language code (see
+/// [`ayuda::kb::is_language_code`]): `--languages english` would otherwise pick a model as if
+/// visitors wrote in a language called "english".
+fn language(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if ayuda::kb::is_language_code(value) {
+        Ok(value.to_string())
+    } else {
+        Err(ayuda::kb::not_a_language_code(value))
+    }
 }
 
 pub fn run(args: BuildArgs) -> Result<()> {
