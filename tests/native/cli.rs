@@ -176,6 +176,49 @@ fn a_missing_source_says_why_once() {
 }
 
 #[test]
+fn build_refuses_to_write_the_bundle_over_a_source() {
+    let tmp = tempfile::tempdir().unwrap();
+    let source = tmp.path().join("faq.csv");
+    let text = "id,question,answer\nh,¿Horario?,De 9 a 5.\n";
+    std::fs::write(&source, text).unwrap();
+    // The same file by another path is still the source.
+    let same = tmp.path().join(".").join("faq.csv");
+    let out = ayuda(
+        &[
+            "build",
+            source.to_str().unwrap(),
+            "--out",
+            same.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_fails(&out, "would replace your FAQ");
+    assert!(stderr(&out).contains("is the source"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&source).unwrap(), text);
+}
+
+#[test]
+fn build_into_a_missing_folder_names_the_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let folder = tmp.path().join("nonexistent");
+    let out_file = folder.join("x.kb");
+    let out = ayuda(
+        &[
+            "build",
+            fixture("faq.csv").to_str().unwrap(),
+            "--out",
+            out_file.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_fails(
+        &out,
+        &format!("the folder {} does not exist", folder.display()),
+    );
+    assert!(!stderr(&out).contains(".partial"), "{}", stderr(&out));
+}
+
+#[test]
 fn languages_must_be_language_codes() {
     let tmp = tempfile::tempdir().unwrap();
     let out_file = tmp.path().join("x.kb");

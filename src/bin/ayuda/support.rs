@@ -13,11 +13,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// Writes beside the target and renames, so an interrupted or failed write never leaves a
 /// half-written file where a good one is expected.
 pub fn write_atomically(out: &Path, bytes: &[u8]) -> Result<()> {
+    check_folder(out)?;
     let mut tmp = out.as_os_str().to_owned();
     tmp.push(".partial");
     let tmp = PathBuf::from(tmp);
+    // Errors name the file asked for: the .partial beside it is ours, not the user's.
     let result = std::fs::write(&tmp, bytes)
-        .with_context(|| format!("writing {}", tmp.display()))
+        .with_context(|| format!("writing {}", out.display()))
         .and_then(|()| {
             std::fs::rename(&tmp, out).with_context(|| format!("writing {}", out.display()))
         });
@@ -25,6 +27,30 @@ pub fn write_atomically(out: &Path, bytes: &[u8]) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Refuses an output path whose folder does not exist, naming the folder: creating folders
+/// the user may have mistyped would hide the typo.
+pub fn check_folder(out: &Path) -> Result<()> {
+    let folder = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => return Ok(()), // the current folder
+    };
+    if !folder.exists() {
+        bail!(
+            "cannot write {}: the folder {} does not exist; create it first or choose another place",
+            out.display(),
+            folder.display()
+        );
+    }
+    if !folder.is_dir() {
+        bail!(
+            "cannot write {}: {} is a file, not a folder",
+            out.display(),
+            folder.display()
+        );
+    }
+    Ok(())
 }
 
 /// A progress bar on stderr for `len` items, hidden when there are too few to wait for.
