@@ -256,3 +256,14 @@ fn lint_names_the_line_of_a_quote_left_open() {
         "unbal2.csv:2: a quote opened on this line is never closed",
     );
 }
+
+#[test]
+fn a_folder_of_sources_names_the_files_it_does_not_read() {
+    let out = ayuda(&["lint", fixture("").to_str().unwrap()], b"");
+    let err = stderr(&out);
+    assert!(err.contains("for its HTML pages alone"), "{err}");
+    for name in ["faq.csv", "faq.json", "faq.md"] {
+        assert!(err.contains(name), "{name} in: {err}");
+    }
+    assert!(!err.contains("index.html"), "{err}");
+}

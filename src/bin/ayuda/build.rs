@@ -12,7 +12,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::time::{Duration, Instant};
 
-use crate::support::{check_folder, model_for, progress, write_atomically};
+use crate::support::{check_folder, model_for, progress, warn_ignored_sources, write_atomically};
 
 #[derive(Args)]
 pub struct BuildArgs {
@@ -74,6 +74,7 @@ pub fn run(args: BuildArgs) -> Result<()> {
     // Settings first: a typo in them should not wait for the embedding.
     let contact = args.contact.as_deref().map(read_contact).transpose()?;
     check_out(&args.out, &args.sources)?;
+    warn_ignored_sources(&args.sources);
     let entries = read_sources(&args.sources)?;
     let model = model_for(args.model.as_deref(), &entries, &args.languages)?;
     let encoder = load_encoder(&model)?;

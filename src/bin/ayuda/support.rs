@@ -53,6 +53,28 @@ pub fn check_folder(out: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Warns about source files inside the folders among `sources` that are not read (a folder
+/// is a built site: only its HTML pages are).
+pub fn warn_ignored_sources(sources: &[PathBuf]) {
+    let ignored = ayuda::native::sources_ignored_in_folders(sources);
+    if ignored.is_empty() {
+        return;
+    }
+    let shown: Vec<String> = ignored
+        .iter()
+        .take(10)
+        .map(|p| p.display().to_string())
+        .collect();
+    let more = match ignored.len() - shown.len() {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    eprintln!(
+        "ayuda: warning: a folder is read as a built site, for its HTML pages alone; not read: {}{more}. To use them, pass them by name too",
+        shown.join(", ")
+    );
+}
+
 /// A progress bar on stderr for `len` items, hidden when there are too few to wait for.
 pub fn progress(len: usize, unit: &str, show_from: usize) -> ProgressBar {
     if len <= show_from {
