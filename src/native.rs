@@ -226,18 +226,13 @@ pub struct SitePages {
 pub fn read_site_pages(root: &Path) -> Result<SitePages, SourceLoadError> {
     let mut rows = Vec::new();
     let mut pages = 0;
-    let walk = walkdir::WalkDir::new(root).sort_by_file_name().into_iter();
-    for item in
-        walk.filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
-    {
+    for item in site_walk(root) {
         let item = item.map_err(|e| SourceLoadError::Io {
             path: e.path().unwrap_or(root).to_owned(),
             source: e.into(),
         })?;
         let path = item.path();
-        let is_html = kb::sources::Format::from_name(&path.to_string_lossy())
-            == Some(kb::sources::Format::Html);
-        if !item.file_type().is_file() || !is_html {
+        if !item.file_type().is_file() || format_of(path) != Some(kb::sources::Format::Html) {
             continue;
         }
         pages += 1;
@@ -258,6 +253,32 @@ pub fn read_site_pages(root: &Path) -> Result<SitePages, SourceLoadError> {
         )?);
     }
     Ok(SitePages { rows, pages })
+}
+
+/// The files and folders under a site folder, in name order, dot folders and files skipped.
+fn site_walk(root: &Path) -> impl Iterator<Item = walkdir::Result<walkdir::DirEntry>> {
+    walkdir::WalkDir::new(root)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
+}
+
+fn format_of(path: &Path) -> Option<kb::sources::Format> {
+    kb::sources::Format::from_name(&path.to_string_lossy())
+}
+
+/// The CSV, JSON and Markdown files inside the folders among `paths`: a folder is read as a
+/// built site, for its HTML pages alone, so these are not read; the CLI says so, since an
+/// owner who passes the folder holding faq.csv expects it read.
+pub fn sources_ignored_in_folders(paths: &[PathBuf]) -> Vec<PathBuf> {
+    paths
+        .iter()
+        .filter(|p| p.is_dir())
+        .flat_map(|root| site_walk(root).filter_map(Result::ok))
+        .filter(|item| item.file_type().is_file())
+        .filter(|item| format_of(item.path()).is_some_and(|f| f != kb::sources::Format::Html))
+        .map(walkdir::DirEntry::into_path)
+        .collect()
 }
 
 /// A source file that could not be read or parsed.

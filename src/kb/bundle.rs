@@ -109,8 +109,23 @@ pub enum BundleError {
     },
     #[error("the knowledge base is malformed: {0}")]
     Malformed(String),
-    #[error("the knowledge base was built with model {bundle}, but the model loaded is {loaded}; rebuild it with this model (`ayuda build ... --model MODEL`) or load the model it was built with")]
-    ModelMismatch { bundle: String, loaded: String },
+    #[error("the knowledge base was built with model {}, but the model loaded is {loaded}; rebuild it with this model (`ayuda build ... --model MODEL`) or load the model it was built with", named(.bundle, .bundle_file))]
+    ModelMismatch {
+        /// The fingerprints: what tells two models apart.
+        bundle: String,
+        loaded: String,
+        /// The file name the bundle's model was built from, when recorded: what the owner
+        /// knows it by.
+        bundle_file: Option<String>,
+    },
+}
+
+/// A model's fingerprint with its file name before it, when known.
+fn named(fingerprint: &str, file: &Option<String>) -> String {
+    match file {
+        Some(f) => format!("{f} ({fingerprint})"),
+        None => fingerprint.to_string(),
+    }
 }
 
 /// Why a bundle could not be built.
@@ -499,6 +514,7 @@ impl Bundle {
             Err(BundleError::ModelMismatch {
                 bundle: self.model.fingerprint.clone(),
                 loaded: encoder.fingerprint().to_string(),
+                bundle_file: self.model.file.clone(),
             })
         }
     }

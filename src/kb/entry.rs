@@ -41,6 +41,24 @@ pub struct Entry {
     pub origin: Origin,
 }
 
+/// Whether `tag` is a language code as entries and `ayuda build --languages` take them: a
+/// two-letter language (`es`, `EN`), optionally followed by subtags of up to eight letters or
+/// digits after `-` or `_` (`es-ES`, `es_419`, `zh-Hant-TW`). Retrieval reads the first two
+/// letters as the language, so a name (`Español`, `english`) or a three-letter code (`spa`)
+/// would make an entry another language's, and is refused instead of guessed at.
+pub fn is_language_code(tag: &str) -> bool {
+    let mut parts = tag.split(['-', '_']);
+    let primary = parts.next().unwrap_or("");
+    primary.len() == 2
+        && primary.bytes().all(|b| b.is_ascii_alphabetic())
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// What to say about a value that is not [`is_language_code`], after what it is the value of.
+pub fn not_a_language_code(tag: &str) -> String {
+    format!("\"{tag}\" is not a language code; use es, en, ... (two letters, optionally a region: es-MX)")
+}
+
 /// A source that cannot be read, with the file and, where there is one, the line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{file}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
@@ -170,6 +188,26 @@ mod tests {
             ["How long is shipping?", "When will my order arrive?"]
         );
         assert_eq!(merged[0].answer, "3 days.");
+    }
+
+    #[test]
+    fn language_codes_are_two_letters_and_optional_subtags() {
+        for ok in ["es", "ES", "en", "es-ES", "es_ES", "es-419", "zh-Hant-TW"] {
+            assert!(is_language_code(ok), "{ok}");
+        }
+        for bad in [
+            "Español",
+            "spa",
+            "castellano",
+            "english",
+            "",
+            "e",
+            "es-",
+            "es ES",
+            "es-toolongtag",
+        ] {
+            assert!(!is_language_code(bad), "{bad}");
+        }
     }
 
     #[test]

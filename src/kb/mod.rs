@@ -18,6 +18,8 @@ pub use bundle::{
     embed_phrasings, AskError, BuildError, BuildOptions, Bundle, BundleError, Hit, Reply, Stage,
     FORMAT_VERSION,
 };
-pub use entry::{merge, merge_reporting, Entry, Origin, SourceError};
+pub use entry::{
+    is_language_code, merge, merge_reporting, not_a_language_code, Entry, Origin, SourceError,
+};
 pub use model_choice::{choose_model, ModelKind};
 pub use turn::{Conversation, Tier, Turn, TurnSignals};

@@ -2,7 +2,7 @@
 
 use std::process::Output;
 
-use crate::util::{ayuda, cosine, lines, model_dir, reference, stderr};
+use crate::util::{assert_fails, ayuda, cosine, fixture, lines, model_dir, reference, stderr};
 
 /// `ayuda model pack` of the real model into `file`.
 fn pack_into(file: &std::path::Path) -> Output {
@@ -154,4 +154,116 @@ fn packing_an_incomplete_directory_names_the_missing_file() {
         stderr(&out)
     );
     assert!(!out_file.exists(), "no partial file left behind");
+}
+
+#[test]
+fn a_missing_source_says_why_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("nope.csv");
+    let reason = std::fs::read(&missing).unwrap_err().to_string();
+    let out_file = tmp.path().join("x.kb");
+    let out = ayuda(
+        &[
+            "build",
+            missing.to_str().unwrap(),
+            "--out",
+            out_file.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_fails(&out, "nope.csv");
+    assert_eq!(stderr(&out).matches(&reason).count(), 1, "{}", stderr(&out));
+}
+
+#[test]
+fn build_refuses_to_write_the_bundle_over_a_source() {
+    let tmp = tempfile::tempdir().unwrap();
+    let source = tmp.path().join("faq.csv");
+    let text = "id,question,answer\nh,¿Horario?,De 9 a 5.\n";
+    std::fs::write(&source, text).unwrap();
+    // The same file by another path is still the source.
+    let same = tmp.path().join(".").join("faq.csv");
+    let out = ayuda(
+        &[
+            "build",
+            source.to_str().unwrap(),
+            "--out",
+            same.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_fails(&out, "would replace your FAQ");
+    assert!(stderr(&out).contains("is the source"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&source).unwrap(), text);
+}
+
+#[test]
+fn build_into_a_missing_folder_names_the_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let folder = tmp.path().join("nonexistent");
+    let out_file = folder.join("x.kb");
+    let out = ayuda(
+        &[
+            "build",
+            fixture("faq.csv").to_str().unwrap(),
+            "--out",
+            out_file.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_fails(
+        &out,
+        &format!("the folder {} does not exist", folder.display()),
+    );
+    assert!(!stderr(&out).contains(".partial"), "{}", stderr(&out));
+}
+
+#[test]
+fn languages_must_be_language_codes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out_file = tmp.path().join("x.kb");
+    let out = ayuda(
+        &[
+            "build",
+            fixture("faq.csv").to_str().unwrap(),
+            "--languages",
+            "en,Español",
+            "--out",
+            out_file.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("\"Español\" is not a language code; use es, en"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn lint_names_the_line_of_a_quote_left_open() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("unbal2.csv");
+    std::fs::write(
+        &file,
+        "id,question,answer\na1,¿Abrís los domingos?,\"No abrimos.\na2,¿Hacéis envíos?,Sí.\na3,¿Aceptáis tarjeta?,Sí.\n",
+    )
+    .unwrap();
+    let out = ayuda(&["lint", file.to_str().unwrap()], b"");
+    assert_fails(
+        &out,
+        "unbal2.csv:2: a quote opened on this line is never closed",
+    );
+}
+
+#[test]
+fn a_folder_of_sources_names_the_files_it_does_not_read() {
+    let out = ayuda(&["lint", fixture("").to_str().unwrap()], b"");
+    let err = stderr(&out);
+    assert!(err.contains("for its HTML pages alone"), "{err}");
+    for name in ["faq.csv", "faq.json", "faq.md"] {
+        assert!(err.contains(name), "{name} in: {err}");
+    }
+    assert!(!err.contains("index.html"), "{err}");
 }

@@ -12,7 +12,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::time::{Duration, Instant};
 
-use crate::support::{model_for, progress, write_atomically};
+use crate::support::{check_folder, model_for, progress, warn_ignored_sources, write_atomically};
 
 #[derive(Args)]
 pub struct BuildArgs {
@@ -30,6 +30,7 @@ pub struct BuildArgs {
         long,
         value_delimiter = ',',
         value_name = "LANGS",
+        value_parser = language,
         conflicts_with = "model"
     )]
     languages: Vec<String>,
@@ -57,9 +58,23 @@ pub struct BuildArgs {
     contact: Option<PathBuf>,
 }
 
+/// A `--languages` value, refused unless it is a language code (see
+/// [`ayuda::kb::is_language_code`]): `--languages english` would otherwise pick a model as if
+/// visitors wrote in a language called "english".
+fn language(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if ayuda::kb::is_language_code(value) {
+        Ok(value.to_string())
+    } else {
+        Err(ayuda::kb::not_a_language_code(value))
+    }
+}
+
 pub fn run(args: BuildArgs) -> Result<()> {
     // Settings first: a typo in them should not wait for the embedding.
     let contact = args.contact.as_deref().map(read_contact).transpose()?;
+    check_out(&args.out, &args.sources)?;
+    warn_ignored_sources(&args.sources);
     let entries = read_sources(&args.sources)?;
     let model = model_for(args.model.as_deref(), &entries, &args.languages)?;
     let encoder = load_encoder(&model)?;
@@ -77,6 +92,28 @@ pub fn run(args: BuildArgs) -> Result<()> {
     let bytes = bundle.to_bytes();
     write_atomically(&args.out, &bytes)?;
     report(&bundle, &args.out, bytes.len(), &encoder);
+    Ok(())
+}
+
+/// Refuses an `--out` the bundle cannot or must not be written to, before the slow part: a
+/// missing folder, or one of the sources (`ayuda build faq.csv --out faq.csv` would replace
+/// the owner's FAQ with the binary bundle).
+fn check_out(out: &Path, sources: &[PathBuf]) -> Result<()> {
+    check_folder(out)?;
+    // A path that does not exist yet cannot be a source; one that does is compared by its
+    // canonical form, so ./faq.csv and a link to it count as faq.csv.
+    let Ok(target) = out.canonicalize() else {
+        return Ok(());
+    };
+    for source in sources {
+        if source.canonicalize().is_ok_and(|s| s == target) {
+            anyhow::bail!(
+                "--out {} is the source {}: writing the bundle there would replace your FAQ; give another file, e.g. --out faq.kb",
+                out.display(),
+                source.display()
+            );
+        }
+    }
     Ok(())
 }
 

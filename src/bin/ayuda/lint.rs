@@ -9,7 +9,7 @@ use ayuda::native::{load_encoder, read_source_rows};
 use ayuda::retrieve::{Index, Policy};
 use clap::Args;
 
-use crate::support::progress;
+use crate::support::{progress, warn_ignored_sources};
 
 #[derive(Args)]
 pub struct LintArgs {
@@ -29,6 +29,7 @@ pub struct LintArgs {
 const SHOWN: usize = 50;
 
 pub fn run(args: LintArgs) -> Result<()> {
+    warn_ignored_sources(&args.sources);
     let checked = check_rows(read_source_rows(&args.sources)?);
     let entries = &checked.entries;
     let mut findings = checked.findings.clone();

@@ -73,8 +73,56 @@ fn main() -> ExitCode {
                     return ExitCode::SUCCESS;
                 }
             }
-            eprintln!("ayuda: error: {err:#}");
+            eprintln!("ayuda: error: {}", causes(&err));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The error and its causes joined by ": ", each said once. Many errors already end their
+/// message with their cause's (`{path}: {source}`), and anyhow's `{:#}` would repeat it
+/// ("faq.csv: No such file or directory: No such file or directory").
+fn causes(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.ends_with(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_already_in_its_errors_message_is_said_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
+        let err = anyhow::Error::from(ayuda::native::SourceLoadError::Io {
+            path: "nope.csv".into(),
+            source: io,
+        });
+        assert_eq!(causes(&err), "nope.csv: No such file or directory");
+        let err = err.context("building x.kb");
+        assert_eq!(
+            causes(&err),
+            "building x.kb: nope.csv: No such file or directory"
+        );
+    }
+
+    #[test]
+    fn a_truncated_bundle_says_so_once() {
+        let err = anyhow::Error::from(ayuda::native::LoadError::Bundle {
+            path: "t.kb".into(),
+            source: ayuda::kb::Bundle::from_bytes(b"AYUDAKB\0").unwrap_err(),
+        });
+        let text = causes(&err);
+        assert_eq!(text.matches("again").count(), 1, "{text}");
     }
 }

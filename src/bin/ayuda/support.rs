@@ -13,11 +13,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// Writes beside the target and renames, so an interrupted or failed write never leaves a
 /// half-written file where a good one is expected.
 pub fn write_atomically(out: &Path, bytes: &[u8]) -> Result<()> {
+    check_folder(out)?;
     let mut tmp = out.as_os_str().to_owned();
     tmp.push(".partial");
     let tmp = PathBuf::from(tmp);
+    // Errors name the file asked for: the .partial beside it is ours, not the user's.
     let result = std::fs::write(&tmp, bytes)
-        .with_context(|| format!("writing {}", tmp.display()))
+        .with_context(|| format!("writing {}", out.display()))
         .and_then(|()| {
             std::fs::rename(&tmp, out).with_context(|| format!("writing {}", out.display()))
         });
@@ -25,6 +27,52 @@ pub fn write_atomically(out: &Path, bytes: &[u8]) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Refuses an output path whose folder does not exist, naming the folder: creating folders
+/// the user may have mistyped would hide the typo.
+pub fn check_folder(out: &Path) -> Result<()> {
+    let folder = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => return Ok(()), // the current folder
+    };
+    if !folder.exists() {
+        bail!(
+            "cannot write {}: the folder {} does not exist; create it first or choose another place",
+            out.display(),
+            folder.display()
+        );
+    }
+    if !folder.is_dir() {
+        bail!(
+            "cannot write {}: {} is a file, not a folder",
+            out.display(),
+            folder.display()
+        );
+    }
+    Ok(())
+}
+
+/// Warns about source files inside the folders among `sources` that are not read (a folder
+/// is a built site: only its HTML pages are).
+pub fn warn_ignored_sources(sources: &[PathBuf]) {
+    let ignored = ayuda::native::sources_ignored_in_folders(sources);
+    if ignored.is_empty() {
+        return;
+    }
+    let shown: Vec<String> = ignored
+        .iter()
+        .take(10)
+        .map(|p| p.display().to_string())
+        .collect();
+    let more = match ignored.len() - shown.len() {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    eprintln!(
+        "ayuda: warning: a folder is read as a built site, for its HTML pages alone; not read: {}{more}. To use them, pass them by name too",
+        shown.join(", ")
+    );
 }
 
 /// A progress bar on stderr for `len` items, hidden when there are too few to wait for.

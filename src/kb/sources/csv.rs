@@ -6,6 +6,15 @@ use crate::kb::{Entry, Origin, SourceError};
 use super::{flag, non_empty, slug, Lines};
 
 pub(super) fn read(name: &str, text: &str) -> Result<Vec<Entry>, SourceError> {
+    // The csv crate ends a quoted field left open at the end of the file quietly, with every
+    // row after the quote inside it: one entry whose answer is the rest of the file.
+    if let Some(open) = unclosed_quote(text) {
+        return Err(SourceError {
+            file: name.to_string(),
+            line: Some(Lines::new(text).line_of(open)),
+            message: "a quote opened on this line is never closed, so every row after it would be read as part of this field; close the quote (a quote inside a quoted field is written \"\")".into(),
+        });
+    }
     let mut reader = ::csv::ReaderBuilder::new()
         .flexible(false)
         .from_reader(text.as_bytes());
@@ -101,6 +110,37 @@ pub(super) fn read(name: &str, text: &str) -> Result<Vec<Entry>, SourceError> {
     Ok(rows)
 }
 
+/// The byte offset of a quote that opens a field and is still open at the end of `text`, read
+/// the way the csv crate reads it: a quote opens a field only at its start, `""` inside one is
+/// a quote, and line breaks inside one are the field's. Quoted fields spanning lines (answers
+/// with line breaks) are fine as long as they close.
+fn unclosed_quote(text: &str) -> Option<usize> {
+    enum State {
+        FieldStart,
+        Unquoted,
+        Quoted(usize),
+        QuoteInQuoted(usize),
+    }
+    let mut state = State::FieldStart;
+    for (i, b) in text.bytes().enumerate() {
+        state = match (state, b) {
+            (State::FieldStart, b'"') => State::Quoted(i),
+            (State::FieldStart | State::Unquoted, b',' | b'\n' | b'\r') => State::FieldStart,
+            (State::FieldStart | State::Unquoted, _) => State::Unquoted,
+            (State::Quoted(at), b'"') => State::QuoteInQuoted(at),
+            (State::Quoted(at), _) => State::Quoted(at),
+            // "" is a quote inside the field; anything else closed it.
+            (State::QuoteInQuoted(at), b'"') => State::Quoted(at),
+            (State::QuoteInQuoted(_), b',' | b'\n' | b'\r') => State::FieldStart,
+            (State::QuoteInQuoted(_), _) => State::Unquoted,
+        };
+    }
+    match state {
+        State::Quoted(at) => Some(at),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,6 +178,40 @@ mod tests {
             err.to_string(),
             "train.csv:1: the header needs question, answer and id columns; found: text, category"
         );
+    }
+
+    #[test]
+    fn a_quote_left_open_names_its_line_instead_of_swallowing_the_rows_after_it() {
+        let text = "id,question,answer\n\
+                    a1,¿Abrís los domingos?,\"No abrimos.\n\
+                    a2,¿Hacéis envíos?,Sí.\n\
+                    a3,¿Aceptáis tarjeta?,Sí.\n";
+        let err = read("unbal2.csv", text).unwrap_err();
+        assert_eq!(err.line, Some(2));
+        assert!(
+            err.to_string().starts_with("unbal2.csv:2: a quote opened")
+                && err.message.contains("close the quote"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn quoted_answers_over_several_lines_still_load() {
+        // Markdown answers with line breaks, a list whose lines look like rows, an escaped
+        // quote, and a quote inside an unquoted field (literal, as the csv crate reads it).
+        let text = "id,question,answer\n\
+                    envios,¿Hacéis envíos?,\"Sí:\n\n- a1,Península,2 días\n- Islas, 5 días\n\nVer \"\"tarifas\"\".\"\n\
+                    pulgadas,¿Qué tamaño tiene?,27\" de diagonal\n\
+                    pago,¿Tarjeta?,\"Sí,\r\nVisa.\"";
+        let rows = read("faq.csv", text).unwrap();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(
+            rows[0].answer,
+            "Sí:\n\n- a1,Península,2 días\n- Islas, 5 días\n\nVer \"tarifas\"."
+        );
+        assert_eq!(rows[1].answer, "27\" de diagonal");
+        assert_eq!(rows[1].origin.line, 8);
+        assert_eq!(rows[2].answer, "Sí,\r\nVisa.");
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Markdown: a heading is a question and the text under it, verbatim, its answer. A heading
 //! followed directly by a deeper heading is a section: its title becomes the category of the
-//! questions under it.
+//! questions under it. Front matter (YAML between `---` lines, TOML between `+++` lines, at the
+//! very start) is the page's settings for a site generator, not FAQ content, and is skipped.
 
-use pulldown_cmark::{Event, HeadingLevel, Parser, Tag, TagEnd};
+use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
 use crate::kb::{Entry, Origin};
 
@@ -20,7 +21,11 @@ struct Heading {
 pub(super) fn read(name: &str, text: &str) -> Vec<Entry> {
     let mut headings: Vec<Heading> = Vec::new();
     let mut open: Option<Heading> = None;
-    for (event, range) in Parser::new(text).into_offset_iter() {
+    // Without these options `title: FAQ` over YAML front matter's closing `---` is a heading
+    // (a setext one), so the page's settings became a question.
+    let options = Options::ENABLE_YAML_STYLE_METADATA_BLOCKS
+        | Options::ENABLE_PLUSES_DELIMITED_METADATA_BLOCKS;
+    for (event, range) in Parser::new_ext(text, options).into_offset_iter() {
         match event {
             Event::Start(Tag::Heading { level, .. }) => {
                 if let Some(prev) = headings.last_mut() {
@@ -120,6 +125,34 @@ Sí.\n";
         assert_eq!(rows[2].category.as_deref(), Some("Pagos"));
         assert_eq!(rows[0].origin.line, 5);
         assert_eq!(rows[0].id, "cuanto-tarda-el-envio");
+    }
+
+    #[test]
+    fn front_matter_is_not_a_question() {
+        for front in [
+            "---\ntitle: FAQ\nlayout: page\n---\n",
+            "+++\ntitle = \"FAQ\"\n+++\n",
+        ] {
+            let rows = read(
+                "faq.md",
+                &format!("{front}\n## Opening hours?\n\n9 to 5.\n"),
+            );
+            let titles: Vec<&str> = rows.iter().map(|r| r.phrasings[0].as_str()).collect();
+            assert_eq!(titles, ["Opening hours?"], "{front}");
+            assert_eq!(rows[0].answer, "9 to 5.");
+            assert_eq!(rows[0].origin.line, front.lines().count() + 2);
+        }
+        // A rule (---) later on stays part of an answer.
+        let rows = read(
+            "faq.md",
+            "## Hours?\n\n9 to 5.\n\n---\n\nClosed on Sundays.\n",
+        );
+        assert_eq!(rows.len(), 1);
+        assert!(
+            rows[0].answer.ends_with("Closed on Sundays."),
+            "{}",
+            rows[0].answer
+        );
     }
 
     #[test]

@@ -59,7 +59,7 @@ pub fn read(name: &str, bytes: &[u8]) -> Result<Vec<Entry>, SourceError> {
         Format::Jsonl => json::read_lines(name, &text)?,
         Format::Markdown => markdown::read(name, &text),
         Format::Html => html::read_page(name, &text, None)?,
-    });
+    })?;
     if rows.is_empty() {
         return Err(SourceError::file(
             name,
@@ -78,19 +78,25 @@ pub fn read_site_page(name: &str, bytes: &[u8], url: &str) -> Result<Vec<Entry>,
     if bytes.len() > MAX_SOURCE_BYTES {
         return Err(too_large(name, bytes.len() as u64));
     }
-    Ok(cleaned(html::read_page(
-        name,
-        &decode(name, bytes)?,
-        Some(url),
-    )?))
+    cleaned(html::read_page(name, &decode(name, bytes)?, Some(url))?)
 }
 
-/// Rows whose answers hold only the markup the chat shows (see [`markup`]).
-fn cleaned(mut rows: Vec<Entry>) -> Vec<Entry> {
+/// Rows whose answers hold only the markup the chat shows (see [`markup`]) and whose language,
+/// when given, is a language code (a blank one, as in `<html lang="">`, is no language).
+fn cleaned(mut rows: Vec<Entry>) -> Result<Vec<Entry>, SourceError> {
     for row in &mut rows {
         row.answer = markup::clean(&row.answer);
+        row.lang = row
+            .lang
+            .as_deref()
+            .map(str::trim)
+            .and_then(|l| (!l.is_empty()).then(|| l.to_string()));
+        if let Some(lang) = row.lang.as_deref().filter(|l| !super::is_language_code(l)) {
+            let message = format!("lang {}", super::not_a_language_code(lang));
+            return Err(SourceError::at(&row.origin, message));
+        }
     }
-    rows
+    Ok(rows)
 }
 
 /// The error for a source of `len` bytes, over [`MAX_SOURCE_BYTES`].
@@ -258,6 +264,34 @@ mod tests {
         let mut bom = vec![0xEF, 0xBB, 0xBF];
         bom.extend_from_slice(text.as_bytes());
         assert_eq!(read("faq.csv", &bom).unwrap()[0].phrasings, ["¿Envío?"]);
+    }
+
+    #[test]
+    fn a_lang_that_is_not_a_language_code_is_refused_with_its_line() {
+        let csv =
+            "id,question,answer,lang\nh,¿Horario?,De 9 a 5.,es-ES\nd,¿Domingos?,No.,Español\n";
+        assert_eq!(
+            read("faq.csv", csv.as_bytes()).unwrap_err().to_string(),
+            "faq.csv:3: lang \"Español\" is not a language code; use es, en, ... (two letters, optionally a region: es-MX)"
+        );
+        let json = r#"[{"question": "Hours?", "answer": "9 to 5.", "lang": "english"}]"#;
+        let err = read("faq.json", json.as_bytes()).unwrap_err().to_string();
+        assert!(
+            err.contains(r#"lang "english" is not a language code"#),
+            "{err}"
+        );
+        let page = r#"<html lang="castellano"><body><section data-ayuda-faq><h2>¿Horario?</h2><p>De 9 a 5.</p></section></body></html>"#;
+        let err = read("faq.html", page.as_bytes()).unwrap_err().to_string();
+        assert!(err.contains(r#"lang "castellano""#), "{err}");
+        for ok in ["es", "ES", "es_ES", "en"] {
+            let csv = format!("id,question,answer,lang\nh,¿Horario?,De 9 a 5.,{ok}\n");
+            assert_eq!(
+                read("faq.csv", csv.as_bytes()).unwrap()[0].lang.as_deref(),
+                Some(ok)
+            );
+        }
+        let blank = r#"<html lang=""><body><section data-ayuda-faq><h2>Hours?</h2><p>9 to 5.</p></section></body></html>"#;
+        assert_eq!(read("faq.html", blank.as_bytes()).unwrap()[0].lang, None);
     }
 
     #[test]

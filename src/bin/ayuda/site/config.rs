@@ -126,6 +126,13 @@ pub fn parse(text: &str) -> Result<SiteConfig> {
         }
     }
     config.languages.retain(|l| !l.trim().is_empty());
+    if let Some(bad) = config
+        .languages
+        .iter()
+        .find(|l| !ayuda::kb::is_language_code(l.trim()))
+    {
+        bail!("languages: {}", ayuda::kb::not_a_language_code(bad));
+    }
     Ok(config)
 }
 
@@ -149,6 +156,12 @@ mod tests {
         assert!(parse("lang = \"fr\"").is_err());
         assert!(parse("position = \"top\"").is_err());
         assert!(parse("[thresholds]\nmargin = 1.5\n").is_err());
+        let err = parse("languages = [\"es\", \"english\"]").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("languages: \"english\" is not a language code; use es, en"),
+            "{err}"
+        );
         assert!(parse("[contact]\nhours = { monday = \"9-14\" }\n").is_err());
         let ok = parse(
             "sources = [\"faq.csv\"]\nlanguages = [\"es\", \"en\"]\nlang = \"es\"\nposition = \"left\"\ncontact_page = \"/contacto/\"\n[thresholds]\nanswer_at = 0.8\n[contact]\ntime_zone = \"Europe/Madrid\"\n",
