@@ -267,3 +267,38 @@ fn a_folder_of_sources_names_the_files_it_does_not_read() {
     }
     assert!(!err.contains("index.html"), "{err}");
 }
+
+#[test]
+fn build_warns_of_what_lint_calls_an_error_and_reads_a_spanish_spreadsheet() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Semicolons and Spanish column names, as a spreadsheet set to Spanish saves them, and one
+    // question under two entries.
+    let file = tmp.path().join("horario.csv");
+    std::fs::write(
+        &file,
+        "Pregunta;Respuesta;id\n¿Abrís los domingos?;No abrimos los domingos.;a1\n¿Abrís los domingos?;\"Sí; de 9 a 14.\";a2\n",
+    )
+    .unwrap();
+    let kb = tmp.path().join("kb.bin");
+    let out = ayuda(
+        &[
+            "build",
+            file.to_str().unwrap(),
+            "--model",
+            crate::util::packed_file().to_str().unwrap(),
+            "--out",
+            kb.to_str().unwrap(),
+        ],
+        b"",
+    );
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("horario.csv:3: the question \"¿Abrís los domingos?\" belongs to entries")
+            && err.contains("1 problem(s) `ayuda lint` reports as errors"),
+        "{err}"
+    );
+    let bundle = ayuda::kb::Bundle::from_bytes(&std::fs::read(&kb).unwrap()).unwrap();
+    let answers: Vec<&str> = bundle.entries().iter().map(|e| e.answer.as_str()).collect();
+    assert_eq!(answers, ["No abrimos los domingos.", "Sí; de 9 a 14."]);
+}

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use ayuda::escalate::Settings;
 use ayuda::kb::{BuildOptions, Bundle, Stage};
-use ayuda::native::{load_encoder, read_sources};
+use ayuda::native::{load_encoder, read_source_rows};
 use ayuda::retrieve::calibrate::{Basis, WeightTried};
 use ayuda::retrieve::Policy;
 use clap::Args;
@@ -75,7 +75,9 @@ pub fn run(args: BuildArgs) -> Result<()> {
     let contact = args.contact.as_deref().map(read_contact).transpose()?;
     check_out(&args.out, &args.sources)?;
     warn_ignored_sources(&args.sources);
-    let entries = read_sources(&args.sources)?;
+    let rows = read_source_rows(&args.sources)?;
+    warn_lint_errors(&rows);
+    let entries = ayuda::kb::merge(rows)?;
     let model = model_for(args.model.as_deref(), &entries, &args.languages)?;
     let encoder = load_encoder(&model)?;
     let options = BuildOptions {
@@ -93,6 +95,32 @@ pub fn run(args: BuildArgs) -> Result<()> {
     write_atomically(&args.out, &bytes)?;
     report(&bundle, &args.out, bytes.len(), &encoder);
     Ok(())
+}
+
+/// Says what `ayuda lint` would call an error (one question under two entries, two entries
+/// with one answer...): the build goes on, as it always has, but the owner hears that some
+/// visitors will get a wrong answer, and where. (`ayuda site` refuses them.)
+fn warn_lint_errors(rows: &[ayuda::kb::Entry]) {
+    use ayuda::kb::lint::{check_rows, Severity};
+    const SHOWN: usize = 5;
+    let checked = check_rows(rows.to_vec());
+    let errors: Vec<_> = checked
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .collect();
+    for f in errors.iter().take(SHOWN) {
+        eprintln!("ayuda: warning: {}: {}", f.origin, f.message);
+    }
+    if errors.len() > SHOWN {
+        eprintln!("ayuda: warning: and {} more", errors.len() - SHOWN);
+    }
+    if !errors.is_empty() {
+        eprintln!(
+            "ayuda: warning: {} problem(s) `ayuda lint` reports as errors: visitors may get a wrong or empty answer; fix them, then build again",
+            errors.len()
+        );
+    }
 }
 
 /// Refuses an `--out` the bundle cannot or must not be written to, before the slow part: a

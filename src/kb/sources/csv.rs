@@ -1,14 +1,18 @@
-//! CSV: a header with question, answer and id (any order, any case), optionally url,
-//! category, lang and handoff. Rows sharing an id are phrasings of one entry.
+//! CSV: a header with question and answer (any order, any case; `pregunta` and `respuesta`
+//! too), optionally id, url, category, lang and handoff. Rows sharing an id are phrasings of
+//! one entry; without ids, each row is an entry named after its question. Columns are
+//! separated by commas, or by semicolons when the header has semicolons and no comma, as
+//! spreadsheets set to Spanish (and most European languages) save CSV.
 
 use crate::kb::{Entry, Origin, SourceError};
 
 use super::{flag, non_empty, slug, Lines};
 
 pub(super) fn read(name: &str, text: &str) -> Result<Vec<Entry>, SourceError> {
+    let separator = separator(text);
     // The csv crate ends a quoted field left open at the end of the file quietly, with every
     // row after the quote inside it: one entry whose answer is the rest of the file.
-    if let Some(open) = unclosed_quote(text) {
+    if let Some(open) = unclosed_quote(text, separator) {
         return Err(SourceError {
             file: name.to_string(),
             line: Some(Lines::new(text).line_of(open)),
@@ -17,6 +21,7 @@ pub(super) fn read(name: &str, text: &str) -> Result<Vec<Entry>, SourceError> {
     }
     let mut reader = ::csv::ReaderBuilder::new()
         .flexible(false)
+        .delimiter(separator)
         .from_reader(text.as_bytes());
     let at = |line: usize, message: String| SourceError {
         file: name.to_string(),
@@ -40,26 +45,33 @@ pub(super) fn read(name: &str, text: &str) -> Result<Vec<Entry>, SourceError> {
         .headers()
         .map_err(|e| at(1, format!("unreadable header: {e}")))?
         .clone();
-    let column = |want: &str| {
-        headers
-            .iter()
-            .position(|h| h.trim().eq_ignore_ascii_case(want))
+    // A column by any of its names, in English or Spanish, in any case and with or without
+    // accents.
+    let column = |names: &[&str]| {
+        headers.iter().position(|h| {
+            let h = crate::text::fold(h.trim().trim_start_matches('\u{feff}'));
+            names.iter().any(|n| h.eq_ignore_ascii_case(n))
+        })
     };
-    let (Some(q), Some(a), Some(i)) = (column("question"), column("answer"), column("id")) else {
+    let (Some(q), Some(a)) = (
+        column(&["question", "pregunta"]),
+        column(&["answer", "respuesta"]),
+    ) else {
         let found: Vec<&str> = headers.iter().collect();
         return Err(at(
             1,
             format!(
-                "the header needs question, answer and id columns; found: {}",
+                "the header needs question and answer columns (or pregunta and respuesta), and may have id, url, category, lang and handoff; found: {}",
                 found.join(", ")
             ),
         ));
     };
-    let (url, category, lang, handoff) = (
-        column("url"),
-        column("category"),
-        column("lang"),
-        column("handoff"),
+    let (i, url, category, lang, handoff) = (
+        column(&["id"]),
+        column(&["url", "enlace"]),
+        column(&["category", "categoria"]),
+        column(&["lang", "idioma"]),
+        column(&["handoff"]),
     );
 
     let mut rows = Vec::new();
@@ -70,7 +82,8 @@ pub(super) fn read(name: &str, text: &str) -> Result<Vec<Entry>, SourceError> {
                 ::csv::ErrorKind::UnequalLengths { expected_len, len, .. } => at(
                     line,
                     format!(
-                        "this row has {len} fields but the header has {expected_len} (a comma or line break inside a field needs \"quotes\")"
+                        "this row has {len} fields but the header has {expected_len} (a {} or line break inside a field needs \"quotes\")",
+                        if separator == b';' { "semicolon" } else { "comma" }
                     ),
                 ),
                 _ => at(line, e.to_string()),
@@ -94,7 +107,7 @@ pub(super) fn read(name: &str, text: &str) -> Result<Vec<Entry>, SourceError> {
             })?,
         };
         rows.push(Entry {
-            id: cell(Some(i)).unwrap_or_else(|| slug(&question)),
+            id: cell(i).unwrap_or_else(|| slug(&question)),
             answer: cell(Some(a)).unwrap_or_default(),
             phrasings: vec![question],
             url: cell(url),
@@ -110,11 +123,22 @@ pub(super) fn read(name: &str, text: &str) -> Result<Vec<Entry>, SourceError> {
     Ok(rows)
 }
 
+/// The column separator: a semicolon when the header line has semicolons and no comma (a
+/// spreadsheet set to Spanish saves CSV so), else a comma.
+fn separator(text: &str) -> u8 {
+    let header = text.lines().next().unwrap_or("");
+    if header.contains(';') && !header.contains(',') {
+        b';'
+    } else {
+        b','
+    }
+}
+
 /// The byte offset of a quote that opens a field and is still open at the end of `text`, read
 /// the way the csv crate reads it: a quote opens a field only at its start, `""` inside one is
 /// a quote, and line breaks inside one are the field's. Quoted fields spanning lines (answers
 /// with line breaks) are fine as long as they close.
-fn unclosed_quote(text: &str) -> Option<usize> {
+fn unclosed_quote(text: &str, separator: u8) -> Option<usize> {
     enum State {
         FieldStart,
         Unquoted,
@@ -125,13 +149,15 @@ fn unclosed_quote(text: &str) -> Option<usize> {
     for (i, b) in text.bytes().enumerate() {
         state = match (state, b) {
             (State::FieldStart, b'"') => State::Quoted(i),
-            (State::FieldStart | State::Unquoted, b',' | b'\n' | b'\r') => State::FieldStart,
+            (State::FieldStart | State::Unquoted, b'\n' | b'\r') => State::FieldStart,
+            (State::FieldStart | State::Unquoted, b) if b == separator => State::FieldStart,
             (State::FieldStart | State::Unquoted, _) => State::Unquoted,
             (State::Quoted(at), b'"') => State::QuoteInQuoted(at),
             (State::Quoted(at), _) => State::Quoted(at),
             // "" is a quote inside the field; anything else closed it.
             (State::QuoteInQuoted(at), b'"') => State::Quoted(at),
-            (State::QuoteInQuoted(_), b',' | b'\n' | b'\r') => State::FieldStart,
+            (State::QuoteInQuoted(_), b'\n' | b'\r') => State::FieldStart,
+            (State::QuoteInQuoted(_), b) if b == separator => State::FieldStart,
             (State::QuoteInQuoted(_), _) => State::Unquoted,
         };
     }
@@ -176,7 +202,7 @@ mod tests {
         let err = read("train.csv", "text,category\nhi,greeting\n").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "train.csv:1: the header needs question, answer and id columns; found: text, category"
+            "train.csv:1: the header needs question and answer columns (or pregunta and respuesta), and may have id, url, category, lang and handoff; found: text, category"
         );
     }
 
@@ -212,6 +238,24 @@ mod tests {
         assert_eq!(rows[1].answer, "27\" de diagonal");
         assert_eq!(rows[1].origin.line, 8);
         assert_eq!(rows[2].answer, "Sí,\r\nVisa.");
+    }
+
+    #[test]
+    fn a_spanish_spreadsheets_csv_reads_as_written() {
+        // Semicolons between columns, Spanish column names with their accents, no id column.
+        let text = "Pregunta;Respuesta;Categoría;Idioma\n\
+                    ¿Abrís los domingos?;\"No; solo de lunes a sábado.\";Horario;es\n\
+                    ¿Aceptáis tarjeta?;Sí, y Bizum.;Pagos;es\n";
+        let rows = read("faq.csv", text).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].id, slug("¿Abrís los domingos?"));
+        assert_eq!(rows[0].answer, "No; solo de lunes a sábado.");
+        assert_eq!(rows[0].category.as_deref(), Some("Horario"));
+        assert_eq!(rows[1].answer, "Sí, y Bizum.");
+        assert_eq!(rows[1].lang.as_deref(), Some("es"));
+        // A quote left open is found with semicolons too.
+        let err = read("faq.csv", "pregunta;respuesta\n¿Abrís?;\"No\n").unwrap_err();
+        assert_eq!(err.line, Some(2));
     }
 
     #[test]
