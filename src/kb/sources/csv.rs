@@ -259,6 +259,17 @@ mod tests {
     }
 
     #[test]
+    fn cells_of_zero_width_characters_are_empty() {
+        let err = read("faq.csv", "question,answer\n\u{200b},No abrimos.\n").unwrap_err();
+        assert_eq!(err.line, Some(2));
+        assert!(err.message.contains("the question is empty"), "{err}");
+        let rows = read("faq.csv", "question,answer\n¿Abrís?,\u{200b}\u{feff}\n").unwrap();
+        assert_eq!(rows[0].answer, "");
+        let rows = read("faq.csv", "question,answer\n\u{200b}¿Abrís?\u{200d},No.\n").unwrap();
+        assert_eq!(rows[0].phrasings, ["¿Abrís?"]);
+    }
+
+    #[test]
     fn missing_ids_come_from_the_question() {
         let rows = read("faq.csv", "question,answer,id\n¿Hacéis envíos?,Sí,\n").unwrap();
         assert_eq!(rows[0].id, "haceis-envios");

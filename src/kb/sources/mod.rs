@@ -194,7 +194,15 @@ pub(crate) fn flag(value: &str) -> Option<bool> {
 
 /// A trimmed cell, or None when blank.
 pub(crate) fn non_empty(value: &str) -> Option<String> {
-    let v = value.trim();
+    // Zero-width characters too: a cell holding only those looks empty to the owner, and an
+    // answer made of them would show the visitor nothing.
+    let v = value.trim_matches(|c: char| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}'
+            )
+    });
     (!v.is_empty()).then(|| v.to_string())
 }
 
