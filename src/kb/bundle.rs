@@ -224,14 +224,12 @@ impl Bundle {
         let mut embedded = embed(&texts, encoder, &mut |done, total| {
             progress(Stage::Embedding, done, total)
         })?;
-        let read = embedded.split_off(texts.len() - readings.len());
+        let phrasings = texts.len() - readings.len();
+        let read = embedded.split_off(phrasings);
         let mut index = Index::build(&entries, Vectors::quantise(&embedded, encoder.dim()))
             .with_readings(Vectors::quantise(&read, encoder.dim()))
             .expect("one reading per entry");
-        let texts: Vec<&str> = entries
-            .iter()
-            .flat_map(|e| e.phrasings.iter().map(String::as_str))
-            .collect();
+        let texts = &texts[..phrasings];
         let weights = match options.trained_weight {
             Some(w) => vec![w],
             None => retrieve::calibrate::TRAINED_WEIGHTS.to_vec(),
@@ -240,7 +238,7 @@ impl Bundle {
         let mut models = 0;
         let mut calibration = retrieve::calibrate(
             &index,
-            &texts,
+            texts,
             Policy {
                 lexical_weight,
                 ..defaults
@@ -289,7 +287,7 @@ impl Bundle {
         }
         let early = Some(retrieve::early::calibrate_early(
             &index,
-            &texts,
+            texts,
             near_duplicate,
         ));
         let mut bundle = Bundle {

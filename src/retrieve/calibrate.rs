@@ -21,7 +21,9 @@ use serde::{Deserialize, Serialize};
 
 use super::confidence::{self, Confidence};
 use super::policy::answerable;
-use super::{head, Head, Index, Policy, Query, Scope, Scored};
+use super::{
+    dense_score, fused_score, head, mixed_score, Head, Index, Policy, Query, Scope, Scored,
+};
 
 /// The share of visitors assumed to ask about something the FAQ does not cover.
 const OUT_OF_SCOPE_SHARE: f32 = 0.25;
@@ -139,20 +141,16 @@ struct Mix {
 }
 
 impl Candidate {
-    /// Its dense score at `answer` share of the reading, as [`Index::aggregate`] computes it.
+    /// Its dense score at `answer` share of the reading, as [`Index::rank`] computes it.
     fn dense(&self, answer: f32) -> f32 {
-        if answer > 0.0 {
-            (1.0 - answer) * self.phrasings + answer * self.reading
-        } else {
-            self.phrasings
-        }
+        dense_score(self.phrasings, self.reading, answer)
     }
 
     /// The score [`super::Index::rank`] gives it at `mix` (`aggregate`, then `mix`).
     fn mixed(&self, mix: Mix) -> f32 {
         let dense = self.dense(mix.answer);
-        let fused = (1.0 - self.lexical_weight) * dense + self.lexical_weight * self.lexical;
-        (1.0 - mix.trained) * fused + mix.trained * self.trained * dense
+        let fused = fused_score(dense, self.lexical, self.lexical_weight);
+        mixed_score(fused, self.trained, dense, mix.trained)
     }
 }
 
@@ -367,10 +365,6 @@ pub(crate) fn simulate(
     let readings = index.readings().filter(|_| evidence == Evidence::Full);
     let readings_batch = readings.map(|r| r.batch());
     let mut rows_read = Vec::new();
-    let mut first_phrasing = vec![true; texts.len()];
-    for i in 1..texts.len() {
-        first_phrasing[i] = owner[i] != owner[i - 1];
-    }
     // Near-duplicates are told by meaning whatever the evidence; words alone rank as if every
     // phrasing were as far from the question as any other.
     let no_meaning = (evidence == Evidence::Words).then(|| vec![0.0; texts.len()]);
@@ -442,7 +436,7 @@ pub(crate) fn simulate(
         ask(folds.entry[e], false);
         // An entry's reading holds its first question word for word: asked in other words,
         // that one would find itself there.
-        let in_reading = readings.is_some() && first_phrasing[i];
+        let in_reading = readings.is_some() && (i == 0 || owner[i - 1] != owner[i]);
         if count[e] >= 2 && folds.phrasing[i] != folds.entry[e] && !in_reading {
             ask(folds.phrasing[i], true);
         }

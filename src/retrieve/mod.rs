@@ -449,7 +449,7 @@ impl Index {
             .map(|(i, (&(b1, b2, n), lex))| {
                 let phrasings = if n >= 3 { (b1 + b2) / 2.0 } else { b1 };
                 let dense = match readings {
-                    Some((r, a)) => (1.0 - a) * phrasings + a * r[i],
+                    Some((r, a)) => dense_score(phrasings, r[i], a),
                     None => phrasings,
                 };
                 let other_language = matches!(
@@ -461,7 +461,7 @@ impl Index {
                 let w = if other_language { 0.0 } else { lexical_weight };
                 Scored {
                     entry: i,
-                    score: (1.0 - w) * dense + w * lex,
+                    score: fused_score(dense, lex, w),
                     dense,
                     lexical: lex,
                     trained: 0.0,
@@ -495,9 +495,32 @@ pub(crate) fn mix(ranked: &mut [Scored], logits: &[f32], weight: f32) {
     let p = head::probabilities(logits, ranked.iter().map(|s| s.entry));
     for (s, p) in ranked.iter_mut().zip(p) {
         s.trained = p;
-        s.score = (1.0 - weight) * s.score + weight * p * s.dense;
+        s.score = mixed_score(s.score, p, s.dense, weight);
     }
     ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.entry.cmp(&b.entry)));
+}
+
+// The score's parts, each written once: `rank` and the calibration's simulation (which mixes
+// the same parts at every weight it tries) must compute the same bits.
+
+/// An entry's dense score: its phrasings' with `answer` share of its reading's cosine.
+pub(crate) fn dense_score(phrasings: f32, reading: f32, answer: f32) -> f32 {
+    if answer > 0.0 {
+        (1.0 - answer) * phrasings + answer * reading
+    } else {
+        phrasings
+    }
+}
+
+/// Dense and lexical scores fused, the lexical one counting `lexical_weight`.
+pub(crate) fn fused_score(dense: f32, lexical: f32, lexical_weight: f32) -> f32 {
+    (1.0 - lexical_weight) * dense + lexical_weight * lexical
+}
+
+/// A fused score mixed with the trained model's probability `p` times the dense score, the
+/// latter counting `weight` (see [`mix`]).
+pub(crate) fn mixed_score(fused: f32, p: f32, dense: f32, weight: f32) -> f32 {
+    (1.0 - weight) * fused + weight * p * dense
 }
 
 /// A language tag's primary subtag, lower case: "es-ES" -> "es".

@@ -6,7 +6,7 @@ use ayuda::kb::{Bundle, BundleError};
 use ayuda::retrieve::calibrate::Basis;
 
 use crate::util::{
-    banking_sample, build_packed, bundle_of, fixture, packed, reframe, with_manifest,
+    banking_sample, build_packed, bundle_of, fixture, packed, reframe, with_manifest, without_field,
 };
 
 /// Where the manifest says the trained model's bytes start, within the whole file.
@@ -108,11 +108,7 @@ fn damaged_trained_weights_are_refused_by_name() {
     assert!(matches!(err, BundleError::Malformed(_)));
     assert!(err.to_string().contains("trained answer model"), "{err}");
     // A policy counting a model the file does not have.
-    let cut = with_manifest(&bytes, |m| {
-        let start = m.find(",\"head\":").unwrap();
-        let end = start + m[start..].find('}').unwrap() + 1;
-        format!("{}{}", &m[..start], &m[end..])
-    });
+    let cut = with_manifest(&bytes, |m| without_field(m, "head"));
     let err = Bundle::from_bytes(&reframe(cut, 2)).unwrap_err();
     assert!(err.to_string().contains("trained answer model"), "{err}");
 }

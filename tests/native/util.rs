@@ -273,6 +273,16 @@ pub fn with_manifest(bytes: &[u8], edit: impl Fn(&str) -> String) -> Vec<u8> {
     out
 }
 
+/// A manifest's text without its top-level field `name` (an object of numbers, such as a
+/// range), as a bundle from before that field was written.
+pub fn without_field(manifest: &str, name: &str) -> String {
+    let start = manifest
+        .find(&format!(",\"{name}\":"))
+        .unwrap_or_else(|| panic!("a {name} field"));
+    let end = start + manifest[start..].find('}').unwrap() + 1;
+    format!("{}{}", &manifest[..start], &manifest[end..])
+}
+
 /// Proptest settings for the fuzz tests: `default` cases, or $PROPTEST_CASES (`make fuzz`).
 /// A failing case is reported as found: shrinking a loaded model is slow.
 pub fn fuzz_cases(default: u32) -> proptest::prelude::ProptestConfig {
