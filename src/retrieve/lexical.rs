@@ -29,6 +29,14 @@ impl Lang {
         }
     }
 
+    /// The language's BCP 47 primary tag.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Es => "es",
+        }
+    }
+
     fn stemmer(self) -> Stemmer {
         Stemmer::create(match self {
             Lang::En => Algorithm::English,
