@@ -284,23 +284,24 @@ impl Index {
     /// it is given from the visitor's language when that has the answer's twin (see
     /// [`Index::twin`]): the same answer in the visitor's words.
     ///
-    /// Without `lang`, the language the question's words read as stands in for it (see
-    /// [`Query::language`]): ranked together, an entry in another language is scored on
-    /// meaning alone while the visitor's own are weighed on shared words too, so a bilingual
-    /// FAQ's other-language twins outranked the visitor's entries (a bilingual clinic's FAQ
-    /// asked without a language: top-1 42%, 8% wrong answers; with its guess, 75% and 1.5%).
+    /// The language the question's words read as (see [`Query::language`]), when some entries
+    /// are in it, comes before `lang`: a visitor who writes Spanish on the English pages reads
+    /// Spanish, and without `lang` (`ayuda ask` and `eval` without `--lang`) ranking both
+    /// languages together let the other language's twins, scored on meaning alone while the
+    /// visitor's own entries are weighed on shared words too, outrank them (a bilingual
+    /// clinic's FAQ asked without a language: top-1 42%, 8% wrong answers; with the guess,
+    /// 75% and 1.5%).
     pub fn decide(
         &self,
         query: &Query,
         policy: &Policy,
         lang: Option<&str>,
     ) -> (Vec<Scored>, Outcome) {
-        let lang = lang.or_else(|| {
-            query
-                .lang
-                .map(Lang::tag)
-                .filter(|&tag| self.in_language(tag).is_some())
-        });
+        let lang = query
+            .lang
+            .map(Lang::tag)
+            .filter(|&tag| self.in_language(tag).is_some())
+            .or(lang);
         let ranked = self.rank(query, policy, lang);
         let outcome = policy.decide(&ranked);
         let Some(lang) = lang.filter(|_| outcome == Outcome::Escalate) else {
@@ -650,8 +651,9 @@ mod tests {
         // A Spanish visitor asking it: no Spanish entry is that close, but the English answer
         // is given from its Spanish twin.
         assert_eq!(answer("hours 0", 3, Some("es")), Some(0));
-        // Written in English on the Spanish pages: the visitor reads English.
+        // Written in English on the Spanish pages: the visitor reads English, and the reverse.
         assert_eq!(answer("what are the hours 0", 3, Some("es")), Some(2));
+        assert_eq!(answer("¿cuál es el horario?", 3, Some("en")), Some(0));
         // Parking has no Spanish twin: the English entry is the answer.
         assert_eq!(answer("parking 0", 6, Some("es")), Some(4));
         // Without a language, the question's words tell it: an English one is answered in

@@ -17,8 +17,9 @@ pub struct AskArgs {
     /// The model file; by default the one the bundle was built with, found beside it.
     #[arg(long)]
     model: Option<PathBuf>,
-    /// The visitor's language (BCP 47, e.g. es or en-GB): only entries in it (or in none)
-    /// are considered, when the knowledge base has any.
+    /// The visitor's language (BCP 47, e.g. es or en-GB), as the page's: entries in it (or in
+    /// none) are looked among first, unless the question is written in another language the
+    /// knowledge base has.
     #[arg(long)]
     lang: Option<String>,
     /// Print each outcome as one JSON object on its own line.
