@@ -41,22 +41,60 @@ pub struct Entry {
     pub origin: Origin,
 }
 
-/// Whether `tag` is a language code as entries and `ayuda build --languages` take them: a
-/// two-letter language (`es`, `EN`), optionally followed by subtags of up to eight letters or
-/// digits after `-` or `_` (`es-ES`, `es_419`, `zh-Hant-TW`). Retrieval reads the first two
-/// letters as the language, so a name (`Español`, `english`) or a three-letter code (`spa`)
-/// would make an entry another language's, and is refused instead of guessed at.
+/// Whether `tag` is a language code as entries and `ayuda build --languages` take them (BCP 47):
+/// a language of two or three letters (`es`, `EN`, `ast`), optionally followed by subtags of
+/// up to eight letters or digits after `-` or `_` (`es-ES`, `es_419`, `zh-Hant-TW`).
+/// Retrieval compares languages by that first part, so a name (`Español`, `english`) or the
+/// three-letter form of a language that has two (`spa` for `es`) would make an entry another
+/// language's, and is refused instead of guessed at.
 pub fn is_language_code(tag: &str) -> bool {
     let mut parts = tag.split(['-', '_']);
     let primary = parts.next().unwrap_or("");
-    primary.len() == 2
+    (2..=3).contains(&primary.len())
         && primary.bytes().all(|b| b.is_ascii_alphabetic())
+        && two_letter_form(primary).is_none()
         && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// The two-letter code BCP 47 asks for instead of `code`, for the three-letter codes an owner
+/// is likely to write: the languages of Spain and its neighbours and the largest others (ISO
+/// 639-2, both its forms). Not every such code: the rest are read as languages of their own,
+/// which only keeps their entries apart from Spanish and English ones, as they are.
+fn two_letter_form(code: &str) -> Option<&'static str> {
+    const ALIASES: &[(&str, &str)] = &[
+        ("spa", "es"),
+        ("eng", "en"),
+        ("cat", "ca"),
+        ("glg", "gl"),
+        ("eus", "eu"),
+        ("baq", "eu"),
+        ("por", "pt"),
+        ("fra", "fr"),
+        ("fre", "fr"),
+        ("deu", "de"),
+        ("ger", "de"),
+        ("ita", "it"),
+        ("nld", "nl"),
+        ("dut", "nl"),
+        ("ara", "ar"),
+        ("zho", "zh"),
+        ("chi", "zh"),
+        ("rus", "ru"),
+    ];
+    let code = code.to_ascii_lowercase();
+    ALIASES
+        .iter()
+        .find(|(long, _)| *long == code)
+        .map(|(_, short)| *short)
 }
 
 /// What to say about a value that is not [`is_language_code`], after what it is the value of.
 pub fn not_a_language_code(tag: &str) -> String {
-    format!("\"{tag}\" is not a language code; use es, en, ... (two letters, optionally a region: es-MX)")
+    let primary = tag.split(['-', '_']).next().unwrap_or("");
+    match two_letter_form(primary) {
+        Some(short) => format!("\"{tag}\" is written with two letters: use {short} (optionally with a region: {short}-ES)"),
+        None => format!("\"{tag}\" is not a language code; use es, en, ... (two letters, optionally a region: es-MX)"),
+    }
 }
 
 /// A source that cannot be read, with the file and, where there is one, the line.
@@ -191,13 +229,25 @@ mod tests {
     }
 
     #[test]
-    fn language_codes_are_two_letters_and_optional_subtags() {
-        for ok in ["es", "ES", "en", "es-ES", "es_ES", "es-419", "zh-Hant-TW"] {
+    fn language_codes_are_two_or_three_letters_and_optional_subtags() {
+        for ok in [
+            "es",
+            "ES",
+            "en",
+            "es-ES",
+            "es_ES",
+            "es-419",
+            "zh-Hant-TW",
+            "ast",
+            "fil-PH",
+        ] {
             assert!(is_language_code(ok), "{ok}");
         }
         for bad in [
             "Español",
             "spa",
+            "SPA-es",
+            "eng",
             "castellano",
             "english",
             "",
@@ -208,6 +258,8 @@ mod tests {
         ] {
             assert!(!is_language_code(bad), "{bad}");
         }
+        assert!(not_a_language_code("spa").contains("use es"));
+        assert!(not_a_language_code("Español").contains("not a language code"));
     }
 
     #[test]
