@@ -21,6 +21,8 @@ multi=www/models/multilingual-e5-small.ayuda
 sets=("$@")
 [ ${#sets[@]} -gt 0 ] || sets=(banking77 banking77-oos stackfaq covid bitext demo-es demo-en)
 run() { echo "$ ayuda ${*:2}" >&2; "$@"; }
+# The build's log is read below ("ayuda: model FILE"): in English, whatever the locale.
+export AYUDA_LANG=en
 table=target/eval/table.tsv
 : > "$table"
 for s in "${sets[@]}"; do

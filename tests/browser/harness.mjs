@@ -11,6 +11,10 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 
 export const AYUDA = path.join(root, 'target/debug/ayuda');
 
+// Every `ayuda` the tests start inherits this: it speaks English whatever the machine's locale
+// (the tests read its words, such as the "on http://" line of `serve` and `inbox`).
+process.env.AYUDA_LANG = 'en';
+
 /** Starts `ayuda serve` on 127.0.0.1 with an OS-chosen port; resolves to {url, stop}.
  *  `args` are further options (for example ['--inbox-db', file]). */
 export async function serve(dir, mounts = {}, args = []) {

@@ -1,8 +1,11 @@
 //! The `ayuda` command line as a user runs it.
 
-use std::process::Output;
+use std::process::{Command, Output};
 
-use crate::util::{assert_fails, ayuda, cosine, fixture, lines, model_dir, reference, stderr};
+use crate::util::{
+    assert_fails, ayuda, ayuda_command, cosine, fixture, lines, model_dir, packed_file, piped,
+    reference, stderr,
+};
 
 /// `ayuda model pack` of the real model into `file`.
 fn pack_into(file: &std::path::Path) -> Output {
@@ -301,4 +304,83 @@ fn build_warns_of_what_lint_calls_an_error_and_reads_a_spanish_spreadsheet() {
     let bundle = ayuda::kb::Bundle::from_bytes(&std::fs::read(&kb).unwrap()).unwrap();
     let answers: Vec<&str> = bundle.entries().iter().map(|e| e.answer.as_str()).collect();
     assert_eq!(answers, ["No abrimos los domingos.", "Sí; de 9 a 14."]);
+}
+
+/// The owner's language: Spanish when `AYUDA_LANG` or the locale says so, English otherwise,
+/// for reports, warnings and errors alike.
+#[test]
+fn the_cli_speaks_the_owners_language() {
+    let faq = fixture("faq.csv");
+    let lint = |command: &mut Command| piped(command.arg("lint").arg(&faq), b"");
+    let stdout = |o: &Output| String::from_utf8_lossy(&o.stdout).into_owned();
+    let spanish = "4 entradas, 6 formas de preguntar: 0 errores, 0 avisos";
+    let english = "4 entries, 6 phrasings: 0 errors, 0 warnings";
+
+    let asked = lint(ayuda_command().env("AYUDA_LANG", "es"));
+    assert!(asked.status.success(), "{}", stderr(&asked));
+    assert!(stdout(&asked).contains(spanish), "{}", stdout(&asked));
+    assert!(
+        stderr(&asked).contains("sin --model no se han comprobado"),
+        "{}",
+        stderr(&asked)
+    );
+
+    // A Spanish machine's locale, with no AYUDA_LANG.
+    let locale = lint(
+        ayuda_command()
+            .env_remove("AYUDA_LANG")
+            .env_remove("LC_ALL")
+            .env_remove("LC_MESSAGES")
+            .env("LANG", "es_ES.UTF-8"),
+    );
+    assert!(stdout(&locale).contains(spanish), "{}", stdout(&locale));
+
+    // AYUDA_LANG wins over the locale; an English or unknown locale is English.
+    let en = lint(ayuda_command().env("LC_ALL", "es_ES.UTF-8"));
+    assert!(stdout(&en).contains(english), "{}", stdout(&en));
+    let other = lint(
+        ayuda_command()
+            .env_remove("AYUDA_LANG")
+            .env("LC_ALL", "fr_FR.UTF-8")
+            .env("LANG", "es_ES.UTF-8"),
+    );
+    assert!(stdout(&other).contains(english), "{}", stdout(&other));
+
+    // An error, the library's included, and a build's report.
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = piped(
+        ayuda_command()
+            .env("AYUDA_LANG", "es")
+            .current_dir(tmp.path())
+            .args(["lint", "nope.csv"]),
+        b"",
+    );
+    assert_fails(
+        &missing,
+        "ayuda: error: nope.csv: no existe ese archivo ni esa carpeta",
+    );
+    let kb = tmp.path().join("kb.bin");
+    let built = piped(
+        ayuda_command().env("AYUDA_LANG", "es").args([
+            "build",
+            faq.to_str().unwrap(),
+            "--model",
+            packed_file().to_str().unwrap(),
+            "--out",
+            kb.to_str().unwrap(),
+        ]),
+        b"",
+    );
+    assert!(built.status.success(), "{}", stderr(&built));
+    assert!(
+        stderr(&built).contains("ayuda: creada ")
+            && stderr(&built).contains("(4 entradas, 6 formas de preguntar,"),
+        "{}",
+        stderr(&built)
+    );
+    assert!(
+        !stderr(&built).contains("ayuda: built"),
+        "{}",
+        stderr(&built)
+    );
 }

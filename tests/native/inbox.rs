@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use ayuda::escalate::Escalation;
 use serde_json::{json, Value};
 
-use crate::util::{ayuda, root, stderr};
+use crate::util::{ayuda, ayuda_command, root, stderr};
 
 /// A running `ayuda` server, killed when dropped.
 struct Server {
@@ -26,7 +26,7 @@ struct Server {
 impl Server {
     /// Starts `ayuda ARGS` in the repository root and waits for the address it prints.
     fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ayuda"))
+        let mut child = ayuda_command()
             .args(args)
             .current_dir(root())
             .stdin(Stdio::null())

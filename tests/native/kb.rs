@@ -9,8 +9,8 @@ use ayuda::retrieve::calibrate::Basis;
 use ayuda::retrieve::Outcome;
 
 use crate::util::{
-    assert_fails, ayuda, banking_sample, bundle_of, fixture, full, lines, outcome, packed,
-    packed_file, reframe, root, stderr, with_manifest,
+    assert_fails, ayuda, ayuda_command, banking_sample, bundle_of, fixture, full, lines, outcome,
+    packed, packed_file, reframe, root, stderr, with_manifest,
 };
 
 fn path(p: &Path) -> &str {
@@ -298,7 +298,7 @@ fn ask_finds_the_model_beside_the_bundle_or_says_how_to_pass_it() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     std::fs::remove_dir_all(&odd).unwrap();
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_ayuda"))
+    let o = ayuda_command()
         .args(["ask", "--kb", "kb.bin", "hola"])
         .current_dir(tmp.path())
         .env_remove("AYUDA_MODEL")

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::SystemTime;
 
-use crate::util::{piped, stderr};
+use crate::util::{ayuda_command, piped, stderr};
 
 const FAQ_PAGE: &str = r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>FAQ</title>
@@ -40,12 +40,13 @@ fn built_site(root: &Path) -> PathBuf {
 /// Runs `ayuda site` from `cwd` with no PATH: it must start no other program.
 fn site(cwd: &Path, args: &[&str]) -> Output {
     piped(
-        Command::new(env!("CARGO_BIN_EXE_ayuda"))
+        ayuda_command()
             .arg("site")
             .args(args)
             .current_dir(cwd)
             .env_clear()
-            .env("PATH", ""),
+            .env("PATH", "")
+            .env("AYUDA_LANG", "en"),
         b"",
     )
 }
@@ -118,7 +119,7 @@ fn site_writes_the_chat_folder_that_answers_and_a_second_run_rewrites_nothing() 
 
     // The stored files answer natively too: the bundle finds its model beside it.
     let ask = piped(
-        Command::new(env!("CARGO_BIN_EXE_ayuda")).args([
+        ayuda_command().args([
             "ask",
             "--kb",
             kb.to_str().unwrap(),
@@ -203,7 +204,7 @@ fn site_inject_tags_each_page_once_and_reads_ayuda_toml() {
     let loader = std::fs::read_to_string(public.join("ayuda/ayuda.js")).unwrap();
     assert!(loader.contains(r#""position":"left""#), "{loader}");
     let ask = piped(
-        Command::new(env!("CARGO_BIN_EXE_ayuda")).args([
+        ayuda_command().args([
             "ask",
             "--kb",
             kb_file(&public).to_str().unwrap(),

@@ -88,9 +88,17 @@ pub fn parity(embeddings: &[Vec<f32>]) -> (f32, f32) {
     (mean, min)
 }
 
+/// The `ayuda` binary, speaking English whatever the machine's locale: the tests read its
+/// English words (`cli::the_cli_speaks_the_owners_language` runs it in Spanish).
+pub fn ayuda_command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ayuda"));
+    command.env("AYUDA_LANG", "en");
+    command
+}
+
 /// Runs the `ayuda` binary with `args`, feeding `stdin`.
 pub fn ayuda(args: &[&str], stdin: &[u8]) -> Output {
-    piped(Command::new(env!("CARGO_BIN_EXE_ayuda")).args(args), stdin)
+    piped(ayuda_command().args(args), stdin)
 }
 
 /// Runs `command`, feeding it `stdin` from another thread (so a large input cannot deadlock

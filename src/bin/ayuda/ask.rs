@@ -7,6 +7,7 @@ use ayuda::kb::{Hit, Reply};
 use clap::Args;
 use std::io::Write;
 
+use crate::say::say;
 use crate::support::{open_kb, open_kb_early};
 
 #[derive(Args)]
@@ -65,10 +66,13 @@ pub fn run(args: AskArgs) -> Result<()> {
     Ok(())
 }
 
+/// One outcome for a person to read. ANSWER, SUGGEST and ESCALATE are the outcomes' names in
+/// every language (the README and `--json` use them); the rest is said in the owner's.
 fn print_reply(out: &mut impl Write, reply: &Reply) -> std::io::Result<()> {
     let line = |h: &Hit| {
-        format!(
-            "{} (score {:.3}: dense {:.3}, lexical {:.3})",
+        say!(
+            en: "{} (score {:.3}: dense {:.3}, lexical {:.3})",
+            es: "{} (puntuación {:.3}: densa {:.3}, léxica {:.3})",
             h.id, h.score, h.dense, h.lexical
         )
     };
@@ -77,10 +81,14 @@ fn print_reply(out: &mut impl Write, reply: &Reply) -> std::io::Result<()> {
             writeln!(out, "ANSWER {}", line(entry))?;
             writeln!(out, "{}", entry.answer)?;
             if let Some(url) = entry.url {
-                writeln!(out, "source: {url}")?;
+                writeln!(out, "{}", say!(en: "source: {url}", es: "fuente: {url}"))?;
             }
             if entry.handoff {
-                writeln!(out, "(the owner hands this topic to a person)")?;
+                let handoff = say!(
+                    en: "(the owner hands this topic to a person)",
+                    es: "(de este tema se encarga una persona del equipo)"
+                );
+                writeln!(out, "{handoff}")?;
             }
         }
         Reply::Suggest { entries } => {
@@ -89,7 +97,14 @@ fn print_reply(out: &mut impl Write, reply: &Reply) -> std::io::Result<()> {
                 writeln!(out, "  {}: {}", line(h), h.question)?;
             }
         }
-        Reply::Escalate => writeln!(out, "ESCALATE (nothing in the knowledge base matches)")?,
+        Reply::Escalate => writeln!(
+            out,
+            "{}",
+            say!(
+                en: "ESCALATE (nothing in the knowledge base matches)",
+                es: "ESCALATE (nada en la base de conocimiento coincide)"
+            )
+        )?,
     }
     Ok(())
 }

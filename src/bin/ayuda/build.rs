@@ -12,6 +12,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::time::{Duration, Instant};
 
+use crate::say::say;
 use crate::support::{check_folder, model_for, progress, warn_ignored_sources, write_atomically};
 
 #[derive(Args)]
@@ -90,7 +91,7 @@ pub fn run(args: BuildArgs) -> Result<()> {
     };
     let model_file = model.file_name().map(|n| n.to_string_lossy().into_owned());
     let bundle = build_bundle(entries, &encoder, model_file.as_deref(), options)
-        .with_context(|| format!("building {}", args.out.display()))?;
+        .with_context(|| say!(en: "building {}", es: "creando {}", args.out.display()))?;
     let bytes = bundle.to_bytes();
     write_atomically(&args.out, &bytes)?;
     report(&bundle, &args.out, bytes.len(), &encoder);
@@ -109,16 +110,29 @@ fn warn_lint_errors(rows: &[ayuda::kb::Entry]) {
         .iter()
         .filter(|f| f.severity == Severity::Error)
         .collect();
+    // The findings themselves are the library's words (English).
     for f in errors.iter().take(SHOWN) {
-        eprintln!("ayuda: warning: {}: {}", f.origin, f.message);
+        let (origin, message) = (&f.origin, &f.message);
+        eprintln!(
+            "{}",
+            say!(en: "ayuda: warning: {origin}: {message}", es: "ayuda: aviso: {origin}: {message}")
+        );
     }
     if errors.len() > SHOWN {
-        eprintln!("ayuda: warning: and {} more", errors.len() - SHOWN);
+        let more = errors.len() - SHOWN;
+        eprintln!(
+            "{}",
+            say!(en: "ayuda: warning: and {more} more", es: "ayuda: aviso: y {more} más")
+        );
     }
     if !errors.is_empty() {
         eprintln!(
-            "ayuda: warning: {} problem(s) `ayuda lint` reports as errors: visitors may get a wrong or empty answer; fix them, then build again",
-            errors.len()
+            "{}",
+            say!(
+                en: "ayuda: warning: {} problem(s) `ayuda lint` reports as errors: visitors may get a wrong or empty answer; fix them, then build again",
+                es: "ayuda: aviso: {} problema(s) que `ayuda lint` da como errores: tus visitantes pueden recibir una respuesta equivocada o vacía; arréglalos y vuelve a crearla",
+                errors.len()
+            )
         );
     }
 }
@@ -135,11 +149,12 @@ fn check_out(out: &Path, sources: &[PathBuf]) -> Result<()> {
     };
     for source in sources {
         if source.canonicalize().is_ok_and(|s| s == target) {
-            anyhow::bail!(
-                "--out {} is the source {}: writing the bundle there would replace your FAQ; give another file, e.g. --out faq.kb",
+            anyhow::bail!(say!(
+                en: "--out {} is the source {}: writing the bundle there would replace your FAQ; give another file, e.g. --out faq.kb",
+                es: "--out {} es la fuente {}: escribir ahí la base de conocimiento sustituiría tus FAQ; indica otro archivo, p. ej. --out faq.kb",
                 out.display(),
                 source.display()
-            );
+            ));
         }
     }
     Ok(())
@@ -154,7 +169,11 @@ pub fn build_bundle(
     options: BuildOptions,
 ) -> Result<Bundle> {
     let phrasings: usize = entries.iter().map(|e| e.phrasings.len()).sum();
-    let bar = progress(phrasings, "phrasings", 256);
+    let bar = progress(
+        phrasings,
+        &say!(en: "phrasings", es: "formas de preguntar"),
+        256,
+    );
     let mut training: Option<(ProgressBar, Instant)> = None;
     let bundle = Bundle::build(
         entries,
@@ -170,12 +189,11 @@ pub fn build_bundle(
                         Some(total as u64),
                         ProgressDrawTarget::hidden(),
                     );
-                    b.set_style(
-                        ProgressStyle::with_template(
-                            "{bar:40} {pos}/{len} answer models trained, eta {eta}",
-                        )
-                        .expect("valid template"),
+                    let template = say!(
+                        en: "{{bar:40}} {{pos}}/{{len}} answer models trained, eta {{eta}}",
+                        es: "{{bar:40}} {{pos}}/{{len}} modelos de respuesta entrenados, quedan {{eta}}"
                     );
+                    b.set_style(ProgressStyle::with_template(&template).expect("valid template"));
                     (b, Instant::now())
                 });
                 if b.is_hidden() && started.elapsed() > Duration::from_secs(1) {
@@ -200,22 +218,29 @@ pub fn report(bundle: &Bundle, out: &Path, len: usize, encoder: &ayuda::model::E
     let p = bundle.policy();
     let cal = bundle.calibration();
     eprintln!(
-        "ayuda: built {} ({} entries, {phrasings} phrasings, {:.2} MB)",
-        out.display(),
-        bundle.entries().len(),
-        len as f64 / 1e6
+        "{}",
+        say!(
+            en: "ayuda: built {} ({} entries, {phrasings} phrasings, {:.2} MB)",
+            es: "ayuda: creada {} ({} entradas, {phrasings} formas de preguntar, {:.2} MB)",
+            out.display(),
+            bundle.entries().len(),
+            len as f64 / 1e6
+        )
     );
-    match &p.confidence {
-        Some(c) => eprintln!(
-            "ayuda: answers when the best entry's learned confidence is >= {:.3}; suggests entries scoring >= {:.3}",
+    let rule = match &p.confidence {
+        Some(c) => say!(
+            en: "ayuda: answers when the best entry's learned confidence is >= {:.3}; suggests entries scoring >= {:.3}",
+            es: "ayuda: responde cuando la confianza aprendida de la mejor entrada es >= {:.3}; sugiere las entradas con puntuación >= {:.3}",
             c.answer_at(),
             p.suggest_at
         ),
-        None => eprintln!(
-            "ayuda: answers when the best entry scores >= {:.3} and leads by >= {:.3}; suggests entries scoring >= {:.3}",
+        None => say!(
+            en: "ayuda: answers when the best entry scores >= {:.3} and leads by >= {:.3}; suggests entries scoring >= {:.3}",
+            es: "ayuda: responde cuando la mejor entrada puntúa >= {:.3} y saca >= {:.3} a la siguiente; sugiere las entradas con puntuación >= {:.3}",
             p.answer_at, p.margin, p.suggest_at
         ),
-    }
+    };
+    eprintln!("{rule}");
     match &cal.basis {
         Basis::KnowledgeBase {
             samples,
@@ -229,41 +254,73 @@ pub fn report(bundle: &Bundle, out: &Path, len: usize, encoder: &ayuda::model::E
             thresholds_alone,
         } => {
             eprintln!(
-                "ayuda: calibrated on {samples} phrasings of {entries} entries: about {:.0}% of questions like them answered right; {:.0}% of questions on topics the FAQ lacks answered anyway; {:.1}% wrong answers if a quarter of questions are such",
-                expected_correct * 100.0,
-                unknown_answered * 100.0,
-                expected_wrong * 100.0
+                "{}",
+                say!(
+                    en: "ayuda: calibrated on {samples} phrasings of {entries} entries: about {:.0}% of questions like them answered right; {:.0}% of questions on topics the FAQ lacks answered anyway; {:.1}% wrong answers if a quarter of questions are such",
+                    es: "ayuda: calibrado con {samples} formas de preguntar de {entries} entradas: cerca del {:.0}% de las preguntas parecidas, bien respondidas; el {:.0}% de las preguntas sobre temas que no están en las FAQ, respondidas de todos modos; un {:.1}% de respuestas equivocadas si una de cada cuatro preguntas es así",
+                    expected_correct * 100.0,
+                    unknown_answered * 100.0,
+                    expected_wrong * 100.0
+                )
             );
             report_answers(p.answer_weight, answer_tried);
             report_trained(p.trained_weight, trained_tried);
             if let Some(alone) = thresholds_alone {
                 eprintln!(
-                    "ayuda: a confidence learned from your phrasings decides answers: cross-validated, {:.0}% of known questions answered right with it, {:.0}% with a score and a lead alone",
-                    expected_correct * 100.0,
-                    alone * 100.0
+                    "{}",
+                    say!(
+                        en: "ayuda: a confidence learned from your phrasings decides answers: cross-validated, {:.0}% of known questions answered right with it, {:.0}% with a score and a lead alone",
+                        es: "ayuda: decide si responder una confianza aprendida de tus formas de preguntar: en validación cruzada, el {:.0}% de las preguntas conocidas bien respondidas con ella, el {:.0}% solo con la puntuación y la ventaja",
+                        expected_correct * 100.0,
+                        alone * 100.0
+                    )
                 );
             }
             if *conflicts > 0 {
-                eprintln!("ayuda: {conflicts} phrasings left out of calibration: another entry has a near-duplicate (run `ayuda lint`)");
+                eprintln!(
+                    "{}",
+                    say!(
+                        en: "ayuda: {conflicts} phrasings left out of calibration: another entry has a near-duplicate (run `ayuda lint`)",
+                        es: "ayuda: {conflicts} formas de preguntar fuera de la calibración: otra entrada tiene una casi igual (ejecuta `ayuda lint`)"
+                    )
+                );
             }
         }
         Basis::Defaults {
             reason,
             unknown_answered,
         } => {
-            eprintln!("ayuda: default thresholds: {reason}");
+            // The reason is the library's words (English).
+            eprintln!(
+                "{}",
+                say!(
+                    en: "ayuda: default thresholds: {reason}",
+                    es: "ayuda: umbrales por defecto: {reason}"
+                )
+            );
             if let Some(u) = unknown_answered {
                 let default = Policy::defaults(encoder.multilingual()).answer_at;
                 let raised = if p.answer_weight > 0.0 {
-                    format!(" (your answers' text counts {:.0}% of how alike a question and an entry are; answer_at set to keep it under 20% with a margin for how few were simulated)", p.answer_weight * 100.0)
+                    say!(
+                        en: " (your answers' text counts {:.0}% of how alike a question and an entry are; answer_at set to keep it under 20% with a margin for how few were simulated)",
+                        es: " (el texto de tus respuestas cuenta un {:.0}% en lo que se parecen una pregunta y una entrada; answer_at fijado para dejarlo por debajo del 20%, con margen por lo pocas que se han simulado)",
+                        p.answer_weight * 100.0
+                    )
                 } else if p.answer_at > default {
-                    format!(" (answer_at raised from {default:.2} to keep it under 20% with a margin for how few were simulated)")
+                    say!(
+                        en: " (answer_at raised from {default:.2} to keep it under 20% with a margin for how few were simulated)",
+                        es: " (answer_at subido desde {default:.2} para dejarlo por debajo del 20%, con margen por lo pocas que se han simulado)"
+                    )
                 } else {
                     String::new()
                 };
                 eprintln!(
-                    "ayuda: simulated, about {:.0}% of questions on topics the FAQ lacks would be answered anyway{raised}; add phrasings to calibrate fully",
-                    u * 100.0
+                    "{}",
+                    say!(
+                        en: "ayuda: simulated, about {:.0}% of questions on topics the FAQ lacks would be answered anyway{raised}; add phrasings to calibrate fully",
+                        es: "ayuda: en la simulación, cerca del {:.0}% de las preguntas sobre temas que no están en las FAQ se responderían de todos modos{raised}; añade formas de preguntar para calibrar del todo",
+                        u * 100.0
+                    )
                 );
             }
         }
@@ -272,7 +329,11 @@ pub fn report(bundle: &Bundle, out: &Path, len: usize, encoder: &ayuda::model::E
         report_early(early);
     }
     if !cal.owner_set.is_empty() {
-        eprintln!("ayuda: set by you: {}", cal.owner_set.join(", "));
+        let set = cal.owner_set.join(", ");
+        eprintln!(
+            "{}",
+            say!(en: "ayuda: set by you: {set}", es: "ayuda: fijado por ti: {set}")
+        );
     }
 }
 
@@ -280,7 +341,14 @@ pub fn report(bundle: &Bundle, out: &Path, len: usize, encoder: &ayuda::model::E
 fn report_early(early: &ayuda::retrieve::Calibration) {
     let p = early.policy;
     if p.margin > 1.0 {
-        eprintln!("ayuda: before the model arrives: no answers from words alone (they would answer topics the FAQ lacks), suggestions from a share of {:.2} of the question's words", p.suggest_at);
+        eprintln!(
+            "{}",
+            say!(
+                en: "ayuda: before the model arrives: no answers from words alone (they would answer topics the FAQ lacks), suggestions from a share of {:.2} of the question's words",
+                es: "ayuda: antes de que llegue el modelo: ninguna respuesta solo por las palabras (respondería temas que no están en las FAQ), sugerencias desde una proporción de {:.2} de las palabras de la pregunta",
+                p.suggest_at
+            )
+        );
         return;
     }
     let expected = match &early.basis {
@@ -288,16 +356,21 @@ fn report_early(early: &ayuda::retrieve::Calibration) {
             expected_correct,
             expected_wrong,
             ..
-        } => format!(
-            "; about {:.0}% of known questions answered right, {:.1}% wrong answers",
+        } => say!(
+            en: "; about {:.0}% of known questions answered right, {:.1}% wrong answers",
+            es: "; cerca del {:.0}% de las preguntas conocidas bien respondidas, un {:.1}% de respuestas equivocadas",
             expected_correct * 100.0,
             expected_wrong * 100.0
         ),
         Basis::Defaults { .. } => String::new(),
     };
     eprintln!(
-        "ayuda: before the model arrives, from words alone: answers when the best entry holds a share >= {:.2} of the question's words and leads by >= {:.2}{expected}",
-        p.answer_at, p.margin
+        "{}",
+        say!(
+            en: "ayuda: before the model arrives, from words alone: answers when the best entry holds a share >= {:.2} of the question's words and leads by >= {:.2}{expected}",
+            es: "ayuda: antes de que llegue el modelo, solo por las palabras: responde cuando la mejor entrada tiene una proporción >= {:.2} de las palabras de la pregunta y saca >= {:.2} a la siguiente{expected}",
+            p.answer_at, p.margin
+        )
     );
 }
 
@@ -318,16 +391,24 @@ fn report_answers(weight: f32, tried: &[WeightTried]) {
             .find(|t| t.weight == weight)
             .map_or(with.expected_correct, |t| t.expected_correct);
         eprintln!(
-            "ayuda: your answers' text counts {:.0}% of how alike a question and an entry are: cross-validated, {:.0}% of known questions answered right with it, {:.0}% with the questions alone",
-            weight * 100.0,
-            kept * 100.0,
-            without.expected_correct * 100.0
+            "{}",
+            say!(
+                en: "ayuda: your answers' text counts {:.0}% of how alike a question and an entry are: cross-validated, {:.0}% of known questions answered right with it, {:.0}% with the questions alone",
+                es: "ayuda: el texto de tus respuestas cuenta un {:.0}% en lo que se parecen una pregunta y una entrada: en validación cruzada, el {:.0}% de las preguntas conocidas bien respondidas con él, el {:.0}% solo con las preguntas",
+                weight * 100.0,
+                kept * 100.0,
+                without.expected_correct * 100.0
+            )
         );
     } else {
         eprintln!(
-            "ayuda: your answers' text not used to match questions: cross-validated, {:.0}% of known questions answered right with the questions alone, {:.0}% at best with it",
-            without.expected_correct * 100.0,
-            with.expected_correct * 100.0
+            "{}",
+            say!(
+                en: "ayuda: your answers' text not used to match questions: cross-validated, {:.0}% of known questions answered right with the questions alone, {:.0}% at best with it",
+                es: "ayuda: el texto de tus respuestas no se usa para encontrar las preguntas: en validación cruzada, el {:.0}% de las preguntas conocidas bien respondidas solo con las preguntas, el {:.0}% como mucho con él",
+                without.expected_correct * 100.0,
+                with.expected_correct * 100.0
+            )
         );
     }
 }
@@ -339,38 +420,52 @@ fn report_trained(weight: f32, tried: &[WeightTried]) {
         .iter()
         .filter(|t| t.weight > 0.0)
         .max_by(|a, b| a.expected_correct.total_cmp(&b.expected_correct));
-    match (without, best) {
-        (Some(without), Some(best)) if weight > 0.0 => eprintln!(
-            "ayuda: answer model trained on your phrasings counts {:.0}% of the score: cross-validated, {:.0}% of known questions answered right with it, {:.0}% without",
+    let said = match (without, best) {
+        (Some(without), Some(best)) if weight > 0.0 => say!(
+            en: "ayuda: answer model trained on your phrasings counts {:.0}% of the score: cross-validated, {:.0}% of known questions answered right with it, {:.0}% without",
+            es: "ayuda: el modelo de respuesta entrenado con tus formas de preguntar cuenta un {:.0}% de la puntuación: en validación cruzada, el {:.0}% de las preguntas conocidas bien respondidas con él, el {:.0}% sin él",
             weight * 100.0,
             tried.iter().find(|t| t.weight == weight).map_or(best.expected_correct, |t| t.expected_correct) * 100.0,
             without.expected_correct * 100.0
         ),
-        (Some(without), Some(best)) => eprintln!(
-            "ayuda: answer model trained on your phrasings not used: cross-validated, {:.0}% of known questions answered right without it, {:.0}% at best with it",
+        (Some(without), Some(best)) => say!(
+            en: "ayuda: answer model trained on your phrasings not used: cross-validated, {:.0}% of known questions answered right without it, {:.0}% at best with it",
+            es: "ayuda: el modelo de respuesta entrenado con tus formas de preguntar no se usa: en validación cruzada, el {:.0}% de las preguntas conocidas bien respondidas sin él, el {:.0}% como mucho con él",
             without.expected_correct * 100.0,
             best.expected_correct * 100.0
         ),
-        _ if weight > 0.0 => eprintln!(
-            "ayuda: answer model trained on your phrasings counts {:.0}% of the score (set by you)",
+        _ if weight > 0.0 => say!(
+            en: "ayuda: answer model trained on your phrasings counts {:.0}% of the score (set by you)",
+            es: "ayuda: el modelo de respuesta entrenado con tus formas de preguntar cuenta un {:.0}% de la puntuación (fijado por ti)",
             weight * 100.0
         ),
-        _ => {}
-    }
+        _ => return,
+    };
+    eprintln!("{said}");
 }
 
 /// Reads and checks a contact settings file: TOML, or JSON when it ends in .json.
 pub fn read_contact(path: &Path) -> Result<Settings> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading contact settings {}", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| {
+        say!(
+            en: "reading contact settings {}",
+            es: "leyendo los datos de contacto {}",
+            path.display()
+        )
+    })?;
+    let named = || {
+        say!(
+            en: "contact settings {}",
+            es: "datos de contacto {}",
+            path.display()
+        )
+    };
     let settings: Settings = if path.extension().is_some_and(|e| e == "json") {
         serde_json::from_str(&text).map_err(anyhow::Error::from)
     } else {
         toml::from_str(&text).map_err(anyhow::Error::from)
     }
-    .with_context(|| format!("contact settings {}", path.display()))?;
-    settings
-        .check()
-        .with_context(|| format!("contact settings {}", path.display()))?;
+    .with_context(named)?;
+    settings.check().with_context(named)?;
     Ok(settings)
 }

@@ -13,6 +13,8 @@ use ayuda::native::load_encoder;
 use clap::{Args, ValueEnum};
 use serde::{Deserialize, Serialize};
 
+use crate::say::say;
+
 #[derive(Args)]
 pub struct EmbedArgs {
     /// A model directory (full precision) or a packed model file.
@@ -63,18 +65,18 @@ pub fn run(args: EmbedArgs) -> Result<()> {
     std::io::stdin()
         .lock()
         .read_to_end(&mut raw)
-        .context("reading stdin")?;
+        .with_context(|| say!(en: "reading stdin", es: "leyendo la entrada estándar"))?;
     let texts = parse_input(&raw, args.format)?;
     let encoder = load_encoder(&args.model)?;
 
-    let progress = crate::support::progress(texts.len(), "texts", CHUNK);
+    let progress = crate::support::progress(texts.len(), &say!(en: "texts", es: "textos"), CHUNK);
     let mut out = BufWriter::new(std::io::stdout().lock());
     let (mut seconds, mut tokens) = (0.0, 0);
     for chunk in texts.chunks(CHUNK) {
         let start = std::time::Instant::now();
         let embeddings = encoder
             .embed_batch_with(chunk, &|n| progress.inc(n as u64))
-            .context("embedding")?;
+            .with_context(|| say!(en: "embedding", es: "calculando los vectores"))?;
         seconds += start.elapsed().as_secs_f64();
         tokens += embeddings.iter().map(|e| e.tokens).sum::<usize>();
         for (text, e) in chunk.iter().zip(&embeddings) {
@@ -112,11 +114,12 @@ fn parse_input(raw: &[u8], format: Format) -> Result<Vec<String>> {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let line = match std::str::from_utf8(line) {
             Ok(s) => s,
-            Err(e) => bail!(
-                "stdin line {}: not valid UTF-8 (bad byte at column {}); convert the input to UTF-8 first",
+            Err(e) => bail!(say!(
+                en: "stdin line {}: not valid UTF-8 (bad byte at column {}); convert the input to UTF-8 first",
+                es: "línea {} de la entrada: no es UTF-8 válido (byte erróneo en la columna {}); convierte antes la entrada a UTF-8",
                 i + 1,
                 e.valid_up_to() + 1
-            ),
+            )),
         };
         if format == Format::Auto && texts.is_empty() && !jsonl && !line.trim().is_empty() {
             jsonl = line.trim_start().starts_with('{');
@@ -126,8 +129,9 @@ fn parse_input(raw: &[u8], format: Format) -> Result<Vec<String>> {
                 continue;
             }
             let parsed: InputLine = serde_json::from_str(line).with_context(|| {
-                format!(
-                    "stdin line {}: expected a JSON object with a \"text\" string",
+                say!(
+                    en: "stdin line {}: expected a JSON object with a \"text\" string",
+                    es: "línea {} de la entrada: se esperaba un objeto JSON con un texto \"text\"",
                     i + 1
                 )
             })?;

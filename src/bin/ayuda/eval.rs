@@ -12,6 +12,7 @@ use ayuda::retrieve::Outcome;
 use clap::Args;
 use serde::Serialize;
 
+use crate::say::say;
 use crate::support::{open_kb, open_kb_early, progress};
 
 #[derive(Args)]
@@ -98,19 +99,26 @@ pub fn run(args: EvalArgs) -> Result<()> {
         } else if let Some(&i) = ids.get(label.as_str()) {
             labels.push(Some(i));
         } else {
-            bail!(
-                "{}:{line}: label \"{label}\" is not an entry id of {}{}",
+            let hint = match &args.oos_label {
+                Some(l) => say!(
+                    en: " nor the out-of-scope label \"{l}\"",
+                    es: " ni la etiqueta de fuera del ámbito \"{l}\""
+                ),
+                None => say!(
+                    en: " (pass --oos-label L if some questions are out of scope)",
+                    es: " (indica --oos-label L si algunas preguntas están fuera del ámbito)"
+                ),
+            };
+            bail!(say!(
+                en: "{}:{line}: label \"{label}\" is not an entry id of {}{hint}",
+                es: "{}:{line}: la etiqueta \"{label}\" no es el id de ninguna entrada de {}{hint}",
                 args.queries.display(),
-                args.kb.display(),
-                match &args.oos_label {
-                    Some(l) => format!(" nor the out-of-scope label \"{l}\""),
-                    None => " (pass --oos-label L if some questions are out of scope)".into(),
-                }
-            );
+                args.kb.display()
+            ));
         }
     }
 
-    let bar = progress(rows.len(), "questions", CHUNK);
+    let bar = progress(rows.len(), &say!(en: "questions", es: "preguntas"), CHUNK);
     let started = Instant::now();
     let mut r = Report {
         queries: rows.len(),
@@ -126,7 +134,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         let vectors = match &encoder {
             Some(encoder) => encoder
                 .embed_batch(&texts)
-                .context("embedding questions")?
+                .with_context(|| say!(en: "embedding questions", es: "calculando los vectores de las preguntas"))?
                 .into_iter()
                 .map(|e| Some(e.vector))
                 .collect(),
@@ -199,59 +207,117 @@ pub fn run(args: EvalArgs) -> Result<()> {
         println!("{}", serde_json::to_string(&r)?);
         return Ok(());
     }
+    // The table is for a person (tools read `--json`): said in the owner's language, each label
+    // padded to the longest.
     let pct = |v: f64| format!("{:.2}%", v * 100.0);
     let opt = |v: Option<f64>| v.map_or("-".to_string(), pct);
-    println!("tier               {}", r.tier);
-    println!("queries            {}", r.queries);
-    println!("in scope           {}", r.in_scope);
-    println!(
-        "correct            {}  (right answers, of in-scope)",
-        pct(r.correct_rate)
-    );
-    println!(
-        "wrong              {}  (wrong answers, of all)",
-        pct(r.wrong_rate)
-    );
-    println!("suggest            {}", pct(r.suggest_rate));
-    println!(
-        "suggest hit        {}  (right entry offered, of in-scope suggestions)",
-        opt(r.suggest_hit_rate)
-    );
-    println!("escalate           {}", pct(r.escalate_rate));
-    println!(
-        "out-of-scope held  {}  (not answered, of out-of-scope)",
-        opt(r.oos_recall)
-    );
-    println!("top-1 accuracy     {}", pct(r.top1_accuracy));
-    println!(
-        "ceiling            {}  (right answers at <= 5% wrong, one threshold picked on these questions)",
-        pct(r.ceiling_correct_rate)
-    );
-    println!("questions/s        {:.1}", r.queries_per_second);
-    println!(
-        "trained model      {}",
-        if r.trained_weight > 0.0 {
-            format!("{:.0}% of the score", r.trained_weight * 100.0)
-        } else {
-            "not used".to_string()
-        }
-    );
-    println!(
-        "answers' text      {}",
-        if r.answer_weight > 0.0 {
-            format!("{:.0}% of the meaning score", r.answer_weight * 100.0)
-        } else {
-            "not used".to_string()
-        }
-    );
-    println!(
-        "learned confidence {}",
-        if r.learned_confidence {
-            "decides answers"
-        } else {
-            "not used"
-        }
-    );
+    let not_used = || say!(en: "not used", es: "no se usa");
+    let tier = match (r.tier, crate::say::lang()) {
+        (_, crate::say::Lang::En) => r.tier,
+        ("early", _) => "temprano",
+        _ => "completo",
+    };
+    let table = [
+        (say!(en: "tier", es: "nivel"), tier.to_string()),
+        (say!(en: "queries", es: "preguntas"), r.queries.to_string()),
+        (
+            say!(en: "in scope", es: "en el ámbito"),
+            r.in_scope.to_string(),
+        ),
+        (
+            say!(en: "correct", es: "correctas"),
+            say!(
+                en: "{}  (right answers, of in-scope)",
+                es: "{}  (bien respondidas, de las del ámbito)",
+                pct(r.correct_rate)
+            ),
+        ),
+        (
+            say!(en: "wrong", es: "equivocadas"),
+            say!(
+                en: "{}  (wrong answers, of all)",
+                es: "{}  (respuestas equivocadas, de todas)",
+                pct(r.wrong_rate)
+            ),
+        ),
+        (say!(en: "suggest", es: "sugerencias"), pct(r.suggest_rate)),
+        (
+            say!(en: "suggest hit", es: "sugerencia acertada"),
+            say!(
+                en: "{}  (right entry offered, of in-scope suggestions)",
+                es: "{}  (entrada correcta ofrecida, de las sugerencias del ámbito)",
+                opt(r.suggest_hit_rate)
+            ),
+        ),
+        (
+            say!(en: "escalate", es: "a una persona"),
+            pct(r.escalate_rate),
+        ),
+        (
+            say!(en: "out-of-scope held", es: "fuera del ámbito retenidas"),
+            say!(
+                en: "{}  (not answered, of out-of-scope)",
+                es: "{}  (sin responder, de las de fuera del ámbito)",
+                opt(r.oos_recall)
+            ),
+        ),
+        (
+            say!(en: "top-1 accuracy", es: "acierto top-1"),
+            pct(r.top1_accuracy),
+        ),
+        (
+            say!(en: "ceiling", es: "techo"),
+            say!(
+                en: "{}  (right answers at <= 5% wrong, one threshold picked on these questions)",
+                es: "{}  (bien respondidas con <= 5% equivocadas, un umbral elegido con estas mismas preguntas)",
+                pct(r.ceiling_correct_rate)
+            ),
+        ),
+        (
+            say!(en: "questions/s", es: "preguntas/s"),
+            format!("{:.1}", r.queries_per_second),
+        ),
+        (
+            say!(en: "trained model", es: "modelo entrenado"),
+            if r.trained_weight > 0.0 {
+                say!(
+                    en: "{:.0}% of the score",
+                    es: "{:.0}% de la puntuación",
+                    r.trained_weight * 100.0
+                )
+            } else {
+                not_used()
+            },
+        ),
+        (
+            say!(en: "answers' text", es: "texto de las respuestas"),
+            if r.answer_weight > 0.0 {
+                say!(
+                    en: "{:.0}% of the meaning score",
+                    es: "{:.0}% de la puntuación por significado",
+                    r.answer_weight * 100.0
+                )
+            } else {
+                not_used()
+            },
+        ),
+        (
+            say!(en: "learned confidence", es: "confianza aprendida"),
+            if r.learned_confidence {
+                say!(en: "decides answers", es: "decide las respuestas")
+            } else {
+                not_used()
+            },
+        ),
+    ];
+    let width = table
+        .iter()
+        .map(|(l, _)| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (label, value) in &table {
+        println!("{label:<width$} {value}");
+    }
     Ok(())
 }
 
@@ -280,7 +346,7 @@ fn read_queries(path: &PathBuf) -> Result<Vec<(u64, String, String)>> {
     let mut reader = csv::Reader::from_path(path).with_context(|| format!("{name}"))?;
     let headers = reader
         .headers()
-        .with_context(|| format!("{name}: reading the header"))?
+        .with_context(|| say!(en: "{name}: reading the header", es: "{name}: leyendo la cabecera"))?
         .clone();
     let find = |names: &[&str]| {
         headers
@@ -290,10 +356,11 @@ fn read_queries(path: &PathBuf) -> Result<Vec<(u64, String, String)>> {
     let text = find(&["text", "question", "query"]).unwrap_or(0);
     let label = find(&["label", "category", "id", "entry", "intent"]).unwrap_or(1);
     if headers.len() < 2 {
-        bail!(
-            "{name}: expected a header with two columns, text and label; found {:?}",
+        bail!(say!(
+            en: "{name}: expected a header with two columns, text and label; found {:?}",
+            es: "{name}: se esperaba una cabecera con dos columnas, text y label; tiene {:?}",
             headers.iter().collect::<Vec<_>>()
-        );
+        ));
     }
     let mut rows = Vec::new();
     for record in reader.records() {
@@ -303,11 +370,14 @@ fn read_queries(path: &PathBuf) -> Result<Vec<(u64, String, String)>> {
             (Some(t), Some(l)) if !l.trim().is_empty() => {
                 rows.push((line, t.to_string(), l.trim().to_string()))
             }
-            _ => bail!("{name}:{line}: a question needs a text and a label"),
+            _ => bail!(say!(
+                en: "{name}:{line}: a question needs a text and a label",
+                es: "{name}:{line}: cada pregunta necesita un texto y una etiqueta"
+            )),
         }
     }
     if rows.is_empty() {
-        bail!("{name}: no questions");
+        bail!(say!(en: "{name}: no questions", es: "{name}: no hay preguntas"));
     }
     Ok(rows)
 }

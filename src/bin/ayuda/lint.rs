@@ -9,6 +9,7 @@ use ayuda::native::{load_encoder, read_source_rows};
 use ayuda::retrieve::{Index, Policy};
 use clap::Args;
 
+use crate::say::{count, say};
 use crate::support::{progress, warn_ignored_sources};
 
 #[derive(Args)]
@@ -37,12 +38,16 @@ pub fn run(args: LintArgs) -> Result<()> {
     match &args.model {
         Some(model) => {
             let encoder = load_encoder(model)?;
-            let bar = progress(phrasings, "phrasings", 256);
-            let vectors =
-                embed_phrasings(entries, &encoder, &mut |done, _| bar.set_position(done as u64))?;
+            let unit = say!(en: "phrasings", es: "formas de preguntar");
+            let bar = progress(phrasings, &unit, 256);
+            let vectors = embed_phrasings(entries, &encoder, &mut |done, _| {
+                bar.set_position(done as u64)
+            })?;
             bar.finish_and_clear();
             let index = Index::build(entries, vectors);
-            let weight = args.lexical_weight.unwrap_or(Policy::DEFAULT.lexical_weight);
+            let weight = args
+                .lexical_weight
+                .unwrap_or(Policy::DEFAULT.lexical_weight);
             findings.extend(check_retrieval(
                 &checked,
                 &index,
@@ -51,7 +56,11 @@ pub fn run(args: LintArgs) -> Result<()> {
             ));
         }
         None => eprintln!(
-            "ayuda: lint: no --model given: near-duplicate questions and phrasings that find another entry were not checked"
+            "{}",
+            say!(
+                en: "ayuda: lint: no --model given: near-duplicate questions and phrasings that find another entry were not checked",
+                es: "ayuda: lint: sin --model no se han comprobado las preguntas casi repetidas ni las formas de preguntar que encuentran otra entrada"
+            )
         ),
     }
     findings.sort_by_key(|f| f.severity);
@@ -66,23 +75,29 @@ pub fn run(args: LintArgs) -> Result<()> {
             println!("{f}");
         }
         if of_kind.len() > SHOWN {
-            println!("... and {} more like these", of_kind.len() - SHOWN);
+            let more = of_kind.len() - SHOWN;
+            println!(
+                "{}",
+                say!(en: "... and {more} more like these", es: "... y {more} más como estos")
+            );
         }
     }
-    let n =
-        |count: usize, what: &str| format!("{count} {what}{}", if count == 1 { "" } else { "s" });
+    let errors_said = count(errors, ["error", "errors"], ["error", "errores"]);
     println!(
-        "{}, {}: {}, {}",
-        n(entries.len(), "entry").replace("entrys", "entries"),
-        n(phrasings, "phrasing"),
-        n(errors, "error"),
-        n(warnings, "warning")
+        "{}, {}: {errors_said}, {}",
+        count(entries.len(), ["entry", "entries"], ["entrada", "entradas"]),
+        count(
+            phrasings,
+            ["phrasing", "phrasings"],
+            ["forma de preguntar", "formas de preguntar"]
+        ),
+        count(warnings, ["warning", "warnings"], ["aviso", "avisos"])
     );
     if errors > 0 {
-        bail!(
-            "{} in the FAQ sources; fix them before building",
-            n(errors, "error")
-        );
+        bail!(say!(
+            en: "{errors_said} in the FAQ sources; fix them before building",
+            es: "las fuentes de las FAQ tienen {errors_said}; arréglalas antes de crear la base de conocimiento"
+        ));
     }
     Ok(())
 }

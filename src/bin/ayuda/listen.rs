@@ -17,6 +17,8 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tower::ServiceExt;
 
+use crate::say::say;
+
 /// A client has this long to send a request's headers; a half-sent request (or an idle
 /// kept-alive connection) is closed after it, so it cannot hold a connection for minutes.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -41,7 +43,13 @@ pub async fn serve(
                 Ok(accepted) => accepted,
                 Err(err) => {
                     // Out of file descriptors, say: wait for some to close rather than spin.
-                    eprintln!("ayuda: accepting a connection: {err}");
+                    eprintln!(
+                        "{}",
+                        say!(
+                            en: "ayuda: accepting a connection: {err}",
+                            es: "ayuda: aceptando una conexión: {err}"
+                        )
+                    );
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }

@@ -9,6 +9,7 @@ mod inbox;
 mod lint;
 mod listen;
 mod model_cmd;
+mod say;
 mod serve;
 mod site;
 mod support;
@@ -17,6 +18,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use say::say;
+
+// The help below stays English (see `say`): clap builds it from these doc comments.
 #[derive(Parser)]
 #[command(
     name = "ayuda",
@@ -73,7 +77,11 @@ fn main() -> ExitCode {
                     return ExitCode::SUCCESS;
                 }
             }
-            eprintln!("ayuda: error: {}", causes(&err));
+            let causes = causes(&err);
+            eprintln!(
+                "{}",
+                say!(en: "ayuda: error: {causes}", es: "ayuda: error: {causes}")
+            );
             ExitCode::FAILURE
         }
     }
@@ -81,11 +89,12 @@ fn main() -> ExitCode {
 
 /// The error and its causes joined by ": ", each said once. Many errors already end their
 /// message with their cause's (`{path}: {source}`), and anyhow's `{:#}` would repeat it
-/// ("faq.csv: No such file or directory: No such file or directory").
+/// ("faq.csv: No such file or directory: No such file or directory"). The library's commonest
+/// errors are said in the owner's language (`say::library_error`), the rest as written.
 fn causes(err: &anyhow::Error) -> String {
     let mut out = String::new();
     for cause in err.chain() {
-        let text = cause.to_string();
+        let text = say::library_error(cause).unwrap_or_else(|| cause.to_string());
         if out.ends_with(&text) {
             continue;
         }

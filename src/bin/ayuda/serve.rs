@@ -19,6 +19,7 @@ use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::inbox;
+use crate::say::say;
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -72,38 +73,57 @@ fn compression() -> CompressionLayer<impl Predicate> {
 
 pub fn run(args: ServeArgs) -> Result<()> {
     if !args.dir.is_dir() {
-        bail!("{} is not a folder", args.dir.display());
+        bail!(say!(
+            en: "{} is not a folder",
+            es: "{} no es una carpeta",
+            args.dir.display()
+        ));
     }
     let mut app = Router::new();
     for mount in &args.mounts {
         let Some((prefix, dir)) = mount.split_once('=') else {
-            bail!("--mount {mount}: expected PREFIX=DIR, for example /shared=../shared");
+            bail!(say!(
+                en: "--mount {mount}: expected PREFIX=DIR, for example /shared=../shared",
+                es: "--mount {mount}: se esperaba PREFIJO=CARPETA, por ejemplo /shared=../shared"
+            ));
         };
         if !prefix.starts_with('/') || prefix.len() < 2 {
-            bail!("--mount {mount}: the prefix must start with / and name a path");
+            bail!(say!(
+                en: "--mount {mount}: the prefix must start with / and name a path",
+                es: "--mount {mount}: el prefijo debe empezar por / y nombrar una ruta"
+            ));
         }
         if !PathBuf::from(dir).is_dir() {
-            bail!("--mount {mount}: {dir} is not a folder");
+            bail!(say!(
+                en: "--mount {mount}: {dir} is not a folder",
+                es: "--mount {mount}: {dir} no es una carpeta"
+            ));
         }
         app = app.nest_service(prefix.trim_end_matches('/'), folder(Path::new(dir))?);
     }
     let token = inbox::token_or_env(args.inbox_token);
     let inbox_note = match &args.inbox_db {
-        Some(db) => format!(
-            " (messages to /inbox/messages are stored in {}{})",
-            db.display(),
-            if token.is_some() {
-                "; yours to read at /inbox/admin/"
+        Some(db) => {
+            let admin = if token.is_some() {
+                say!(en: "; yours to read at /inbox/admin/", es: "; léelos en /inbox/admin/")
             } else {
-                ""
-            }
-        ),
+                String::new()
+            };
+            say!(
+                en: " (messages to /inbox/messages are stored in {}{admin})",
+                es: " (los mensajes a /inbox/messages se guardan en {}{admin})",
+                db.display()
+            )
+        }
         None => String::new(),
     };
     let mail = args.mail.settings()?;
     let webhook = args.webhook.webhook()?;
     if (mail.is_some() || webhook.is_some()) && args.inbox_db.is_none() {
-        bail!("--smtp and --webhook deliver what the inbox stores: add --inbox-db FILE");
+        bail!(say!(
+            en: "--smtp and --webhook deliver what the inbox stores: add --inbox-db FILE",
+            es: "--smtp y --webhook entregan lo que guarda el buzón: añade --inbox-db ARCHIVO"
+        ));
     }
     if let Some(db) = args.inbox_db {
         let config = inbox::Config {
@@ -129,21 +149,28 @@ pub fn run(args: ServeArgs) -> Result<()> {
             HeaderValue::from_static("nosniff"),
         ))
         .layer(compression());
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let runtime = tokio::runtime::Runtime::new().with_context(
+        || say!(en: "starting the async runtime", es: "arrancando el entorno asíncrono"),
+    )?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
-            .with_context(|| format!("listening on {}", args.listen))?;
+            .with_context(|| say!(en: "listening on {}", es: "escuchando en {}", args.listen))?;
+        // Scripts and the browser tests find the address by its "http://".
         eprintln!(
-            "ayuda: serving {} on http://{}{inbox_note}",
-            args.dir.display(),
-            listener.local_addr()?
+            "{}",
+            say!(
+                en: "ayuda: serving {} on http://{}{inbox_note}",
+                es: "ayuda: sirviendo {} en http://{}{inbox_note}",
+                args.dir.display(),
+                listener.local_addr()?
+            )
         );
         crate::listen::serve(listener, app, async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await
-        .context("serving")
+        .with_context(|| say!(en: "serving", es: "sirviendo"))
     })
 }
 
@@ -152,7 +179,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
 fn folder(dir: &Path) -> Result<Router> {
     let root: Arc<Path> = dir
         .canonicalize()
-        .with_context(|| format!("reading {}", dir.display()))?
+        .with_context(|| say!(en: "reading {}", es: "leyendo {}", dir.display()))?
         .into();
     Ok(Router::new()
         .fallback_service(ServeDir::new(dir))

@@ -10,6 +10,8 @@ use ayuda::model::Encoder;
 use ayuda::native::{load_bundle, load_encoder, model_candidates};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::say::say;
+
 /// Writes beside the target and renames, so an interrupted or failed write never leaves a
 /// half-written file where a good one is expected.
 pub fn write_atomically(out: &Path, bytes: &[u8]) -> Result<()> {
@@ -18,11 +20,10 @@ pub fn write_atomically(out: &Path, bytes: &[u8]) -> Result<()> {
     tmp.push(".partial");
     let tmp = PathBuf::from(tmp);
     // Errors name the file asked for: the .partial beside it is ours, not the user's.
+    let writing = || say!(en: "writing {}", es: "escribiendo {}", out.display());
     let result = std::fs::write(&tmp, bytes)
-        .with_context(|| format!("writing {}", out.display()))
-        .and_then(|()| {
-            std::fs::rename(&tmp, out).with_context(|| format!("writing {}", out.display()))
-        });
+        .with_context(writing)
+        .and_then(|()| std::fs::rename(&tmp, out).with_context(writing));
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
@@ -37,18 +38,20 @@ pub fn check_folder(out: &Path) -> Result<()> {
         _ => return Ok(()), // the current folder
     };
     if !folder.exists() {
-        bail!(
-            "cannot write {}: the folder {} does not exist; create it first or choose another place",
+        bail!(say!(
+            en: "cannot write {}: the folder {} does not exist; create it first or choose another place",
+            es: "no se puede escribir {}: la carpeta {} no existe; créala primero o elige otro sitio",
             out.display(),
             folder.display()
-        );
+        ));
     }
     if !folder.is_dir() {
-        bail!(
-            "cannot write {}: {} is a file, not a folder",
+        bail!(say!(
+            en: "cannot write {}: {} is a file, not a folder",
+            es: "no se puede escribir {}: {} es un archivo, no una carpeta",
             out.display(),
             folder.display()
-        );
+        ));
     }
     Ok(())
 }
@@ -67,26 +70,30 @@ pub fn warn_ignored_sources(sources: &[PathBuf]) {
         .collect();
     let more = match ignored.len() - shown.len() {
         0 => String::new(),
-        n => format!(" and {n} more"),
+        n => say!(en: " and {n} more", es: " y {n} más"),
     };
+    let shown = shown.join(", ");
     eprintln!(
-        "ayuda: warning: a folder is read as a built site, for its HTML pages alone; not read: {}{more}. To use them, pass them by name too",
-        shown.join(", ")
+        "{}",
+        say!(
+            en: "ayuda: warning: a folder is read as a built site, for its HTML pages alone; not read: {shown}{more}. To use them, pass them by name too",
+            es: "ayuda: aviso: una carpeta se lee como un sitio ya generado, solo sus páginas HTML; no se han leído: {shown}{more}. Para usarlos, indícalos también por su nombre"
+        )
     );
 }
 
-/// A progress bar on stderr for `len` items, hidden when there are too few to wait for.
+/// A progress bar on stderr for `len` items (`unit`, in the owner's language), hidden when
+/// there are too few to wait for.
 pub fn progress(len: usize, unit: &str, show_from: usize) -> ProgressBar {
     if len <= show_from {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(len as u64);
-    bar.set_style(
-        ProgressStyle::with_template(&format!(
-            "{{bar:40}} {{pos}}/{{len}} {unit}, {{per_sec}}, eta {{eta}}"
-        ))
-        .expect("valid template"),
+    let template = say!(
+        en: "{{bar:40}} {{pos}}/{{len}} {unit}, {{per_sec}}, eta {{eta}}",
+        es: "{{bar:40}} {{pos}}/{{len}} {unit}, {{per_sec}}, quedan {{eta}}"
     );
+    bar.set_style(ProgressStyle::with_template(&template).expect("valid template"));
     bar
 }
 
@@ -94,10 +101,11 @@ pub fn progress(len: usize, unit: &str, show_from: usize) -> ProgressBar {
 pub fn open_kb_early(kb: &Path) -> Result<Bundle> {
     let bundle = load_bundle(kb)?;
     if bundle.early().is_none() {
-        bail!(
-            "{}: built before the early tier; rebuild it with `ayuda build`",
+        bail!(say!(
+            en: "{}: built before the early tier; rebuild it with `ayuda build`",
+            es: "{}: se creó antes de que existieran las respuestas tempranas; vuelve a crearla con `ayuda build`",
             kb.display()
-        );
+        ));
     }
     Ok(bundle)
 }
@@ -116,32 +124,43 @@ pub fn open_kb(kb: &Path, model: Option<&Path>) -> Result<(Bundle, Encoder)> {
             let candidates = model_candidates(kb, &bundle);
             // Beside the bundle first; then where `ayuda build` looks for models.
             let elsewhere = || bundle.model_file().and_then(|name| find_model(name).ok());
-            match candidates.iter().find(|p| p.is_file()).cloned().or_else(elsewhere) {
+            match candidates
+                .iter()
+                .find(|p| p.is_file())
+                .cloned()
+                .or_else(elsewhere)
+            {
                 Some(found) => found,
-                None => bail!(
-                    "{}: the model it was built with ({}) was not found{}; pass it with --model FILE",
-                    kb.display(),
-                    bundle.model_file().unwrap_or("file name not recorded"),
-                    if candidates.is_empty() {
+                None => {
+                    let name = match bundle.model_file() {
+                        Some(name) => name.to_string(),
+                        None => {
+                            say!(en: "file name not recorded", es: "no consta el nombre del archivo")
+                        }
+                    };
+                    let looked = candidates
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let looked = if candidates.is_empty() {
                         String::new()
                     } else {
-                        format!(
-                            " (looked in {})",
-                            candidates
-                                .iter()
-                                .map(|p| p.display().to_string())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )
-                    }
-                ),
+                        say!(en: " (looked in {looked})", es: " (buscado en {looked})")
+                    };
+                    bail!(say!(
+                        en: "{}: the model it was built with ({name}) was not found{looked}; pass it with --model FILE",
+                        es: "{}: no se encuentra el modelo con el que se creó ({name}){looked}; indícalo con --model ARCHIVO",
+                        kb.display()
+                    ))
+                }
             }
         }
     };
     let encoder = load_encoder(&model)?;
     bundle
         .check_model(&encoder)
-        .with_context(|| format!("{} with {}", kb.display(), model.display()))?;
+        .with_context(|| say!(en: "{} with {}", es: "{} con {}", kb.display(), model.display()))?;
     Ok((bundle, encoder))
 }
 
@@ -158,7 +177,11 @@ pub fn model_for(
     }
     let (kind, why) = choose_model(entries, languages);
     let found = find_model(kind.file_name())?;
-    eprintln!("ayuda: model {} ({why})", found.display());
+    // tools/eval.sh reads the English line ("ayuda: model FILE (...)"), with AYUDA_LANG=en.
+    eprintln!(
+        "{}",
+        say!(en: "ayuda: model {} ({why})", es: "ayuda: modelo {} ({why})", found.display())
+    );
     Ok(found)
 }
 
@@ -188,8 +211,13 @@ fn find_model(name: &str) -> Result<PathBuf> {
             return Ok(candidate);
         }
     }
-    anyhow::bail!(
-        "the model {name} was not found (looked in {}); run `make pack` in the ayuda checkout, set AYUDA_MODELS to the folder holding it, or pass --model FILE",
-        places.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
-    )
+    let looked = places
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    anyhow::bail!(say!(
+        en: "the model {name} was not found (looked in {looked}); run `make pack` in the ayuda checkout, set AYUDA_MODELS to the folder holding it, or pass --model FILE",
+        es: "no se encuentra el modelo {name} (buscado en {looked}); ejecuta `make pack` en la copia de ayuda, pon en AYUDA_MODELS la carpeta que lo contiene o indícalo con --model ARCHIVO"
+    ))
 }

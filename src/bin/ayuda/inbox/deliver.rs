@@ -12,6 +12,7 @@ use anyhow::Result;
 use jiff::{SignedDuration, Timestamp};
 
 use super::store::{Due, Store};
+use crate::say::say;
 
 /// Where stored messages go out: mail, the webhook.
 pub trait Channel: Send + 'static {
@@ -47,7 +48,11 @@ impl Sender {
         let (wake, woken) = mpsc::channel::<()>();
         std::thread::spawn(move || loop {
             if let Err(err) = send_due(&store, &channel) {
-                eprintln!("ayuda: inbox: {}: {err:#}", channel.name());
+                let name = channel.name();
+                eprintln!(
+                    "{}",
+                    say!(en: "ayuda: inbox: {name}: {err:#}", es: "ayuda: buzón: {name}: {err:#}")
+                );
             }
             let wait = match store.next_due(channel.name()) {
                 Ok(Some(next)) => next
@@ -82,16 +87,18 @@ fn send_due(store: &Store, channel: &impl Channel) -> Result<()> {
                 let error = format!("{err:#}");
                 let received = due.received_at.parse().unwrap_or(now);
                 let next = next_try(due.attempts, received, now);
-                match next {
-                    Some(at) => eprintln!(
-                        "ayuda: inbox: {name}: message {} not sent ({error}); next try at {at:.0}",
-                        due.id
+                let id = due.id;
+                let said = match next {
+                    Some(at) => say!(
+                        en: "ayuda: inbox: {name}: message {id} not sent ({error}); next try at {at:.0}",
+                        es: "ayuda: buzón: {name}: mensaje {id} no enviado ({error}); siguiente intento a las {at:.0}"
                     ),
-                    None => eprintln!(
-                        "ayuda: inbox: {name}: message {} not sent ({error}); gave up after a day of tries (it stays in `ayuda inbox list`)",
-                        due.id
+                    None => say!(
+                        en: "ayuda: inbox: {name}: message {id} not sent ({error}); gave up after a day of tries (it stays in `ayuda inbox list`)",
+                        es: "ayuda: buzón: {name}: mensaje {id} no enviado ({error}); se deja de intentar tras un día (sigue en `ayuda inbox list`)"
                     ),
-                }
+                };
+                eprintln!("{said}");
                 store.failed(due.id, name, &error, now, next)?;
             }
         }

@@ -14,6 +14,7 @@ use clap::Args;
 
 use super::shown;
 use super::store::Store;
+use crate::say::{count, say};
 use crate::support::{open_kb, write_atomically};
 
 #[derive(Args)]
@@ -47,7 +48,7 @@ struct Seen {
 pub fn run(args: &GapsArgs) -> Result<()> {
     let rows = Store::open_existing(&args.db)?
         .all()
-        .with_context(|| format!("reading {}", args.db.display()))?;
+        .with_context(|| say!(en: "reading {}", es: "leyendo {}", args.db.display()))?;
     let (bundle, encoder) = open_kb(&args.kb, args.model.as_deref())?;
     let suggest_at = bundle.policy().suggest_at;
     // Entry index (None: no entry near enough) -> the messages nearest it.
@@ -55,7 +56,7 @@ pub fn run(args: &GapsArgs) -> Result<()> {
     let mut seen_texts = std::collections::HashSet::new();
     for row in &rows {
         let message: Escalation = serde_json::from_str(&row.body)
-            .with_context(|| format!("{}: message {} is damaged", args.db.display(), row.id))?;
+            .with_context(|| super::damaged(&args.db.display().to_string(), row.id))?;
         let text = message
             .message
             .split_whitespace()
@@ -66,7 +67,7 @@ pub fn run(args: &GapsArgs) -> Result<()> {
         }
         let vector = encoder
             .embed(&text)
-            .with_context(|| format!("message {}", row.id))?
+            .with_context(|| say!(en: "message {}", es: "mensaje {}", row.id))?
             .vector;
         let (ranked, outcome) = bundle.rank_and_decide(&text, vector, message.lang.as_deref());
         let best = ranked.first();
@@ -80,30 +81,45 @@ pub fn run(args: &GapsArgs) -> Result<()> {
     }
     let total: usize = groups.values().map(Vec::len).sum();
     let lacking = groups.get(&None).map_or(0, Vec::len);
+    let messages = |n| count(n, ["message", "messages"], ["mensaje", "mensajes"]);
     println!(
-        "{}: {} came near an entry (they may need other words for it), {lacking} near none (topics the FAQ may lack)",
-        count(total, "message"),
-        total - lacking
+        "{}",
+        say!(
+            en: "{}: {} came near an entry (they may need other words for it), {lacking} near none (topics the FAQ may lack)",
+            es: "{}: {} se acercaron a una entrada (puede que les falten otras formas de preguntar), {lacking} a ninguna (temas que quizá no están en las FAQ)",
+            messages(total),
+            total - lacking
+        )
     );
     let mut order: Vec<_> = groups.iter().collect();
     order.sort_by_key(|(entry, seen)| (entry.is_none(), std::cmp::Reverse(seen.len())));
     let entries = bundle.entries();
     for (entry, seen) in &order {
-        match entry {
-            Some(i) => println!(
-                "\nnear \"{}\" ({}): {}",
+        let n = messages(seen.len());
+        let heading = match entry {
+            Some(i) => say!(
+                en: "\nnear \"{}\" ({}): {n}",
+                es: "\ncerca de \"{}\" ({}): {n}",
                 shown(&entries[*i].phrasings[0]),
-                entries[*i].id,
-                count(seen.len(), "message")
+                entries[*i].id
             ),
-            None => println!("\nnear no entry: {}", count(seen.len(), "message")),
-        }
+            None => say!(en: "\nnear no entry: {n}", es: "\ncerca de ninguna entrada: {n}"),
+        };
+        println!("{heading}");
         for s in seen.iter().take(args.examples) {
-            let answered = if s.answered { " (answered)" } else { "" };
+            let answered = if s.answered {
+                say!(en: " (answered)", es: " (respondido)")
+            } else {
+                String::new()
+            };
             println!("  {:.2}  \"{}\"{answered}", s.score, shown(&s.text));
         }
         if seen.len() > args.examples {
-            println!("  ... and {} more", seen.len() - args.examples);
+            let more = seen.len() - args.examples;
+            println!(
+                "{}",
+                say!(en: "  ... and {more} more", es: "  ... y {more} más")
+            );
         }
     }
 
@@ -139,18 +155,24 @@ pub fn run(args: &GapsArgs) -> Result<()> {
                 }
             }
         }
-        let bytes = csv.into_inner().context("writing the CSV")?;
+        let bytes = csv
+            .into_inner()
+            .with_context(|| say!(en: "writing the CSV", es: "escribiendo el CSV"))?;
         write_atomically(out, &bytes)?;
         eprintln!(
-            "ayuda: wrote {}: {} of asking existing entries, {} (handed to a person until you write their answers); edit it, then add it to your sources and rebuild",
-            out.display(),
-            count(phrasings, "new way"),
-            count(new, "suggested new entry").replace("entrys", "entries")
+            "{}",
+            say!(
+                en: "ayuda: wrote {}: {} of asking existing entries, {} (handed to a person until you write their answers); edit it, then add it to your sources and rebuild",
+                es: "ayuda: escrito {}: {} de preguntar por entradas que ya existen, {} (pasan a una persona hasta que escribas sus respuestas); edítalo, añádelo a tus fuentes y vuelve a crear la base de conocimiento",
+                out.display(),
+                count(phrasings, ["new way", "new ways"], ["forma nueva", "formas nuevas"]),
+                count(
+                    new,
+                    ["suggested new entry", "suggested new entries"],
+                    ["entrada nueva sugerida", "entradas nuevas sugeridas"]
+                )
+            )
         );
     }
     Ok(())
-}
-
-fn count(n: usize, what: &str) -> String {
-    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }

@@ -18,6 +18,7 @@ use lettre::{SmtpTransport, Transport};
 
 use super::deliver::Channel;
 use super::store::Due;
+use crate::say::say;
 
 /// The mail options `ayuda inbox` and `ayuda serve --inbox-db` share.
 #[derive(Args, Clone, Default)]
@@ -64,28 +65,35 @@ impl MailArgs {
             return Ok(None);
         };
         let server = parse_server(url)?;
-        let notify: Mailbox = notify
-            .parse()
-            .with_context(|| format!("--notify {notify}: not an email address"))?;
+        let notify: Mailbox = notify.parse().with_context(|| {
+            say!(
+                en: "--notify {notify}: not an email address",
+                es: "--notify {notify}: no es una dirección de correo"
+            )
+        })?;
         let from = match &self.from {
-            Some(f) => f
-                .parse()
-                .with_context(|| format!("--from {f}: not an email address"))?,
+            Some(f) => f.parse().with_context(|| {
+                say!(
+                    en: "--from {f}: not an email address",
+                    es: "--from {f}: no es una dirección de correo"
+                )
+            })?,
             None => notify.clone(),
         };
         let credentials = match &self.smtp_credentials {
             Some(file) => {
                 let text = std::fs::read_to_string(file)
-                    .with_context(|| format!("reading {}", file.display()))?;
+                    .with_context(|| say!(en: "reading {}", es: "leyendo {}", file.display()))?;
                 let mut lines = text.lines();
                 match (lines.next(), lines.next()) {
                     (Some(user), Some(password)) if !user.is_empty() => {
                         Some((user.to_string(), password.to_string()))
                     }
-                    _ => bail!(
-                        "{}: expected the SMTP user on the first line and the password on the second",
+                    _ => bail!(say!(
+                        en: "{}: expected the SMTP user on the first line and the password on the second",
+                        es: "{}: se esperaba el usuario SMTP en la primera línea y la contraseña en la segunda",
                         file.display()
-                    ),
+                    )),
                 }
             }
             None => match (
@@ -108,17 +116,23 @@ impl MailArgs {
 fn parse_server(url: &str) -> Result<Server> {
     let uri: Uri = url
         .parse()
-        .with_context(|| format!("--smtp {url}: not a URL"))?;
+        .with_context(|| say!(en: "--smtp {url}: not a URL", es: "--smtp {url}: no es una URL"))?;
     let implicit_tls = match uri.scheme_str() {
         Some("smtp") => false,
         Some("smtps") => true,
-        _ => bail!("--smtp {url}: expected smtp://HOST:PORT or smtps://HOST:PORT"),
+        _ => bail!(say!(
+            en: "--smtp {url}: expected smtp://HOST:PORT or smtps://HOST:PORT",
+            es: "--smtp {url}: se esperaba smtp://SERVIDOR:PUERTO o smtps://SERVIDOR:PUERTO"
+        )),
     };
     if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
-        bail!("--smtp {url}: no user or password in the URL (it would show in the process list); use $AYUDA_SMTP_USER and $AYUDA_SMTP_PASSWORD or --smtp-credentials");
+        bail!(say!(
+            en: "--smtp {url}: no user or password in the URL (it would show in the process list); use $AYUDA_SMTP_USER and $AYUDA_SMTP_PASSWORD or --smtp-credentials",
+            es: "--smtp {url}: ni usuario ni contraseña en la URL (se vería en la lista de procesos); usa $AYUDA_SMTP_USER y $AYUDA_SMTP_PASSWORD o --smtp-credentials"
+        ));
     }
     let Some(host) = uri.host().filter(|h| !h.is_empty()) else {
-        bail!("--smtp {url}: no host");
+        bail!(say!(en: "--smtp {url}: no host", es: "--smtp {url}: falta el servidor"));
     };
     let port = uri
         .port_u16()
@@ -134,7 +148,7 @@ impl MailSettings {
     fn transport(&self) -> Result<SmtpTransport> {
         let s = &self.server;
         let params = TlsParameters::new(s.host.clone())
-            .with_context(|| format!("TLS settings for {}", s.host))?;
+            .with_context(|| say!(en: "TLS settings for {}", es: "ajustes TLS para {}", s.host))?;
         let loopback = matches!(s.host.as_str(), "127.0.0.1" | "localhost" | "::1" | "[::1]");
         let tls = if s.implicit_tls {
             Tls::Wrapper(params)
@@ -241,9 +255,12 @@ impl MailSettings {
         } else {
             format!("-- \nMessage #{id} in your ayuda inbox, received {received_at}.\n")
         });
-        builder
-            .body(body)
-            .with_context(|| format!("composing the mail for message {id}"))
+        builder.body(body).with_context(|| {
+            say!(
+                en: "composing the mail for message {id}",
+                es: "redactando el correo del mensaje {id}"
+            )
+        })
     }
 }
 
@@ -281,8 +298,12 @@ impl Channel for Mail {
     }
 
     fn send(&self, due: &Due) -> Result<()> {
-        let message: Escalation =
-            serde_json::from_str(&due.body).context("the stored message is damaged")?;
+        let message: Escalation = serde_json::from_str(&due.body).with_context(|| {
+            say!(
+                en: "the stored message is damaged",
+                es: "el mensaje guardado está dañado"
+            )
+        })?;
         let mail = self.settings.compose(due.id, &due.received_at, &message)?;
         self.transport
             .send(&mail)
@@ -291,7 +312,8 @@ impl Channel for Mail {
     }
 }
 
-/// An SMTP failure in words an owner can act on: the usual port and TLS mix-ups first.
+/// An SMTP failure in words an owner can act on: the usual port and TLS mix-ups first. Stored
+/// with the delivery, in the language of the inbox that tried.
 fn explain(err: &lettre::transport::smtp::Error, server: &Server) -> anyhow::Error {
     let text = format!("{err}");
     let chain = {
@@ -309,7 +331,10 @@ fn explain(err: &lettre::transport::smtp::Error, server: &Server) -> anyhow::Err
     let lower = chain.to_lowercase();
     let at = format!("{}:{}", server.host, server.port);
     let hint = if lower.contains("connection refused") {
-        format!("nothing answers at {at}: is the server name and port right, and is it running?")
+        say!(
+            en: "nothing answers at {at}: is the server name and port right, and is it running?",
+            es: "nadie responde en {at}: ¿son correctos el nombre del servidor y el puerto, y está en marcha?"
+        )
     } else if server.implicit_tls
         && (lower.contains("tls")
             || lower.contains("ssl")
@@ -319,23 +344,35 @@ fn explain(err: &lettre::transport::smtp::Error, server: &Server) -> anyhow::Err
             || lower.contains("eof")
             || lower.contains("timed out"))
     {
-        format!("TLS failed at {at}: smtps:// expects TLS from the first byte (usually port 465); a server on port 587 or 25 starts in plain text and upgrades with STARTTLS, so use smtp://{at}")
+        say!(
+            en: "TLS failed at {at}: smtps:// expects TLS from the first byte (usually port 465); a server on port 587 or 25 starts in plain text and upgrades with STARTTLS, so use smtp://{at}",
+            es: "falló TLS en {at}: smtps:// espera TLS desde el primer byte (normalmente en el puerto 465); un servidor en el puerto 587 o 25 empieza en texto plano y pasa a TLS con STARTTLS, así que usa smtp://{at}"
+        )
     } else if !server.implicit_tls
         // A read that times out shows as "timed out" or, on Linux, EAGAIN.
         && ["timed out", "timeout", "temporarily unavailable", "would block", "response", "parse", "eof", "closed"]
             .iter()
             .any(|w| lower.contains(w))
     {
-        format!("no SMTP greeting from {at}: a server on port 465 expects TLS from the first byte, so use smtps://{at}")
+        say!(
+            en: "no SMTP greeting from {at}: a server on port 465 expects TLS from the first byte, so use smtps://{at}",
+            es: "{at} no saluda como un servidor SMTP: un servidor en el puerto 465 espera TLS desde el primer byte, así que usa smtps://{at}"
+        )
     } else if lower.contains("535")
         || lower.contains("authentication")
         || lower.contains("credentials")
     {
-        "the server refused the user name or password ($AYUDA_SMTP_USER and $AYUDA_SMTP_PASSWORD, or --smtp-credentials)".to_string()
+        say!(
+            en: "the server refused the user name or password ($AYUDA_SMTP_USER and $AYUDA_SMTP_PASSWORD, or --smtp-credentials)",
+            es: "el servidor rechazó el usuario o la contraseña ($AYUDA_SMTP_USER y $AYUDA_SMTP_PASSWORD, o --smtp-credentials)"
+        )
     } else if err.is_permanent() {
-        format!("the server at {at} refused the mail")
+        say!(
+            en: "the server at {at} refused the mail",
+            es: "el servidor de {at} rechazó el correo"
+        )
     } else {
-        format!("sending through {at} failed")
+        say!(en: "sending through {at} failed", es: "falló el envío a través de {at}")
     };
     anyhow::anyhow!("{hint} ({chain})")
 }
@@ -349,7 +386,10 @@ pub struct TestMailArgs {
 
 pub fn test_mail(args: &TestMailArgs) -> Result<()> {
     let Some(settings) = args.mail.settings()? else {
-        bail!("test-mail needs --smtp URL and --notify ADDRESS");
+        bail!(say!(
+            en: "test-mail needs --smtp URL and --notify ADDRESS",
+            es: "test-mail necesita --smtp URL y --notify DIRECCIÓN"
+        ));
     };
     let transport = settings.transport()?;
     let mail = Message::builder()
@@ -364,12 +404,16 @@ pub fn test_mail(args: &TestMailArgs) -> Result<()> {
         .send(&mail)
         .map_err(|e| explain(&e, &settings.server))?;
     println!(
-        "ayuda: test mail to {} accepted by {}:{}: {} {}",
-        settings.notify,
-        settings.server.host,
-        settings.server.port,
-        response.code(),
-        response.message().collect::<Vec<_>>().join(" ")
+        "{}",
+        say!(
+            en: "ayuda: test mail to {} accepted by {}:{}: {} {}",
+            es: "ayuda: correo de prueba a {} aceptado por {}:{}: {} {}",
+            settings.notify,
+            settings.server.host,
+            settings.server.port,
+            response.code(),
+            response.message().collect::<Vec<_>>().join(" ")
+        )
     );
     Ok(())
 }

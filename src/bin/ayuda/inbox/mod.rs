@@ -21,6 +21,8 @@ use axum::Router;
 use ayuda::escalate::{transcript_text, Escalation, ReplyTo};
 use clap::{value_parser, Args, Subcommand};
 
+use crate::say::say;
+
 use deliver::Sender;
 pub use mail::MailArgs;
 use mail::{Mail, MailSettings, TestMailArgs};
@@ -166,7 +168,10 @@ fn origin(text: &str) -> Result<HeaderValue> {
             .path_and_query()
             .is_none_or(|p| p.as_str().is_empty() || p == "/");
     if !bare {
-        bail!("--allow-origin {text}: expected an origin like https://example.com, with no path");
+        bail!(say!(
+            en: "--allow-origin {text}: expected an origin like https://example.com, with no path",
+            es: "--allow-origin {text}: se esperaba un origen como https://example.com, sin ruta"
+        ));
     }
     Ok(HeaderValue::from_str(text)?)
 }
@@ -179,7 +184,10 @@ pub fn run(args: InboxArgs) -> Result<()> {
         None => {}
     }
     let (Some(listen), Some(db)) = (args.listen, args.db) else {
-        bail!("ayuda inbox needs --listen ADDR and --db FILE");
+        bail!(say!(
+            en: "ayuda inbox needs --listen ADDR and --db FILE",
+            es: "ayuda inbox necesita --listen DIRECCIÓN y --db ARCHIVO"
+        ));
     };
     let token = token_or_env(args.token);
     let config = Config {
@@ -192,27 +200,51 @@ pub fn run(args: InboxArgs) -> Result<()> {
         mail: args.mail.settings()?,
     };
     let note = match (config.mail.is_some(), config.webhook.is_some()) {
-        (true, true) => ", mailing each message to you and posting it to the webhook",
-        (true, false) => ", mailing each message to you",
-        (false, true) => ", posting each message to the webhook",
-        (false, false) => "",
+        (true, true) => say!(
+            en: ", mailing each message to you and posting it to the webhook",
+            es: ", enviándote cada mensaje por correo y al webhook"
+        ),
+        (true, false) => say!(
+            en: ", mailing each message to you",
+            es: ", enviándote cada mensaje por correo"
+        ),
+        (false, true) => say!(
+            en: ", posting each message to the webhook",
+            es: ", enviando cada mensaje al webhook"
+        ),
+        (false, false) => String::new(),
     };
     let db_shown = config.db.display().to_string();
     let page = config.token.is_some();
     let app = router(config)?;
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let runtime = tokio::runtime::Runtime::new().with_context(
+        || say!(en: "starting the async runtime", es: "arrancando el entorno asíncrono"),
+    )?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
-            .with_context(|| format!("listening on {listen}"))?;
+            .with_context(|| say!(en: "listening on {listen}", es: "escuchando en {listen}"))?;
         let at = listener.local_addr()?;
-        eprintln!("ayuda: inbox listening on http://{at} (storing in {db_shown}{note})");
+        // Scripts and the tests find the address by its "http://".
+        eprintln!(
+            "{}",
+            say!(
+                en: "ayuda: inbox listening on http://{at} (storing in {db_shown}{note})",
+                es: "ayuda: buzón escuchando en http://{at} (guarda en {db_shown}{note})"
+            )
+        );
         if page {
-            eprintln!("ayuda: your messages: http://{at}/admin/ (sign in with the token)");
+            eprintln!(
+                "{}",
+                say!(
+                    en: "ayuda: your messages: http://{at}/admin/ (sign in with the token)",
+                    es: "ayuda: tus mensajes: http://{at}/admin/ (entra con el token)"
+                )
+            );
         }
         crate::listen::serve(listener, app, shutdown_signal())
             .await
-            .context("serving")
+            .with_context(|| say!(en: "serving", es: "sirviendo"))
     })
 }
 
@@ -249,14 +281,21 @@ pub async fn shutdown_signal() {
 fn list_messages(args: &ListArgs) -> Result<()> {
     let rows = Store::open_existing(&args.db)?
         .all()
-        .with_context(|| format!("reading {}", args.db.display()))?;
+        .with_context(|| say!(en: "reading {}", es: "leyendo {}", args.db.display()))?;
     let mut text = String::new();
     if args.json {
         let rows = rows.iter().map(Row::to_json).collect::<Result<Vec<_>>>()?;
         text = serde_json::to_string_pretty(&rows)?;
         text.push('\n');
     } else if rows.is_empty() {
-        eprintln!("ayuda: no messages in {}", args.db.display());
+        eprintln!(
+            "{}",
+            say!(
+                en: "ayuda: no messages in {}",
+                es: "ayuda: no hay mensajes en {}",
+                args.db.display()
+            )
+        );
     } else {
         for row in &rows {
             text += &readable(row, &args.db)?;
@@ -267,44 +306,51 @@ fn list_messages(args: &ListArgs) -> Result<()> {
 }
 
 /// One message for a person to read: a heading line, the message indented, the transcript
-/// indented further.
+/// indented further. The lane and the channels keep the names `--json` gives them.
 fn readable(row: &Row, db: &Path) -> Result<String> {
     let message: Escalation = serde_json::from_str(&row.body)
-        .with_context(|| format!("{}: message {} is damaged", db.display(), row.id))?;
+        .with_context(|| damaged(&db.display().to_string(), row.id))?;
     let reply = match &message.reply_to {
-        ReplyTo::Email(email) => format!("email {email}"),
-        ReplyTo::Phone(phone) => format!("phone {phone}"),
+        ReplyTo::Email(email) => say!(en: "email {email}", es: "correo {email}"),
+        ReplyTo::Phone(phone) => say!(en: "phone {phone}", es: "teléfono {phone}"),
     };
     let lang = message
         .lang
         .as_deref()
-        .map(|l| format!(", lang {l}"))
+        .map(|l| say!(en: ", lang {l}", es: ", idioma {l}"))
         .unwrap_or_default();
-    let mut out = format!(
-        "#{} received {}  [{}]  {}{}\n",
-        row.id,
-        row.received_at,
-        message.lane.as_str(),
-        shown(&reply),
-        shown(&lang)
+    let (id, received_at) = (row.id, &row.received_at);
+    let (lane, reply, lang) = (message.lane.as_str(), shown(&reply), shown(&lang));
+    let mut out = say!(
+        en: "#{id} received {received_at}  [{lane}]  {reply}{lang}\n",
+        es: "#{id} recibido {received_at}  [{lane}]  {reply}{lang}\n"
     );
     for (channel, state) in &row.deliveries {
         match state {
-            Delivery::Sent { at } => out += &format!("  {channel}: sent {at}\n"),
+            Delivery::Sent { at } => {
+                out += &say!(en: "  {channel}: sent {at}\n", es: "  {channel}: enviado {at}\n")
+            }
             Delivery::Waiting {
                 attempts,
                 next_at,
                 last_error,
             } => {
-                out +=
-                    &format!("  {channel}: waiting, {attempts} tries so far, next at {next_at}\n");
+                out += &say!(
+                    en: "  {channel}: waiting, {attempts} tries so far, next at {next_at}\n",
+                    es: "  {channel}: pendiente, {attempts} intentos hasta ahora, el siguiente a las {next_at}\n"
+                );
                 if let Some(e) = last_error {
-                    out += &format!("  {channel}: last error: {}\n", shown(e));
+                    out += &say!(
+                        en: "  {channel}: last error: {}\n",
+                        es: "  {channel}: último error: {}\n",
+                        shown(e)
+                    );
                 }
             }
             Delivery::GaveUp { at, last_error } => {
-                out += &format!(
-                    "  {channel}: NOT SENT, gave up {at}: {}\n",
+                out += &say!(
+                    en: "  {channel}: NOT SENT, gave up {at}: {}\n",
+                    es: "  {channel}: NO ENVIADO, se dejó de intentar {at}: {}\n",
                     shown(last_error)
                 )
             }
@@ -314,7 +360,7 @@ fn readable(row: &Row, db: &Path) -> Result<String> {
         out += &format!("    {}\n", shown(line));
     }
     if let Some(lines) = &message.transcript {
-        out += "  transcript:\n";
+        out += &say!(en: "  transcript:\n", es: "  conversación:\n");
         for turn in lines {
             let text = transcript_text(std::slice::from_ref(turn));
             let mut parts = text.split('\n');
@@ -326,6 +372,14 @@ fn readable(row: &Row, db: &Path) -> Result<String> {
     }
     out.push('\n');
     Ok(out)
+}
+
+/// What to say of a stored message that no longer reads as one.
+pub(crate) fn damaged(db: &str, id: i64) -> String {
+    say!(
+        en: "{db}: message {id} is damaged",
+        es: "{db}: el mensaje {id} está dañado"
+    )
 }
 
 /// Visitor text on the owner's terminal: control characters (escape sequences could move the

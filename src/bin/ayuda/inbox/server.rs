@@ -20,6 +20,7 @@ use tower_governor::{GovernorError, GovernorLayer};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use super::store::{Row, Saved, Store};
+use crate::say::say;
 
 /// Largest request body read; anything longer is refused before it is buffered. The largest
 /// valid message (2000 characters plus 40 transcript lines of 2000, up to 4 bytes each in
@@ -280,7 +281,10 @@ pub(super) async fn blocking<T: Send + 'static>(
     call: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
 ) -> Result<T, Failure> {
     let failed = |err: String| {
-        eprintln!("ayuda: inbox: {err}");
+        eprintln!(
+            "{}",
+            say!(en: "ayuda: inbox: {err}", es: "ayuda: buzón: {err}")
+        );
         Failure::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "The inbox could not reach its storage; nothing was stored, please try again later.",
@@ -295,7 +299,13 @@ pub(super) async fn blocking<T: Send + 'static>(
 
 fn too_many(err: GovernorError) -> Response {
     let GovernorError::TooManyRequests { wait_time, .. } = err else {
-        eprintln!("ayuda: inbox: rate limiter: {err}");
+        eprintln!(
+            "{}",
+            say!(
+                en: "ayuda: inbox: rate limiter: {err}",
+                es: "ayuda: buzón: límite de peticiones: {err}"
+            )
+        );
         return Failure::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "The rate limiter failed.",

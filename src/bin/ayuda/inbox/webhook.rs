@@ -14,6 +14,7 @@ use clap::Args;
 use super::deliver::Channel;
 use super::server::hmac_hex;
 use super::store::{message_json, Due};
+use crate::say::say;
 
 /// The webhook options `ayuda inbox` and `ayuda serve --inbox-db` share.
 #[derive(Args, Clone, Default)]
@@ -40,14 +41,19 @@ impl WebhookArgs {
         let Some(url) = &self.webhook else {
             return Ok(None);
         };
-        let parsed: Uri = url.parse().context("--webhook: not a URL")?;
+        let parsed: Uri = url
+            .parse()
+            .with_context(|| say!(en: "--webhook: not a URL", es: "--webhook: no es una URL"))?;
         if !matches!(parsed.scheme_str(), Some("http" | "https")) {
-            bail!("--webhook: expected an http:// or https:// URL");
+            bail!(say!(
+                en: "--webhook: expected an http:// or https:// URL",
+                es: "--webhook: se esperaba una URL http:// o https://"
+            ));
         }
         let secret = match &self.webhook_secret_file {
             Some(file) => Some(
                 std::fs::read_to_string(file)
-                    .with_context(|| format!("reading {}", file.display()))?
+                    .with_context(|| say!(en: "reading {}", es: "leyendo {}", file.display()))?
                     .trim()
                     .as_bytes()
                     .to_vec(),
@@ -94,15 +100,24 @@ impl Channel for Webhook {
             request = request.header("Ayuda-Signature", &signature(secret, body.as_bytes()));
         }
         // The URL itself may hold the receiver's secret, so errors do not print it.
-        let response = request
-            .send(&body)
-            .map_err(|e| anyhow::anyhow!("the webhook could not be reached: {e}"))?;
+        let response = request.send(&body).map_err(|e| {
+            anyhow::anyhow!(say!(
+                en: "the webhook could not be reached: {e}",
+                es: "no se pudo contactar con el webhook: {e}"
+            ))
+        })?;
         let status = response.status();
         if status.is_redirection() {
-            bail!("the webhook answered {status} (a redirect): ayuda never follows one; give the final URL");
+            bail!(say!(
+                en: "the webhook answered {status} (a redirect): ayuda never follows one; give the final URL",
+                es: "el webhook respondió {status} (una redirección): ayuda nunca las sigue; indica la URL final"
+            ));
         }
         if !status.is_success() {
-            bail!("the webhook answered {status}");
+            bail!(say!(
+                en: "the webhook answered {status}",
+                es: "el webhook respondió {status}"
+            ));
         }
         Ok(())
     }

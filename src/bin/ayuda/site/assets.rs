@@ -58,7 +58,12 @@ pub const LOADER: Option<&str> = None;
 pub const SETTINGS_SLOT: &str = "const SITE = {};";
 
 /// What to tell the owner when this binary was compiled before the browser build existed.
-pub const MISSING: &str = "this ayuda was compiled without its browser files (the wasm module had not been built yet): run `make build` in the ayuda checkout (it builds the wasm module first), or use a release archive from `make dist`";
+pub fn missing() -> String {
+    crate::say::say!(
+        en: "this ayuda was compiled without its browser files (the wasm module had not been built yet): run `make build` in the ayuda checkout (it builds the wasm module first), or use a release archive from `make dist`",
+        es: "este ayuda se compiló sin sus archivos para el navegador (aún no se había creado el módulo wasm): ejecuta `make build` en la copia de ayuda (crea primero el módulo wasm) o usa un archivo de versión de `make dist`"
+    )
+}
 
 /// The loader with `settings` (a JSON object) in its slot.
 pub fn loader_with(loader: &str, settings: &serde_json::Value) -> Option<String> {

@@ -8,6 +8,8 @@ use anyhow::{bail, Context, Result};
 use ayuda::escalate::Settings;
 use serde::Deserialize;
 
+use crate::say::say;
+
 /// The file name looked for in the current folder when `--config` is not given.
 pub const FILE_NAME: &str = "ayuda.toml";
 
@@ -92,8 +94,8 @@ pub fn load(explicit: Option<&Path>) -> Result<Option<Loaded>> {
         None if Path::new(FILE_NAME).is_file() => PathBuf::from(FILE_NAME),
         None => return Ok(None),
     };
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| say!(en: "reading {}", es: "leyendo {}", path.display()))?;
     let config = parse(&text).with_context(|| format!("{}", path.display()))?;
     Ok(Some(Loaded { path, config }))
 }
@@ -113,7 +115,10 @@ pub fn parse(text: &str) -> Result<SiteConfig> {
     ] {
         if let Some(v) = value {
             if !(0.0..=1.0).contains(&v) {
-                bail!("[thresholds] {name} = {v}: must be between 0 and 1");
+                bail!(say!(
+                    en: "[thresholds] {name} = {v}: must be between 0 and 1",
+                    es: "[thresholds] {name} = {v}: debe estar entre 0 y 1"
+                ));
             }
         }
     }
@@ -122,7 +127,10 @@ pub fn parse(text: &str) -> Result<SiteConfig> {
         .flatten()
     {
         if url.trim().is_empty() || url.chars().any(|c| c.is_whitespace() || c == '"') {
-            bail!("{url:?} is not a URL (contact_page and endpoint are URLs or paths on the site)");
+            bail!(say!(
+                en: "{url:?} is not a URL (contact_page and endpoint are URLs or paths on the site)",
+                es: "{url:?} no es una URL (contact_page y endpoint son URL o rutas del sitio)"
+            ));
         }
     }
     config.languages.retain(|l| !l.trim().is_empty());

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 
+use crate::say::say;
 use crate::support::write_atomically;
 
 /// The folder `ayuda site` owns inside the output folder; the tag names `ayuda/ayuda.js`.
@@ -59,15 +60,22 @@ impl Lock {
             .truncate(false)
             .write(true)
             .open(&path)
-            .with_context(|| format!("cannot write in {} (is it read-only?)", out.display()))?;
+            .with_context(|| {
+                say!(
+                    en: "cannot write in {} (is it read-only?)",
+                    es: "no se puede escribir en {} (¿es de solo lectura?)",
+                    out.display()
+                )
+            })?;
         match file.try_lock() {
             Ok(()) => Ok(Lock { path, _file: file }),
-            Err(std::fs::TryLockError::WouldBlock) => bail!(
-                "another `ayuda site` is writing into {} right now; wait for it to finish and run again",
+            Err(std::fs::TryLockError::WouldBlock) => bail!(say!(
+                en: "another `ayuda site` is writing into {} right now; wait for it to finish and run again",
+                es: "otro `ayuda site` está escribiendo ahora mismo en {}; espera a que termine y vuelve a ejecutarlo",
                 out.display()
-            ),
+            )),
             Err(std::fs::TryLockError::Error(e)) => {
-                Err(e).with_context(|| format!("locking {}", path.display()))
+                Err(e).with_context(|| say!(en: "locking {}", es: "bloqueando {}", path.display()))
             }
         }
     }
@@ -100,7 +108,8 @@ pub struct Folder {
 impl Folder {
     pub fn new(out: &Path) -> Result<Folder> {
         let dir = out.join(FOLDER);
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        std::fs::create_dir_all(&dir)
+            .with_context(|| say!(en: "creating {}", es: "creando {}", dir.display()))?;
         Ok(Folder {
             out: out.to_owned(),
             keep: BTreeSet::new(),
@@ -124,7 +133,7 @@ impl Folder {
         }
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
-                .with_context(|| format!("creating {}", parent.display()))?;
+                .with_context(|| say!(en: "creating {}", es: "creando {}", parent.display()))?;
         }
         write_atomically(&path, bytes)?;
         self.tally.written.push(path);
@@ -160,7 +169,10 @@ impl Folder {
         let existing = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| say!(en: "reading {}", es: "leyendo {}", path.display()))
+            }
         };
         let merged = merge_headers(&existing, &headers_block(&self.immutable));
         if merged == existing {
@@ -178,8 +190,8 @@ impl Folder {
     pub fn remove_stale(&mut self) -> Result<()> {
         let root = self.out.join(FOLDER);
         let mut stale = Vec::new();
-        for item in
-            std::fs::read_dir(&root).with_context(|| format!("reading {}", root.display()))?
+        for item in std::fs::read_dir(&root)
+            .with_context(|| say!(en: "reading {}", es: "leyendo {}", root.display()))?
         {
             let item = item?;
             let name = item.file_name().to_string_lossy().into_owned();
@@ -219,7 +231,13 @@ impl Folder {
             } else {
                 std::fs::remove_file(&path)
             };
-            removed.with_context(|| format!("removing the stale {}", path.display()))?;
+            removed.with_context(|| {
+                say!(
+                    en: "removing the stale {}",
+                    es: "borrando el obsoleto {}",
+                    path.display()
+                )
+            })?;
             self.tally.removed.push(path);
         }
         Ok(())

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use super::folder::FOLDER;
+use crate::say::say;
 use crate::support::write_atomically;
 
 /// The tag for a page at `rel` (its path under the site's root, e.g. `en/faq/index.html`):
@@ -43,7 +44,8 @@ pub fn inject(site: &Path) -> Result<Vec<PathBuf>> {
             || !(e.file_name().to_string_lossy().starts_with('.')
                 || (e.depth() == 1 && e.file_name() == FOLDER))
     }) {
-        let item = item.with_context(|| format!("reading {}", site.display()))?;
+        let item =
+            item.with_context(|| say!(en: "reading {}", es: "leyendo {}", site.display()))?;
         let path = item.path();
         let html = path
             .extension()
@@ -51,10 +53,18 @@ pub fn inject(site: &Path) -> Result<Vec<PathBuf>> {
         if !item.file_type().is_file() || !html {
             continue;
         }
-        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let bytes = std::fs::read(path)
+            .with_context(|| say!(en: "reading {}", es: "leyendo {}", path.display()))?;
         // A page that is not UTF-8 is left as it is rather than rewritten lossily.
         let Ok(text) = std::str::from_utf8(&bytes) else {
-            eprintln!("ayuda: {}: not UTF-8, no tag added", path.display());
+            eprintln!(
+                "{}",
+                say!(
+                    en: "ayuda: {}: not UTF-8, no tag added",
+                    es: "ayuda: {}: no es UTF-8, no se ha añadido la etiqueta",
+                    path.display()
+                )
+            );
             continue;
         };
         let rel = path.strip_prefix(site).unwrap_or(path);

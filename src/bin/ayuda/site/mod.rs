@@ -19,6 +19,7 @@ use ayuda::native::{gzip, load_bundle, read_site_pages, read_source_rows, read_s
 use clap::Args;
 
 use crate::build::{build_bundle, report};
+use crate::say::say;
 use crate::support::model_for;
 use folder::{short_hash, Folder, Lock, FOLDER};
 
@@ -55,7 +56,7 @@ pub fn run(args: SiteArgs) -> Result<()> {
     check_site_folder(site)?;
     let settings = config::load(args.config.as_deref())?;
     let (Some(code), Some(loader)) = (assets::CODE, assets::LOADER) else {
-        bail!(assets::MISSING);
+        bail!(assets::missing());
     };
     let out = args.out.clone().unwrap_or_else(|| site.clone());
     if !out.is_dir() {
@@ -65,22 +66,25 @@ pub fn run(args: SiteArgs) -> Result<()> {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         if !parent.is_dir() || out.exists() {
-            bail!(
-                "{}: not a folder (--out names the folder ayuda/ is written into)",
+            bail!(say!(
+                en: "{}: not a folder (--out names the folder ayuda/ is written into)",
+                es: "{}: no es una carpeta (--out indica la carpeta donde se escribe ayuda/)",
                 out.display()
-            );
+            ));
         }
-        std::fs::create_dir(&out).with_context(|| format!("creating {}", out.display()))?;
+        std::fs::create_dir(&out)
+            .with_context(|| say!(en: "creating {}", es: "creando {}", out.display()))?;
     }
     let _lock = Lock::take(&out)?;
 
     // The FAQ: the site's pages, then ayuda.toml's sources (relative to it), then --source.
     let pages = read_site_pages(site)?;
     if pages.pages == 0 {
-        bail!(
-            "{} holds no HTML pages: pass the folder your site generator writes (Hugo: public, Eleventy and Jekyll: _site, Astro: dist, MkDocs: site), after building the site",
+        bail!(say!(
+            en: "{} holds no HTML pages: pass the folder your site generator writes (Hugo: public, Eleventy and Jekyll: _site, Astro: dist, MkDocs: site), after building the site",
+            es: "{} no tiene páginas HTML: indica la carpeta que escribe tu generador de sitios (Hugo: public, Eleventy y Jekyll: _site, Astro: dist, MkDocs: site), después de generar el sitio",
             site.display()
-        );
+        ));
     }
     let mut sources: Vec<PathBuf> = Vec::new();
     let empty = config::SiteConfig::default();
@@ -88,7 +92,14 @@ pub fn run(args: SiteArgs) -> Result<()> {
     if let Some(loaded) = &settings {
         let dir = loaded.path.parent().unwrap_or(Path::new("."));
         sources.extend(cfg.sources.iter().map(|s| dir.join(s)));
-        eprintln!("ayuda: settings from {}", loaded.path.display());
+        eprintln!(
+            "{}",
+            say!(
+                en: "ayuda: settings from {}",
+                es: "ayuda: ajustes de {}",
+                loaded.path.display()
+            )
+        );
     }
     sources.extend(args.sources.iter().cloned());
     let mut rows = pages.rows;
@@ -100,18 +111,29 @@ pub fn run(args: SiteArgs) -> Result<()> {
     let checked = check_rows(rows);
     let errors = print_findings(&checked.findings);
     if errors > 0 {
-        bail!("{errors} error(s) in the FAQ (above); fix them and run again");
+        bail!(say!(
+            en: "{errors} error(s) in the FAQ (above); fix them and run again",
+            es: "{errors} error(es) en las FAQ (arriba); arréglalos y vuelve a ejecutarlo"
+        ));
     }
     let entries = checked.entries;
+    let rest = if sources.is_empty() {
+        String::new()
+    } else {
+        say!(
+            en: ", the rest from {} sources",
+            es: ", el resto de {} fuentes",
+            sources.len()
+        )
+    };
     eprintln!(
-        "ayuda: {} entries: {from_pages} FAQ rows from {} pages{}",
-        entries.len(),
-        pages.pages,
-        if sources.is_empty() {
-            String::new()
-        } else {
-            format!(", the rest from {} sources", sources.len())
-        }
+        "{}",
+        say!(
+            en: "ayuda: {} entries: {from_pages} FAQ rows from {} pages{rest}",
+            es: "ayuda: {} entradas: {from_pages} filas de FAQ de {} páginas{rest}",
+            entries.len(),
+            pages.pages
+        )
     );
 
     // The model, named by its content.
@@ -162,8 +184,12 @@ pub fn run(args: SiteArgs) -> Result<()> {
     let reusable = kb_path.is_file() && load_bundle(&kb_path).is_ok();
     if reusable {
         eprintln!(
-            "ayuda: nothing the knowledge base depends on changed: {} kept",
-            kb_path.display()
+            "{}",
+            say!(
+                en: "ayuda: nothing the knowledge base depends on changed: {} kept",
+                es: "ayuda: no ha cambiado nada de lo que depende la base de conocimiento: se conserva {}",
+                kb_path.display()
+            )
         );
     }
     folder.put_named(&kb_file, || {
@@ -190,9 +216,12 @@ pub fn run(args: SiteArgs) -> Result<()> {
             site_settings[key] = serde_json::Value::String(v);
         }
     }
-    let loader_text = assets::loader_with(loader, &site_settings).context(
-        "the widget's loader has no settings slot (a build of ayuda from mismatched files)",
-    )?;
+    let loader_text = assets::loader_with(loader, &site_settings).with_context(|| {
+        say!(
+            en: "the widget's loader has no settings slot (a build of ayuda from mismatched files)",
+            es: "el cargador del chat no tiene hueco para los ajustes (ayuda se compiló con archivos que no casan)"
+        )
+    })?;
     folder.put("ayuda.js", loader_text.as_bytes())?;
     folder.put_headers()?;
     folder.remove_stale()?;
@@ -206,11 +235,15 @@ pub fn run(args: SiteArgs) -> Result<()> {
     // The report.
     let tally = &folder.tally;
     eprintln!(
-        "ayuda: {}: {} files written, {} unchanged, {} stale removed",
-        out.join(FOLDER).display(),
-        tally.written.len(),
-        tally.unchanged,
-        tally.removed.len()
+        "{}",
+        say!(
+            en: "ayuda: {}: {} files written, {} unchanged, {} stale removed",
+            es: "ayuda: {}: {} archivos escritos, {} sin cambios, {} obsoletos borrados",
+            out.join(FOLDER).display(),
+            tally.written.len(),
+            tally.unchanged,
+            tally.removed.len()
+        )
     );
     print_costs(
         &folder,
@@ -222,11 +255,21 @@ pub fn run(args: SiteArgs) -> Result<()> {
     )?;
     if args.inject {
         eprintln!(
-            "ayuda: the tag added to {} pages that lacked it",
-            injected.len()
+            "{}",
+            say!(
+                en: "ayuda: the tag added to {} pages that lacked it",
+                es: "ayuda: etiqueta añadida a {} páginas que no la tenían",
+                injected.len()
+            )
         );
     } else {
-        eprintln!("ayuda: add this tag to your pages (or run again with --inject):");
+        eprintln!(
+            "{}",
+            say!(
+                en: "ayuda: add this tag to your pages (or run again with --inject):",
+                es: "ayuda: añade esta etiqueta a tus páginas (o vuelve a ejecutarlo con --inject):"
+            )
+        );
         println!(r#"<script src="/{FOLDER}/ayuda.js" defer></script>"#);
     }
     Ok(())
@@ -234,23 +277,25 @@ pub fn run(args: SiteArgs) -> Result<()> {
 
 fn check_site_folder(site: &Path) -> Result<()> {
     match std::fs::metadata(site) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
-            "{}: no such folder; build your site first (hugo, npx @11ty/eleventy, jekyll build, ...) and pass the folder it writes",
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(say!(
+            en: "{}: no such folder; build your site first (hugo, npx @11ty/eleventy, jekyll build, ...) and pass the folder it writes",
+            es: "{}: no existe esa carpeta; genera antes tu sitio (hugo, npx @11ty/eleventy, jekyll build, ...) e indica la carpeta que escribe",
             site.display()
-        ),
-        Err(e) => Err(e).with_context(|| format!("reading {}", site.display())),
-        Ok(m) if !m.is_dir() => bail!(
-            "{} is a file: pass the folder your site generator writes (use --source for a FAQ file)",
+        )),
+        Err(e) => Err(e).with_context(|| say!(en: "reading {}", es: "leyendo {}", site.display())),
+        Ok(m) if !m.is_dir() => bail!(say!(
+            en: "{} is a file: pass the folder your site generator writes (use --source for a FAQ file)",
+            es: "{} es un archivo: indica la carpeta que escribe tu generador de sitios (usa --source para un archivo de FAQ)",
             site.display()
-        ),
+        )),
         Ok(_) => Ok(()),
     }
 }
 
 /// What to tell an owner whose site has pages but no FAQ anywhere.
 fn no_faq_help(site: &Path, pages: usize) -> String {
-    format!(
-        "no FAQ found: the {pages} HTML pages under {} have no schema.org FAQPage data and no section marked data-ayuda-faq, and no other source was given. Add to a page, for example:
+    say!(
+        en: "no FAQ found: the {pages} HTML pages under {} have no schema.org FAQPage data and no section marked data-ayuda-faq, and no other source was given. Add to a page, for example:
 
   <section data-ayuda-faq>
     <h3>Do you open on Sundays?</h3>
@@ -259,6 +304,15 @@ fn no_faq_help(site: &Path, pages: usize) -> String {
   </section>
 
 or pass --source faq.csv (columns id,question,answer; rows sharing an id are ways of asking one question), or list it in ayuda.toml as sources = [\"faq.csv\"].",
+        es: "no hay FAQ: las {pages} páginas HTML de {} no tienen datos FAQPage de schema.org ni ninguna sección marcada con data-ayuda-faq, y no se ha indicado ninguna otra fuente. Añade a una página, por ejemplo:
+
+  <section data-ayuda-faq>
+    <h3>¿Abrís los domingos?</h3>
+    <p>Sí, de 9:00 a 14:00.</p>
+    <details><summary>¿Puedo pagar con tarjeta?</summary><p>Sí, y también con Bizum.</p></details>
+  </section>
+
+o indica --source faq.csv (columnas pregunta;respuesta, o id,question,answer; las filas con el mismo id son formas de hacer una misma pregunta), o ponlo en ayuda.toml como sources = [\"faq.csv\"].",
         site.display()
     )
 }
@@ -268,13 +322,18 @@ fn print_findings(findings: &[ayuda::kb::lint::Finding]) -> usize {
     const SHOWN: usize = 20;
     let mut sorted: Vec<_> = findings.iter().collect();
     sorted.sort_by_key(|f| f.severity);
+    // The findings themselves are the library's words (English).
     for f in sorted.iter().take(SHOWN) {
         eprintln!("ayuda: {f}");
     }
     if sorted.len() > SHOWN {
         eprintln!(
-            "ayuda: ... and {} more (run `ayuda lint` for all)",
-            sorted.len() - SHOWN
+            "{}",
+            say!(
+                en: "ayuda: ... and {} more (run `ayuda lint` for all)",
+                es: "ayuda: ... y {} más (ejecuta `ayuda lint` para verlos todos)",
+                sorted.len() - SHOWN
+            )
         );
     }
     findings
@@ -298,7 +357,7 @@ fn print_costs(
     let size = |rel: &str| -> Result<u64> {
         let path = folder.path(rel);
         Ok(std::fs::metadata(&path)
-            .with_context(|| format!("reading {}", path.display()))?
+            .with_context(|| say!(en: "reading {}", es: "leyendo {}", path.display()))?
             .len())
     };
     let page_modules = ["ayuda-chat.js", "ayuda-i18n.js", "outbox.js", "encoder.js"];
@@ -331,14 +390,22 @@ fn print_costs(
     let model_bytes = size(model)? + with_model;
     let mb = |b: u64| b as f64 / 1e6;
     eprintln!(
-        "ayuda: a visitor downloads {:.0} KB before opening the chat; {:.2} MB more by its first answer (the early tier's module, bundle); then the model and its module, {:.1} MB, once (their browser keeps them)",
-        before as f64 / 1e3,
-        mb(opened + kb_bytes),
-        mb(model_bytes)
+        "{}",
+        say!(
+            en: "ayuda: a visitor downloads {:.0} KB before opening the chat; {:.2} MB more by its first answer (the early tier's module, bundle); then the model and its module, {:.1} MB, once (their browser keeps them)",
+            es: "ayuda: un visitante descarga {:.0} KB antes de abrir el chat; {:.2} MB más hasta la primera respuesta (el módulo de las respuestas tempranas y la base de conocimiento); luego el modelo y su módulo, {:.1} MB, una sola vez (su navegador los guarda)",
+            before as f64 / 1e3,
+            mb(opened + kb_bytes),
+            mb(model_bytes)
+        )
     );
     eprintln!(
-        "ayuda: a thousand chats by new visitors cost about {:.1} GB of hosting bandwidth",
-        (before + opened + kb_bytes + model_bytes) as f64 * 1000.0 / 1e9
+        "{}",
+        say!(
+            en: "ayuda: a thousand chats by new visitors cost about {:.1} GB of hosting bandwidth",
+            es: "ayuda: mil chats de visitantes nuevos cuestan unos {:.1} GB de tráfico de alojamiento",
+            (before + opened + kb_bytes + model_bytes) as f64 * 1000.0 / 1e9
+        )
     );
     for rel in [model, kb]
         .into_iter()
@@ -348,9 +415,13 @@ fn print_costs(
         let n = size(&rel)?;
         if n > FILE_LIMIT {
             eprintln!(
-                "ayuda: warning: {} is {:.1} MiB, over the 25 MiB some hosts (Cloudflare Pages) accept per file",
-                folder.path(&rel).display(),
-                n as f64 / (1 << 20) as f64
+                "{}",
+                say!(
+                    en: "ayuda: warning: {} is {:.1} MiB, over the 25 MiB some hosts (Cloudflare Pages) accept per file",
+                    es: "ayuda: aviso: {} ocupa {:.1} MiB, más de los 25 MiB por archivo que aceptan algunos alojamientos (Cloudflare Pages)",
+                    folder.path(&rel).display(),
+                    n as f64 / (1 << 20) as f64
+                )
             );
         }
     }

@@ -17,6 +17,8 @@ use ayuda::escalate::Escalation;
 use jiff::Timestamp;
 use serde_json::{Map, Value};
 
+use crate::say::say;
+
 /// Where the messages are kept: `--db FILE`, or `--db postgres://USER@HOST/DATABASE`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Location {
@@ -197,10 +199,13 @@ impl Store {
             body: &body,
             received_at: &received_at,
         };
-        let inserted = self
-            .backend
-            .insert(&new, &self.channels)
-            .with_context(|| format!("saving a message in {}", self.shown))?;
+        let inserted = self.backend.insert(&new, &self.channels).with_context(|| {
+            say!(
+                en: "saving a message in {}",
+                es: "guardando un mensaje en {}",
+                self.shown
+            )
+        })?;
         Ok(match inserted {
             Inserted::New(id) => Saved::New(Row {
                 id,
@@ -307,8 +312,12 @@ impl Row {
 
 /// `{"id", "received_at", ...the message's own fields as stored}`.
 pub fn message_json(id: i64, received_at: &str, body: &str) -> Result<Value> {
-    let mut fields: Map<String, Value> =
-        serde_json::from_str(body).with_context(|| format!("message {id} is not a JSON object"))?;
+    let mut fields: Map<String, Value> = serde_json::from_str(body).with_context(|| {
+        say!(
+            en: "message {id} is not a JSON object",
+            es: "el mensaje {id} no es un objeto JSON"
+        )
+    })?;
     let mut row = Map::new();
     row.insert("id".into(), id.into());
     row.insert("received_at".into(), received_at.into());

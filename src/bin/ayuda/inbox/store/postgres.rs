@@ -14,6 +14,7 @@ use anyhow::{bail, Context, Result};
 use postgres::{Client, Config, NoTls};
 
 use super::{Backend, Delivery, Due, Inserted, Listing, NewMessage, Row};
+use crate::say::say;
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS messages (
     id BIGSERIAL PRIMARY KEY,
@@ -53,10 +54,16 @@ impl Db {
     /// `create`, the tables are made if missing; without, they must exist.
     pub fn open(url: &str, create: bool) -> Result<Db> {
         let mut config: Config = url.parse().with_context(|| {
-            format!("--db {url}: not a PostgreSQL URL (postgres://USER@HOST/DATABASE)")
+            say!(
+                en: "--db {url}: not a PostgreSQL URL (postgres://USER@HOST/DATABASE)",
+                es: "--db {url}: no es una URL de PostgreSQL (postgres://USUARIO@SERVIDOR/BASE)"
+            )
         })?;
         if config.get_password().is_some() {
-            bail!("--db: put the database password in $PGPASSWORD, not in the URL (others can see the command line)");
+            bail!(say!(
+                en: "--db: put the database password in $PGPASSWORD, not in the URL (others can see the command line)",
+                es: "--db: pon la contraseña de la base de datos en $PGPASSWORD, no en la URL (otros pueden ver la línea de órdenes)"
+            ));
         }
         if let Ok(password) = std::env::var("PGPASSWORD") {
             config.password(password);
@@ -80,7 +87,10 @@ impl Db {
                     .query_one("SELECT to_regclass('messages')::text", &[])?
                     .get(0);
                 if found.is_none() {
-                    bail!("no inbox there (`ayuda inbox --db URL` creates its tables)");
+                    bail!(say!(
+                        en: "no inbox there (`ayuda inbox --db URL` creates its tables)",
+                        es: "ahí no hay ningún buzón (`ayuda inbox --db URL` crea sus tablas)"
+                    ));
                 }
                 // A database from before the handled marks gains their table.
                 client.batch_execute(SCHEMA)?;
@@ -94,14 +104,23 @@ impl Db {
     fn with<T>(&self, f: impl FnOnce(&mut Client) -> Result<T>) -> Result<T> {
         let mut guard = self.client.lock().unwrap_or_else(|p| p.into_inner());
         if guard.as_ref().is_none_or(Client::is_closed) {
-            let client = self
-                .config
-                .connect(NoTls)
-                .with_context(|| format!("connecting to the inbox database {}", self.shown))?;
+            let client = self.config.connect(NoTls).with_context(|| {
+                say!(
+                    en: "connecting to the inbox database {}",
+                    es: "conectando con la base de datos del buzón {}",
+                    self.shown
+                )
+            })?;
             *guard = Some(client);
         }
         let client = guard.as_mut().expect("connected above");
-        f(client).with_context(|| format!("inbox database {}", self.shown))
+        f(client).with_context(|| {
+            say!(
+                en: "inbox database {}",
+                es: "base de datos del buzón {}",
+                self.shown
+            )
+        })
     }
 }
 

@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use super::{Backend, Delivery, Due, Inserted, Listing, NewMessage, Row};
+use crate::say::say;
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS messages (
     id INTEGER PRIMARY KEY,
@@ -36,6 +37,14 @@ pub struct Db {
     conn: Mutex<Connection>,
 }
 
+fn opening(path: &Path) -> String {
+    say!(
+        en: "opening the inbox database {}",
+        es: "abriendo la base de datos del buzón {}",
+        path.display()
+    )
+}
+
 impl Db {
     /// Opens the inbox at `path`, creating it if needed.
     pub fn open(path: &Path) -> Result<Db> {
@@ -49,11 +58,22 @@ impl Db {
                 .create_new(true)
                 .mode(0o600)
                 .open(path)
-                .with_context(|| format!("creating the inbox database {}", path.display()))?;
+                .with_context(|| {
+                    say!(
+                        en: "creating the inbox database {}",
+                        es: "creando la base de datos del buzón {}",
+                        path.display()
+                    )
+                })?;
         }
-        let conn = Connection::open(path)
-            .with_context(|| format!("opening the inbox database {}", path.display()))?;
-        let context = || format!("setting up the inbox database {}", path.display());
+        let conn = Connection::open(path).with_context(|| opening(path))?;
+        let context = || {
+            say!(
+                en: "setting up the inbox database {}",
+                es: "preparando la base de datos del buzón {}",
+                path.display()
+            )
+        };
         conn.busy_timeout(Duration::from_secs(5))
             .with_context(context)?;
         // WAL lets `inbox list` read while the server writes; FULL makes each commit durable
@@ -62,7 +82,11 @@ impl Db {
             .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
             .with_context(context)?;
         if !mode.eq_ignore_ascii_case("wal") {
-            bail!("{}: could not switch to WAL (got {mode})", path.display());
+            bail!(say!(
+                en: "{}: could not switch to WAL (got {mode})",
+                es: "{}: no se pudo pasar a WAL (está en {mode})",
+                path.display()
+            ));
         }
         conn.pragma_update(None, "synchronous", "FULL")
             .with_context(context)?;
@@ -75,15 +99,15 @@ impl Db {
     /// Opens an inbox that must already exist (for reading while a server may be writing).
     pub fn open_existing(path: &Path) -> Result<Db> {
         if !path.is_file() {
-            bail!(
-                "{}: no inbox database there (`ayuda inbox --db FILE` creates it)",
+            bail!(say!(
+                en: "{}: no inbox database there (`ayuda inbox --db FILE` creates it)",
+                es: "{}: ahí no hay ninguna base de datos de buzón (`ayuda inbox --db ARCHIVO` la crea)",
                 path.display()
-            );
+            ));
         }
         // Read-write without create: a reader may have to replay the WAL a killed server left.
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags)
-            .with_context(|| format!("opening the inbox database {}", path.display()))?;
+        let conn = Connection::open_with_flags(path, flags).with_context(|| opening(path))?;
         conn.busy_timeout(Duration::from_secs(5))?;
         // A database from before the handled marks gains their table.
         conn.execute_batch(SCHEMA)?;
