@@ -289,7 +289,7 @@ pub fn report(bundle: &Bundle, out: &Path, len: usize, encoder: &ayuda::model::E
             reason,
             unknown_answered,
         } => {
-            // The reason is the library's words (English).
+            let reason = reason.pick(say::is_spanish());
             eprintln!(
                 "{}",
                 say!(
