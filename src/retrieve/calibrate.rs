@@ -917,6 +917,28 @@ fn variance(count: usize, of: f32) -> f32 {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_reason_is_recorded_as_its_english_string_and_reads_back_equal() {
+        let said = Reason::Said(said!(en: "too few", es: "demasiado pocas"));
+        let basis = Basis::Defaults {
+            reason: said.clone(),
+            unknown_answered: None,
+        };
+        let json = serde_json::to_string(&basis).unwrap();
+        assert_eq!(
+            json,
+            r#"{"from":"defaults","reason":"too few","unknown_answered":null}"#
+        );
+        let back: Basis = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, basis);
+        let Basis::Defaults { reason, .. } = back else {
+            unreachable!()
+        };
+        assert_eq!(reason.pick(true), "too few");
+        assert_eq!(said.pick(true), "demasiado pocas");
+        assert_eq!(said.to_string(), "too few");
+    }
+
     /// Simulated outcomes drawn evenly from fixed score ranges, each `copies` times: the same
     /// distribution, known from more or fewer simulated questions.
     fn outcomes(copies: usize) -> Vec<Outcome> {
