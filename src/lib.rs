@@ -12,6 +12,7 @@
 //! - `web` (wasm32 only): the wasm-bindgen surface the browser worker calls for the model; the
 //!   early tier's surface is the `ayuda-early` crate (early/), this library without `web`.
 //! - `exact`: float sums, dot products and `exp` with the same bits on every target.
+//! - [`said`]: a message for the owner in English and Spanish; the caller picks which.
 //! - `native` (native only): the filesystem edge that reads model directories and files.
 //!
 //! Flow: model directory -> `ayuda model pack` -> packed file; FAQ sources -> `ayuda build`
@@ -24,6 +25,7 @@ pub(crate) mod exact;
 pub mod kb;
 pub mod model;
 pub mod retrieve;
+pub mod said;
 mod text;
 
 #[cfg(not(target_arch = "wasm32"))]

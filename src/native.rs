@@ -203,8 +203,9 @@ fn read_site(root: &Path) -> Result<Vec<kb::Entry>, SourceLoadError> {
     if site.rows.is_empty() {
         return Err(kb::SourceError::file(
             &root.display().to_string(),
-            format!(
-                "no FAQ data in its {} HTML pages: mark FAQ sections with data-ayuda-faq or add schema.org FAQPage data",
+            crate::said!(
+                en: "no FAQ data in its {} HTML pages: mark FAQ sections with data-ayuda-faq or add schema.org FAQPage data",
+                es: "no hay datos de FAQ en sus {} páginas HTML: marca las secciones de FAQ con data-ayuda-faq o añade datos schema.org FAQPage",
                 site.pages
             ),
         )

@@ -144,6 +144,24 @@ pub enum BuildError {
     Model(#[from] model::Error),
 }
 
+impl BuildError {
+    /// The error in both languages, for the ones about the owner's FAQ; None for the rest
+    /// (their `Display` is English).
+    pub fn said(&self) -> Option<crate::said::Said> {
+        Some(match self {
+            BuildError::NoEntries => crate::said!(
+                en: "the sources hold no FAQ entries",
+                es: "las fuentes no tienen ninguna entrada de FAQ"
+            ),
+            BuildError::EmptyAnswer { id, origin } => crate::said!(
+                en: "{origin}: entry \"{id}\" has no answer; write one, or remove the entry",
+                es: "{origin}: la entrada \"{id}\" no tiene respuesta; escríbela o quita la entrada"
+            ),
+            _ => return None,
+        })
+    }
+}
+
 /// The owner's choices for a build: thresholds left as None are calibrated.
 #[derive(Debug, Clone, Default)]
 pub struct BuildOptions {

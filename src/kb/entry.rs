@@ -2,6 +2,9 @@
 
 use std::collections::HashMap;
 
+use crate::said;
+use crate::said::Said;
+
 /// Where an entry (or its first row) was read: a file name and a 1-based line.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Origin {
@@ -89,38 +92,55 @@ fn two_letter_form(code: &str) -> Option<&'static str> {
 }
 
 /// What to say about a value that is not [`is_language_code`], after what it is the value of.
-pub fn not_a_language_code(tag: &str) -> String {
+pub fn not_a_language_code(tag: &str) -> Said {
     let primary = tag.split(['-', '_']).next().unwrap_or("");
     match two_letter_form(primary) {
-        Some(short) => format!("\"{tag}\" is written with two letters: use {short} (optionally with a region: {short}-ES)"),
-        None => format!("\"{tag}\" is not a language code; use es, en, ... (two letters, optionally a region: es-MX)"),
+        Some(short) => said!(
+            en: "\"{tag}\" is written with two letters: use {short} (optionally with a region: {short}-ES)",
+            es: "\"{tag}\" se escribe con dos letras: usa {short} (si quieres, con una región: {short}-ES)"
+        ),
+        None => said!(
+            en: "\"{tag}\" is not a language code; use es, en, ... (two letters, optionally a region: es-MX)",
+            es: "\"{tag}\" no es un código de idioma; usa es, en, ... (dos letras y, si quieres, una región: es-MX)"
+        ),
     }
 }
 
-/// A source that cannot be read, with the file and, where there is one, the line.
+/// A source that cannot be read, with the file and, where there is one, the line. Its
+/// `Display` is the English; [`SourceError::said`] has both languages.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{file}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
 pub struct SourceError {
     pub file: String,
     pub line: Option<usize>,
-    pub message: String,
+    pub message: Said,
 }
 
 impl SourceError {
-    pub fn at(origin: &Origin, message: impl Into<String>) -> Self {
+    pub fn at(origin: &Origin, message: Said) -> Self {
         SourceError {
             file: origin.file.clone(),
             line: Some(origin.line),
-            message: message.into(),
+            message,
         }
     }
 
-    pub fn file(file: &str, message: impl Into<String>) -> Self {
+    pub fn file(file: &str, message: Said) -> Self {
         SourceError {
             file: file.to_string(),
             line: None,
-            message: message.into(),
+            message,
         }
+    }
+
+    /// The whole error, `file:line: message`, in both languages.
+    pub fn said(&self) -> Said {
+        let place = format!(
+            "{}{}",
+            self.file,
+            self.line.map(|l| format!(":{l}")).unwrap_or_default()
+        );
+        self.message.map(|m, _| format!("{place}: {m}"))
     }
 }
 
@@ -149,32 +169,46 @@ pub fn merge_reporting(rows: Vec<Entry>) -> (Vec<Entry>, Vec<SourceError>) {
             continue;
         };
         let first = &mut out[i];
-        let mut conflict = |what: &str| {
+        // What differs, and in Spanish "a different one than that of" (which has a gender).
+        let mut conflict = |what: &str, distinta: &str| {
+            let (id, at) = (&row.id, &first.origin);
             conflicts.push(SourceError::at(
                 &row.origin,
-                format!(
-                    "entry \"{}\" has a different {what} here than at {}; rows sharing an id must agree (or leave it empty)",
-                    row.id, first.origin
-                ),
+                Said {
+                    en: format!("entry \"{id}\" has a different {what} here than at {at}; rows sharing an id must agree (or leave it empty)"),
+                    es: format!("la entrada \"{id}\" tiene aquí {distinta} {at}; las filas con el mismo id deben coincidir (o dejarlo vacío)"),
+                },
             ))
         };
         if !row.answer.is_empty() {
             if first.answer.is_empty() {
                 first.answer = row.answer.clone();
             } else if first.answer.trim() != row.answer.trim() {
-                conflict("answer");
+                conflict("answer", "una respuesta distinta a la de");
             }
         }
         for (mine, theirs, what) in [
-            (&mut first.url, &row.url, "url"),
-            (&mut first.category, &row.category, "category"),
-            (&mut first.lang, &row.lang, "lang"),
+            (
+                &mut first.url,
+                &row.url,
+                ("url", "una url distinta a la de"),
+            ),
+            (
+                &mut first.category,
+                &row.category,
+                ("category", "una categoría distinta a la de"),
+            ),
+            (
+                &mut first.lang,
+                &row.lang,
+                ("lang", "un idioma (lang) distinto al de"),
+            ),
         ] {
             match (mine.as_deref(), theirs.as_deref()) {
                 (_, None) => {}
                 (None, Some(t)) => *mine = Some(t.to_string()),
                 (Some(m), Some(t)) if m == t => {}
-                _ => conflict(what),
+                _ => conflict(what.0, what.1),
             }
         }
         first.handoff |= row.handoff;
@@ -258,8 +292,14 @@ mod tests {
         ] {
             assert!(!is_language_code(bad), "{bad}");
         }
-        assert!(not_a_language_code("spa").contains("use es"));
-        assert!(not_a_language_code("Español").contains("not a language code"));
+        assert!(not_a_language_code("spa").en.contains("use es"));
+        assert!(not_a_language_code("spa").es.contains("usa es"));
+        assert!(not_a_language_code("Español")
+            .en
+            .contains("not a language code"));
+        assert!(not_a_language_code("Español")
+            .es
+            .contains("no es un código de idioma"));
     }
 
     #[test]

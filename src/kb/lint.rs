@@ -10,6 +10,8 @@ use std::collections::HashMap;
 
 use super::{merge_reporting, Entry, Origin};
 use crate::retrieve::{Index, Query, Scope};
+use crate::said;
+use crate::said::Said;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
@@ -24,20 +26,33 @@ pub enum Severity {
 pub struct Finding {
     pub severity: Severity,
     pub origin: Origin,
-    pub message: String,
+    pub message: Said,
 }
 
-impl std::fmt::Display for Finding {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl Finding {
+    /// The whole finding, `file:line: error: message`, in both languages (the Spanish says
+    /// `aviso` for a warning).
+    pub fn said(&self) -> Said {
+        let origin = &self.origin;
         let level = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
+            Severity::Error => said!(en: "error", es: "error"),
+            Severity::Warning => said!(en: "warning", es: "aviso"),
         };
-        write!(f, "{}: {level}: {}", self.origin, self.message)
+        Said {
+            en: format!("{origin}: {}: {}", level.en, self.message.en),
+            es: format!("{origin}: {}: {}", level.es, self.message.es),
+        }
     }
 }
 
-fn finding(severity: Severity, origin: &Origin, message: String) -> Finding {
+/// The English.
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.said().en)
+    }
+}
+
+fn finding(severity: Severity, origin: &Origin, message: Said) -> Finding {
     Finding {
         severity,
         origin: origin.clone(),
@@ -91,8 +106,9 @@ pub fn check_rows(rows: Vec<Entry>) -> Checked {
             out.push(finding(
                 Severity::Error,
                 &e.origin,
-                format!(
-                    "entry \"{}\" has no answer; write one, or remove the entry",
+                said!(
+                    en: "entry \"{}\" has no answer; write one, or remove the entry",
+                    es: "la entrada \"{}\" no tiene respuesta; escríbela o quita la entrada",
                     e.id
                 ),
             ));
@@ -100,8 +116,9 @@ pub fn check_rows(rows: Vec<Entry>) -> Checked {
             out.push(finding(
                 Severity::Warning,
                 &e.origin,
-                format!(
-                    "entries \"{}\" and \"{}\" ({}) have the same answer; give them one id so their questions are phrasings of one entry",
+                said!(
+                    en: "entries \"{}\" and \"{}\" ({}) have the same answer; give them one id so their questions are phrasings of one entry",
+                    es: "las entradas \"{}\" y \"{}\" ({}) tienen la misma respuesta; dales un mismo id para que sus preguntas sean formas de preguntar de una sola entrada",
                     other.id, e.id, other.origin
                 ),
             ));
@@ -112,14 +129,19 @@ pub fn check_rows(rows: Vec<Entry>) -> Checked {
                 out.push(finding(
                     Severity::Error,
                     &e.origin,
-                    format!("entry \"{}\" has an empty question", e.id),
+                    said!(
+                        en: "entry \"{}\" has an empty question",
+                        es: "la entrada \"{}\" tiene una pregunta vacía",
+                        e.id
+                    ),
                 ));
             } else if let Some(other) = asked.get(&key).filter(|o| o.id != e.id) {
                 out.push(finding(
                     Severity::Error,
                     &e.origin,
-                    format!(
-                        "the question \"{p}\" belongs to entries \"{}\" ({}) and \"{}\"; keep it under one",
+                    said!(
+                        en: "the question \"{p}\" belongs to entries \"{}\" ({}) and \"{}\"; keep it under one",
+                        es: "la pregunta \"{p}\" está en las entradas \"{}\" ({}) y \"{}\"; déjala solo en una",
                         other.id, other.origin, e.id
                     ),
                 ));
@@ -182,8 +204,9 @@ pub fn check_retrieval(
                 out.push(finding(
                     Severity::Error,
                     checked.origin(&entries[e], text),
-                    format!(
-                        "\"{text}\" (entry \"{}\") and \"{}\" (entry \"{}\", {}) ask the same thing (similarity {s:.2}) but have different answers; merge the entries or reword one question",
+                    said!(
+                        en: "\"{text}\" (entry \"{}\") and \"{}\" (entry \"{}\", {}) ask the same thing (similarity {s:.2}) but have different answers; merge the entries or reword one question",
+                        es: "\"{text}\" (entrada \"{}\") y \"{}\" (entrada \"{}\", {}) preguntan lo mismo (similitud {s:.2}) pero tienen respuestas distintas; junta las entradas o reformula una de las preguntas",
                         entries[e].id, texts[j], other.id, checked.origin(other, texts[j])
                     ),
                 ));
@@ -205,8 +228,9 @@ pub fn check_retrieval(
             out.push(finding(
                 Severity::Warning,
                 checked.origin(&entries[e], text),
-                format!(
-                    "\"{text}\" (entry \"{}\") finds entry \"{}\" ({}) first; a visitor asking this in other words may get that answer: make the two entries' questions more distinct",
+                said!(
+                    en: "\"{text}\" (entry \"{}\") finds entry \"{}\" ({}) first; a visitor asking this in other words may get that answer: make the two entries' questions more distinct",
+                    es: "\"{text}\" (entrada \"{}\") encuentra antes la entrada \"{}\" ({}); un visitante que lo pregunte con otras palabras puede recibir esa respuesta: haz que las preguntas de las dos entradas se distingan más",
                     entries[e].id, other.id, other.origin
                 ),
             ));
@@ -269,6 +293,22 @@ mod tests {
         assert!(
             m.iter()
                 .any(|m| m.starts_with("faq.csv:5: warning") && m.contains("same answer")),
+            "{m:?}"
+        );
+        // Each in Spanish too, a warning called an aviso.
+        for f in &f {
+            let said = f.said();
+            assert_eq!(said.en, f.to_string());
+            assert!(!f.message.es.is_empty() && said.es != said.en, "{said:?}");
+        }
+        assert!(
+            f.iter().any(|f| f.said().es
+                == "faq.csv:4: error: la entrada \"pay\" no tiene respuesta; escríbela o quita la entrada"),
+            "{m:?}"
+        );
+        assert!(
+            f.iter()
+                .any(|f| f.said().es.starts_with("faq.csv:5: aviso: las entradas")),
             "{m:?}"
         );
     }

@@ -5,6 +5,8 @@
 
 use super::Entry;
 use crate::retrieve::{lexical, Lang};
+use crate::said;
+use crate::said::Said;
 
 /// The models `ayuda build` chooses between.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,14 +30,17 @@ impl ModelKind {
 
 /// The model for `entries` whose visitors write in `visitor_languages` (BCP 47 tags the owner
 /// gave; empty when not said), and why, in words for the owner.
-pub fn choose_model(entries: &[Entry], visitor_languages: &[String]) -> (ModelKind, String) {
+pub fn choose_model(entries: &[Entry], visitor_languages: &[String]) -> (ModelKind, Said) {
     if let Some(other) = visitor_languages
         .iter()
         .find(|l| !l.to_ascii_lowercase().starts_with("en"))
     {
         return (
             ModelKind::Multilingual,
-            format!("visitors write in {other} too, as you said"),
+            said!(
+                en: "visitors write in {other} too, as you said",
+                es: "tus visitantes también escriben en {other}, como has indicado"
+            ),
         );
     }
     let total = entries.len();
@@ -68,20 +73,39 @@ pub fn choose_model(entries: &[Entry], visitor_languages: &[String]) -> (ModelKi
     if others == 0 {
         return (
             ModelKind::English,
-            format!("all {total} entries are in English"),
+            Said {
+                en: format!("all {total} entries are in English"),
+                es: match total {
+                    1 => "la entrada está en inglés".to_string(),
+                    _ => format!("las {total} entradas están en inglés"),
+                },
+            },
         );
     }
     let how = match (tagged, guessed) {
-        (_, 0) => "by their pages' or rows' language".to_string(),
-        (0, _) => "by their words".to_string(),
-        _ => format!("{tagged} by their language tag, {guessed} by their words"),
+        (_, 0) => said!(
+            en: "by their pages' or rows' language",
+            es: "por el idioma de sus páginas o filas"
+        ),
+        (0, _) => said!(en: "by their words", es: "por sus palabras"),
+        _ => said!(
+            en: "{tagged} by their language tag, {guessed} by their words",
+            es: "{tagged} por su etiqueta de idioma, {guessed} por sus palabras"
+        ),
     };
+    let example = example.unwrap_or_default();
     (
         ModelKind::Multilingual,
-        format!(
-            "{others} of {total} entries are not in English ({how}; e.g. {})",
-            example.unwrap_or_default()
-        ),
+        Said {
+            en: format!(
+                "{others} of {total} entries are not in English ({}; e.g. {example})",
+                how.en
+            ),
+            es: format!(
+                "{others} de {total} entradas no están en inglés ({}; p. ej. {example})",
+                how.es
+            ),
+        },
     )
 }
 
@@ -141,7 +165,15 @@ mod tests {
         ];
         let (kind, why) = choose_model(&e, &[]);
         assert_eq!(kind, ModelKind::Multilingual);
-        assert!(why.contains("pago") && why.contains("1 of 2"), "{why}");
+        assert!(
+            why.en.contains("pago") && why.en.contains("1 of 2"),
+            "{why}"
+        );
+        assert!(
+            why.es.contains("pago") && why.es.contains("1 de 2 entradas no están en inglés"),
+            "{}",
+            why.es
+        );
         let tagged = [entry("x", "Opening hours", "8 to 8", Some("es-ES"))];
         assert_eq!(choose_model(&tagged, &[]).0, ModelKind::Multilingual);
     }

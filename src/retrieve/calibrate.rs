@@ -19,6 +19,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::said;
+use crate::said::Said;
+
 use super::confidence::{self, Confidence};
 use super::policy::answerable;
 use super::{
@@ -62,13 +65,63 @@ pub struct Calibration {
     pub owner_set: Vec<String>,
 }
 
+/// Why the default thresholds were kept, for the owner. The bundle records the English
+/// string, as it always has; a reason read back from a bundle is that English alone (the build
+/// that made the bundle is what says it, in the owner's language). Compared by the English.
+#[derive(Debug, Clone)]
+pub enum Reason {
+    /// Said by this calibration, in both languages.
+    Said(Said),
+    /// Read from a bundle.
+    Recorded(String),
+}
+
+impl Reason {
+    /// The Spanish when `es` and this calibration said it, else the English.
+    pub fn pick(&self, es: bool) -> &str {
+        match self {
+            Reason::Said(said) => said.pick(es),
+            Reason::Recorded(en) => en,
+        }
+    }
+
+    fn en(&self) -> &str {
+        self.pick(false)
+    }
+}
+
+impl PartialEq for Reason {
+    fn eq(&self, other: &Self) -> bool {
+        self.en() == other.en()
+    }
+}
+
+/// The English.
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.en())
+    }
+}
+
+impl Serialize for Reason {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.en())
+    }
+}
+
+impl<'de> Deserialize<'de> for Reason {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Reason::Recorded)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "from", rename_all = "snake_case")]
 pub enum Basis {
     /// [`Policy::DEFAULT`] (answer_at raised if needed, see [`calibrate`]), and why the
     /// knowledge base could not calibrate the rest.
     Defaults {
-        reason: String,
+        reason: Reason,
         /// Simulated share of uncovered questions answered anyway, when there were enough
         /// entries to simulate it.
         unknown_answered: Option<f32>,
@@ -445,9 +498,10 @@ pub(crate) fn simulate(
     let known = trials.iter().filter(|t| t.known).count();
     let entries = count.iter().filter(|&&n| n >= 2).count();
     if known < MIN_SAMPLES || entries < MIN_ENTRIES {
-        let reason = format!(
-            "{entries} entries have two or more phrasings; calibrating every threshold needs {MIN_ENTRIES} such entries and {MIN_SAMPLES} such phrasings"
-        );
+        let reason = Reason::Said(said!(
+            en: "{entries} entries have two or more phrasings; calibrating every threshold needs {MIN_ENTRIES} such entries and {MIN_SAMPLES} such phrasings",
+            es: "{entries} entradas tienen dos o más formas de preguntar; para calibrar todos los umbrales hacen falta {MIN_ENTRIES} entradas así y {MIN_SAMPLES} formas de preguntar así"
+        ));
         // Too few paraphrases to tell whether a trained model helps: without it.
         let mut policy = Policy {
             trained_weight: 0.0,
@@ -557,7 +611,10 @@ pub(crate) fn simulate(
                 ..base
             },
             basis: Basis::Defaults {
-                reason: "no thresholds keep simulated wrong answers at 5% or under; the entries are too alike (see `ayuda lint`)".into(),
+                reason: Reason::Said(said!(
+                    en: "no thresholds keep simulated wrong answers at 5% or under; the entries are too alike (see `ayuda lint`)",
+                    es: "ningún umbral deja las respuestas equivocadas simuladas en el 5% o menos; las entradas se parecen demasiado (mira `ayuda lint`)"
+                )),
                 unknown_answered: Some(share(&outcomes, 0.95, base.margin)),
             },
             owner_set: Vec::new(),
@@ -859,6 +916,28 @@ fn variance(count: usize, of: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reason_is_recorded_as_its_english_string_and_reads_back_equal() {
+        let said = Reason::Said(said!(en: "too few", es: "demasiado pocas"));
+        let basis = Basis::Defaults {
+            reason: said.clone(),
+            unknown_answered: None,
+        };
+        let json = serde_json::to_string(&basis).unwrap();
+        assert_eq!(
+            json,
+            r#"{"from":"defaults","reason":"too few","unknown_answered":null}"#
+        );
+        let back: Basis = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, basis);
+        let Basis::Defaults { reason, .. } = back else {
+            unreachable!()
+        };
+        assert_eq!(reason.pick(true), "too few");
+        assert_eq!(said.pick(true), "demasiado pocas");
+        assert_eq!(said.to_string(), "too few");
+    }
 
     /// Simulated outcomes drawn evenly from fixed score ranges, each `copies` times: the same
     /// distribution, known from more or fewer simulated questions.

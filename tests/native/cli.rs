@@ -384,3 +384,91 @@ fn the_cli_speaks_the_owners_language() {
         stderr(&built)
     );
 }
+
+#[test]
+fn a_spanish_owner_reads_the_librarys_findings_errors_and_reasons_in_spanish() {
+    let tmp = tempfile::tempdir().unwrap();
+    let in_tmp = |lang: &str| {
+        let mut command = ayuda_command();
+        command.env("AYUDA_LANG", lang).current_dir(tmp.path());
+        command
+    };
+    let stdout = |o: &Output| String::from_utf8_lossy(&o.stdout).into_owned();
+    // No answer, one question under two entries, two entries with one answer.
+    std::fs::write(
+        tmp.path().join("faq.csv"),
+        "id,question,answer\npay,Can I pay by card?,\ncard,can I pay by card,Yes.\nhours,Opening hours?,Yes.\n",
+    )
+    .unwrap();
+    let spanish = piped(in_tmp("es").args(["lint", "faq.csv"]), b"");
+    let said = stdout(&spanish);
+    for line in [
+        "faq.csv:2: error: la entrada \"pay\" no tiene respuesta; escríbela o quita la entrada",
+        "faq.csv:3: error: la pregunta \"can I pay by card\" está en las entradas \"pay\" (faq.csv:2) y \"card\"; déjala solo en una",
+        "faq.csv:4: aviso: las entradas \"card\" y \"hours\" (faq.csv:3) tienen la misma respuesta; dales un mismo id para que sus preguntas sean formas de preguntar de una sola entrada",
+    ] {
+        assert!(said.lines().any(|l| l == line), "{line:?} in:\n{said}");
+    }
+    assert!(
+        !said.contains("entry") && !said.contains("warning"),
+        "{said}"
+    );
+    // The English is as it was.
+    let english = piped(in_tmp("en").args(["lint", "faq.csv"]), b"");
+    assert!(
+        stdout(&english).lines().any(|l| l
+            == "faq.csv:2: error: entry \"pay\" has no answer; write one, or remove the entry"),
+        "{}",
+        stdout(&english)
+    );
+
+    // A source that cannot be read.
+    std::fs::write(tmp.path().join("empty.csv"), "question,answer\n,Sí\n").unwrap();
+    let broken = piped(in_tmp("es").args(["lint", "empty.csv"]), b"");
+    assert_fails(
+        &broken,
+        "ayuda: error: empty.csv:2: la pregunta está vacía\n",
+    );
+    let broken = piped(in_tmp("en").args(["lint", "empty.csv"]), b"");
+    assert_fails(
+        &broken,
+        "ayuda: error: empty.csv:2: the question is empty\n",
+    );
+
+    // A build refused for an entry without an answer.
+    let models = packed_file().parent().unwrap();
+    let refused = piped(
+        in_tmp("es")
+            .env("AYUDA_MODELS", models)
+            .args(["build", "faq.csv", "--out", "faq.kb"]),
+        b"",
+    );
+    assert_fails(
+        &refused,
+        "ayuda: error: creando faq.kb: faq.csv:2: la entrada \"pay\" no tiene respuesta; escríbela o quita la entrada\n",
+    );
+
+    // A build: the findings it warns of, why the model, why the default thresholds.
+    std::fs::write(
+        tmp.path().join("faq.csv"),
+        "id,question,answer\npay,Can I pay by card?,Yes.\ncard,can I pay by card,Any card.\nhours,Opening hours?,9 to 5.\n",
+    )
+    .unwrap();
+    let built = piped(
+        in_tmp("es")
+            .env("AYUDA_MODELS", models)
+            .args(["build", "faq.csv", "--out", "faq.kb"]),
+        b"",
+    );
+    let said = stderr(&built);
+    assert!(built.status.success(), "{said}");
+    for part in [
+        "ayuda: aviso: faq.csv:3: la pregunta \"can I pay by card\" está en las entradas \"pay\" (faq.csv:2) y \"card\"; déjala solo en una\n",
+        "(las 3 entradas están en inglés)\n",
+        "ayuda: umbrales por defecto: ",
+        " entradas tienen dos o más formas de preguntar; para calibrar todos los umbrales hacen falta ",
+    ] {
+        assert!(said.contains(part), "{part:?} in:\n{said}");
+    }
+    assert!(!said.contains("entries"), "{said}");
+}

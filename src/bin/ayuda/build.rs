@@ -12,7 +12,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::time::{Duration, Instant};
 
-use crate::say::say;
+use crate::say::{self, say};
 use crate::support::{check_folder, model_for, progress, warn_ignored_sources, write_atomically};
 
 #[derive(Args)]
@@ -67,7 +67,7 @@ fn language(value: &str) -> Result<String, String> {
     if ayuda::kb::is_language_code(value) {
         Ok(value.to_string())
     } else {
-        Err(ayuda::kb::not_a_language_code(value))
+        Err(say::pick(&ayuda::kb::not_a_language_code(value)).to_string())
     }
 }
 
@@ -110,9 +110,8 @@ fn warn_lint_errors(rows: &[ayuda::kb::Entry]) {
         .iter()
         .filter(|f| f.severity == Severity::Error)
         .collect();
-    // The findings themselves are the library's words (English).
     for f in errors.iter().take(SHOWN) {
-        let (origin, message) = (&f.origin, &f.message);
+        let (origin, message) = (&f.origin, say::pick(&f.message));
         eprintln!(
             "{}",
             say!(en: "ayuda: warning: {origin}: {message}", es: "ayuda: aviso: {origin}: {message}")
@@ -290,7 +289,7 @@ pub fn report(bundle: &Bundle, out: &Path, len: usize, encoder: &ayuda::model::E
             reason,
             unknown_answered,
         } => {
-            // The reason is the library's words (English).
+            let reason = reason.pick(say::is_spanish());
             eprintln!(
                 "{}",
                 say!(

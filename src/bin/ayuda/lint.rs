@@ -72,7 +72,7 @@ pub fn run(args: LintArgs) -> Result<()> {
     for severity in [Severity::Error, Severity::Warning] {
         let of_kind: Vec<_> = findings.iter().filter(|f| f.severity == severity).collect();
         for f in of_kind.iter().take(SHOWN) {
-            println!("{f}");
+            println!("{}", crate::say::pick(&f.said()));
         }
         if of_kind.len() > SHOWN {
             let more = of_kind.len() - SHOWN;

@@ -2,10 +2,11 @@
 //! hints, errors) is written in Spanish and English side by side with [`say!`], and this
 //! module picks which one is printed. Chosen once, from `AYUDA_LANG`, else the POSIX locale
 //! (`LC_ALL`, then `LC_MESSAGES`, then `LANG`), else English; a language other than the two
-//! is English. It also gives a Spanish rendering of the library's errors owners meet most (a
-//! file that cannot be read, a CSV without its columns), which the library writes in English.
-//! It never prints, and never touches machine-readable output (JSON, `--json`, CSV): that is
-//! the same in every language.
+//! is English. The library's messages for the owner (FAQ source errors, lint findings, why a
+//! model or the default thresholds were chosen) come in both languages ([`ayuda::said::Said`]);
+//! [`pick`] takes the owner's, and [`library_error`] finds them among an error's causes, with
+//! a Spanish rendering of the commonest file errors. It never prints, and never touches
+//! machine-readable output (JSON, `--json`, CSV): that is the same in every language.
 //!
 //! clap's `--help` and usage errors stay English: they come from the doc comments clap reads,
 //! and a second copy of every option's help would drift from the first.
@@ -80,6 +81,16 @@ macro_rules! say {
 }
 pub(crate) use say;
 
+/// Whether the owner reads Spanish.
+pub fn is_spanish() -> bool {
+    lang() == Lang::Es
+}
+
+/// One of the library's bilingual messages in the owner's language.
+pub fn pick(said: &ayuda::said::Said) -> &str {
+    said.pick(is_spanish())
+}
+
 /// `n` and the word for one or for several of a thing, in the owner's language: `count(2,
 /// ["entry", "entries"], ["entrada", "entradas"])` is "2 entries" or "2 entradas".
 pub fn count(n: usize, en: [&str; 2], es: [&str; 2]) -> String {
@@ -90,9 +101,9 @@ pub fn count(n: usize, en: [&str; 2], es: [&str; 2]) -> String {
     format!("{n} {}", words[usize::from(n != 1)])
 }
 
-/// The Spanish text of one of the library's errors an owner meets most, when the owner reads
-/// Spanish and `cause` is one of them; None leaves the library's English. The library's errors
-/// are English (they are its API); these few are the ones a first build trips on.
+/// The Spanish text of one of the library's errors, when the owner reads Spanish and `cause`
+/// is one said in both languages (a FAQ source's) or a file that cannot be read for a usual
+/// reason; None leaves the library's English (its `Display`).
 pub fn library_error(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
     if lang() != Lang::Es {
         return None;
@@ -111,11 +122,14 @@ fn spanish(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
             SourceLoadError::Io { path, source } => {
                 Some(format!("{}: {}", path.display(), io_error(source)?))
             }
-            SourceLoadError::Source(err) => source_error(err),
+            SourceLoadError::Source(err) => Some(err.said().es),
         };
     }
     if let Some(err) = cause.downcast_ref::<SourceError>() {
-        return source_error(err);
+        return Some(err.said().es);
+    }
+    if let Some(err) = cause.downcast_ref::<ayuda::kb::BuildError>() {
+        return err.said().map(|s| s.es);
     }
     match cause.downcast_ref::<LoadError>()? {
         LoadError::NotFound { path } => Some(format!("{}: no existe", path.display())),
@@ -138,18 +152,6 @@ fn io_error(err: &std::io::Error) -> Option<String> {
         }
         .to_string(),
     )
-}
-
-/// A CSV whose header lacks the question and answer columns: the error a spreadsheet saved
-/// with other column names gives. Matched by the library's words, which a test pins.
-fn source_error(err: &ayuda::kb::SourceError) -> Option<String> {
-    const NO_COLUMNS: &str = "the header needs question and answer columns (or pregunta and respuesta), and may have id, url, category, lang and handoff; found: ";
-    let found = err.message.strip_prefix(NO_COLUMNS)?;
-    let line = err.line.map(|l| format!(":{l}")).unwrap_or_default();
-    Some(format!(
-        "{}{line}: la cabecera necesita las columnas pregunta y respuesta (o question y answer), y puede tener id, enlace, categoría, idioma y handoff; tiene: {found}",
-        err.file
-    ))
 }
 
 #[cfg(test)]
@@ -245,19 +247,39 @@ mod tests {
                 missing.display()
             )
         );
-        // The library's words for a header without its columns, pinned: if they change, the
-        // Spanish rendering must follow.
+        // A source's errors are said in both languages by the library.
         let sheet = dir.path().join("faq.csv");
         std::fs::write(&sheet, "pregunta frecuente,texto\n¿Abrís?,Sí\n").unwrap();
         let err = ayuda::native::read_source_rows(std::slice::from_ref(&sheet)).unwrap_err();
-        let text = spanish(&err).expect("the missing-columns error is known");
+        let text = spanish(&err).expect("a source error is said in Spanish");
         assert!(
             text.ends_with(":1: la cabecera necesita las columnas pregunta y respuesta (o question y answer), y puede tener id, enlace, categoría, idioma y handoff; tiene: pregunta frecuente, texto"),
             "{text}"
         );
-        // Any other error keeps the library's English.
         std::fs::write(&sheet, "question,answer\n,Sí\n").unwrap();
         let err = ayuda::native::read_source_rows(std::slice::from_ref(&sheet)).unwrap_err();
-        assert_eq!(spanish(&err), None, "{err}");
+        assert_eq!(
+            spanish(&err).unwrap(),
+            format!("{}:2: la pregunta está vacía", sheet.display()),
+            "{err}"
+        );
+        // Rows that contradict each other, found when merging.
+        std::fs::write(
+            &sheet,
+            "id,question,answer\na,¿Abrís?,Sí\na,¿Abrís hoy?,No\n",
+        )
+        .unwrap();
+        let rows = ayuda::native::read_source_rows(std::slice::from_ref(&sheet)).unwrap();
+        let err = anyhow::Error::from(ayuda::kb::merge(rows).unwrap_err());
+        let text = spanish(err.as_ref()).unwrap();
+        assert!(
+            text.contains(":3: la entrada \"a\" tiene aquí una respuesta distinta a la de ")
+                && text
+                    .ends_with(":2; las filas con el mismo id deben coincidir (o dejarlo vacío)"),
+            "{text}"
+        );
+        // Other errors keep the library's English.
+        let io = std::io::Error::other("disk on fire");
+        assert_eq!(spanish(&io), None);
     }
 }

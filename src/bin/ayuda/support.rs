@@ -176,6 +176,7 @@ pub fn model_for(
         return Ok(m.to_path_buf());
     }
     let (kind, why) = choose_model(entries, languages);
+    let why = crate::say::pick(&why);
     let found = find_model(kind.file_name())?;
     // tools/eval.sh reads the English line ("ayuda: model FILE (...)"), with AYUDA_LANG=en.
     eprintln!(

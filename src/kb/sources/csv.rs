@@ -5,6 +5,8 @@
 //! spreadsheets set to Spanish (and most European languages) save CSV.
 
 use crate::kb::{Entry, Origin, SourceError};
+use crate::said;
+use crate::said::Said;
 
 use super::{flag, non_empty, slug, Lines};
 
@@ -16,14 +18,17 @@ pub(super) fn read(name: &str, text: &str) -> Result<Vec<Entry>, SourceError> {
         return Err(SourceError {
             file: name.to_string(),
             line: Some(Lines::new(text).line_of(open)),
-            message: "a quote opened on this line is never closed, so every row after it would be read as part of this field; close the quote (a quote inside a quoted field is written \"\")".into(),
+            message: said!(
+                en: "a quote opened on this line is never closed, so every row after it would be read as part of this field; close the quote (a quote inside a quoted field is written \"\")",
+                es: "unas comillas abiertas en esta línea no se cierran nunca, así que todas las filas que vienen detrás se leerían como parte de este campo; ciérralas (unas comillas dentro de un campo entre comillas se escriben \"\")"
+            ),
         });
     }
     let mut reader = ::csv::ReaderBuilder::new()
         .flexible(false)
         .delimiter(separator)
         .from_reader(text.as_bytes());
-    let at = |line: usize, message: String| SourceError {
+    let at = |line: usize, message: Said| SourceError {
         file: name.to_string(),
         line: Some(line),
         message,
@@ -43,7 +48,12 @@ pub(super) fn read(name: &str, text: &str) -> Result<Vec<Entry>, SourceError> {
     };
     let headers = reader
         .headers()
-        .map_err(|e| at(1, format!("unreadable header: {e}")))?
+        .map_err(|e| {
+            at(
+                1,
+                said!(en: "unreadable header: {e}", es: "no se puede leer la cabecera: {e}"),
+            )
+        })?
         .clone();
     // A column by any of its names, in English or Spanish, in any case and with or without
     // accents.
@@ -60,8 +70,9 @@ pub(super) fn read(name: &str, text: &str) -> Result<Vec<Entry>, SourceError> {
         let found: Vec<&str> = headers.iter().collect();
         return Err(at(
             1,
-            format!(
-                "the header needs question and answer columns (or pregunta and respuesta), and may have id, url, category, lang and handoff; found: {}",
+            said!(
+                en: "the header needs question and answer columns (or pregunta and respuesta), and may have id, url, category, lang and handoff; found: {}",
+                es: "la cabecera necesita las columnas pregunta y respuesta (o question y answer), y puede tener id, enlace, categoría, idioma y handoff; tiene: {}",
                 found.join(", ")
             ),
         ));
@@ -81,12 +92,22 @@ pub(super) fn read(name: &str, text: &str) -> Result<Vec<Entry>, SourceError> {
             match e.kind() {
                 ::csv::ErrorKind::UnequalLengths { expected_len, len, .. } => at(
                     line,
-                    format!(
-                        "this row has {len} fields but the header has {expected_len} (a {} or line break inside a field needs \"quotes\")",
-                        if separator == b';' { "semicolon" } else { "comma" }
-                    ),
+                    if separator == b';' {
+                        said!(
+                            en: "this row has {len} fields but the header has {expected_len} (a semicolon or line break inside a field needs \"quotes\")",
+                            es: "esta fila tiene {len} campos pero la cabecera tiene {expected_len} (un punto y coma o un salto de línea dentro de un campo necesita \"comillas\")"
+                        )
+                    } else {
+                        said!(
+                            en: "this row has {len} fields but the header has {expected_len} (a comma or line break inside a field needs \"quotes\")",
+                            es: "esta fila tiene {len} campos pero la cabecera tiene {expected_len} (una coma o un salto de línea dentro de un campo necesita \"comillas\")"
+                        )
+                    },
                 ),
-                _ => at(line, e.to_string()),
+                _ => at(
+                    line,
+                    said!(en: "{e}", es: "no se puede leer la fila: {e}"),
+                ),
             }
         })?;
         let line = line(record.position());
@@ -95,14 +116,20 @@ pub(super) fn read(name: &str, text: &str) -> Result<Vec<Entry>, SourceError> {
             if record.iter().all(|c| c.trim().is_empty()) {
                 continue; // a blank line
             }
-            return Err(at(line, "the question is empty".into()));
+            return Err(at(
+                line,
+                said!(en: "the question is empty", es: "la pregunta está vacía"),
+            ));
         };
         let handoff = match handoff.and_then(|i| record.get(i)) {
             None => false,
             Some(v) => flag(v).ok_or_else(|| {
                 at(
                     line,
-                    format!("handoff must be yes or no (or true/false, 1/0), not \"{v}\""),
+                    said!(
+                        en: "handoff must be yes or no (or true/false, 1/0), not \"{v}\"",
+                        es: "handoff tiene que ser sí o no (o true/false, 1/0), no \"{v}\""
+                    ),
                 )
             })?,
         };
@@ -192,7 +219,7 @@ mod tests {
         let err = read("faq.csv", text).unwrap_err();
         assert_eq!(err.line, Some(3));
         assert!(
-            err.message.contains("has 4 fields but the header has 3"),
+            err.message.en.contains("has 4 fields but the header has 3"),
             "{err}"
         );
     }
@@ -216,7 +243,7 @@ mod tests {
         assert_eq!(err.line, Some(2));
         assert!(
             err.to_string().starts_with("unbal2.csv:2: a quote opened")
-                && err.message.contains("close the quote"),
+                && err.message.en.contains("close the quote"),
             "{err}"
         );
     }
@@ -262,7 +289,7 @@ mod tests {
     fn cells_of_zero_width_characters_are_empty() {
         let err = read("faq.csv", "question,answer\n\u{200b},No abrimos.\n").unwrap_err();
         assert_eq!(err.line, Some(2));
-        assert!(err.message.contains("the question is empty"), "{err}");
+        assert!(err.message.en.contains("the question is empty"), "{err}");
         let rows = read("faq.csv", "question,answer\n¿Abrís?,\u{200b}\u{feff}\n").unwrap();
         assert_eq!(rows[0].answer, "");
         let rows = read("faq.csv", "question,answer\n\u{200b}¿Abrís?\u{200d},No.\n").unwrap();

@@ -8,6 +8,7 @@
 use scraper::{ElementRef, Html, Node, Selector};
 
 use crate::kb::{Entry, Origin, SourceError};
+use crate::said;
 
 use super::{faqpage, question_entry as entry, Lines};
 
@@ -60,7 +61,13 @@ pub(crate) fn read_page(
         let json: String = script.text().collect();
         let origin = origin_of(json.trim());
         let value: serde_json::Value = serde_json::from_str(&json).map_err(|e| {
-            SourceError::at(&origin, format!("invalid JSON-LD in a <script> block: {e}"))
+            SourceError::at(
+                &origin,
+                said!(
+                    en: "invalid JSON-LD in a <script> block: {e}",
+                    es: "JSON-LD no válido en un bloque <script>: {e}"
+                ),
+            )
         })?;
         entries.extend(faqpage::entries(&value, &origin));
     }
@@ -219,7 +226,7 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.line, Some(3));
-        assert!(err.message.contains("invalid JSON-LD"), "{err}");
+        assert!(err.message.en.contains("invalid JSON-LD"), "{err}");
         assert!(
             read_page("b.html", "<html><body><h1>Hola</h1></body></html>", None)
                 .unwrap()

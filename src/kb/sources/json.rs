@@ -9,6 +9,8 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::kb::{Entry, Origin, SourceError};
+use crate::said;
+use crate::said::Said;
 
 use super::{faqpage, flag, non_empty, slug, Lines};
 
@@ -42,13 +44,17 @@ enum Flag {
 }
 
 pub(super) fn read(name: &str, text: &str) -> Result<Vec<Entry>, SourceError> {
-    let at = |line: usize, message: String| SourceError {
+    let at = |line: usize, message: Said| SourceError {
         file: name.to_string(),
         line: Some(line),
         message,
     };
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| at(e.line(), format!("invalid JSON: {e}")))?;
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        at(
+            e.line(),
+            said!(en: "invalid JSON: {e}", es: "JSON no válido: {e}"),
+        )
+    })?;
     if faqpage::is_faqpage(&value) {
         return Ok(faqpage::entries(
             &value,
@@ -65,15 +71,18 @@ pub(super) fn read(name: &str, text: &str) -> Result<Vec<Entry>, SourceError> {
         entries: Vec<&'a RawValue>,
     }
     let items: Vec<&RawValue> = if value.is_array() {
-        serde_json::from_str(text).map_err(|e| at(e.line(), e.to_string()))?
+        serde_json::from_str(text).map_err(|e| at(e.line(), not_a_list(&e)))?
     } else if value.get("entries").is_some_and(Value::is_array) {
         serde_json::from_str::<Wrapped>(text)
-            .map_err(|e| at(e.line(), e.to_string()))?
+            .map_err(|e| at(e.line(), not_a_list(&e)))?
             .entries
     } else {
         return Err(SourceError::file(
             name,
-            "expected a list of entries, an object with \"entries\", or schema.org FAQPage JSON-LD",
+            said!(
+                en: "expected a list of entries, an object with \"entries\", or schema.org FAQPage JSON-LD",
+                es: "se esperaba una lista de entradas, un objeto con \"entries\" o JSON-LD schema.org FAQPage"
+            ),
         ));
     };
     let lines = Lines::new(text);
@@ -84,6 +93,12 @@ pub(super) fn read(name: &str, text: &str) -> Result<Vec<Entry>, SourceError> {
             entry(name, lines.line_of(offset), raw.get())
         })
         .collect()
+}
+
+/// A list that serde could not read as one (the error is serde's, in English), in both
+/// languages: the English as serde wrote it.
+fn not_a_list(e: &serde_json::Error) -> Said {
+    said!(en: "{e}", es: "no se puede leer la lista de entradas: {e}")
 }
 
 pub(super) fn read_lines(name: &str, text: &str) -> Result<Vec<Entry>, SourceError> {
@@ -102,7 +117,10 @@ fn entry(name: &str, line: usize, json: &str) -> Result<Entry, SourceError> {
     let o: EntryObject = serde_json::from_str(json).map_err(|e| {
         SourceError::at(
             &origin,
-            format!("not an entry object ({e}); an entry has \"question\" and \"answer\""),
+            said!(
+                en: "not an entry object ({e}); an entry has \"question\" and \"answer\"",
+                es: "no es un objeto de entrada ({e}); una entrada tiene \"question\" y \"answer\""
+            ),
         )
     })?;
     let mut phrasings: Vec<String> = o
@@ -113,7 +131,10 @@ fn entry(name: &str, line: usize, json: &str) -> Result<Entry, SourceError> {
         .collect();
     phrasings.dedup();
     let Some(first) = phrasings.first() else {
-        return Err(SourceError::at(&origin, "the entry has no question"));
+        return Err(SourceError::at(
+            &origin,
+            said!(en: "the entry has no question", es: "la entrada no tiene pregunta"),
+        ));
     };
     let handoff = match o.handoff {
         None => false,
@@ -121,7 +142,10 @@ fn entry(name: &str, line: usize, json: &str) -> Result<Entry, SourceError> {
         Some(Flag::Text(t)) => flag(&t).ok_or_else(|| {
             SourceError::at(
                 &origin,
-                format!("handoff must be true or false, not \"{t}\""),
+                said!(
+                    en: "handoff must be true or false, not \"{t}\"",
+                    es: "handoff tiene que ser true o false, no \"{t}\""
+                ),
             )
         })?,
     };
@@ -190,7 +214,7 @@ mod tests {
         let text = "{\"question\": \"a?\", \"answer\": \"b\"}\n\n{\"q\": \"typo\"}\n";
         let err = read_lines("faq.jsonl", text).unwrap_err();
         assert_eq!(err.line, Some(3));
-        assert!(err.message.contains("unknown field `q`"), "{err}");
+        assert!(err.message.en.contains("unknown field `q`"), "{err}");
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod markdown;
 mod markup;
 
 use super::{Entry, Origin, SourceError};
+use crate::said;
 
 /// Sources larger than this are refused: an FAQ is rarely over a megabyte, and a file this
 /// large is almost always the wrong file (a database dump, a whole site export).
@@ -46,7 +47,10 @@ pub fn read(name: &str, bytes: &[u8]) -> Result<Vec<Entry>, SourceError> {
     let format = Format::from_name(name).ok_or_else(|| {
         SourceError::file(
             name,
-            "unknown source type: use .csv, .json, .jsonl, .md or .html (or a folder)",
+            said!(
+                en: "unknown source type: use .csv, .json, .jsonl, .md or .html (or a folder)",
+                es: "tipo de fuente desconocido: usa .csv, .json, .jsonl, .md o .html (o una carpeta)"
+            ),
         )
     })?;
     if bytes.len() > MAX_SOURCE_BYTES {
@@ -64,9 +68,18 @@ pub fn read(name: &str, bytes: &[u8]) -> Result<Vec<Entry>, SourceError> {
         return Err(SourceError::file(
             name,
             match format {
-                Format::Html => "no FAQ data: the page has no schema.org FAQPage (JSON-LD or microdata) and no section marked data-ayuda-faq",
-                Format::Markdown => "no FAQ entries: write each question as a heading with its answer below",
-                _ => "no FAQ entries found",
+                Format::Html => said!(
+                    en: "no FAQ data: the page has no schema.org FAQPage (JSON-LD or microdata) and no section marked data-ayuda-faq",
+                    es: "no hay datos de FAQ: la página no tiene schema.org FAQPage (JSON-LD o microdatos) ni ninguna sección marcada con data-ayuda-faq"
+                ),
+                Format::Markdown => said!(
+                    en: "no FAQ entries: write each question as a heading with its answer below",
+                    es: "no hay entradas de FAQ: escribe cada pregunta como un título, con su respuesta debajo"
+                ),
+                _ => said!(
+                    en: "no FAQ entries found",
+                    es: "no se ha encontrado ninguna entrada de FAQ"
+                ),
             },
         ));
     }
@@ -92,7 +105,7 @@ fn cleaned(mut rows: Vec<Entry>) -> Result<Vec<Entry>, SourceError> {
             .map(str::trim)
             .and_then(|l| (!l.is_empty()).then(|| l.to_string()));
         if let Some(lang) = row.lang.as_deref().filter(|l| !super::is_language_code(l)) {
-            let message = format!("lang {}", super::not_a_language_code(lang));
+            let message = super::not_a_language_code(lang).map(|m, _| format!("lang {m}"));
             return Err(SourceError::at(&row.origin, message));
         }
     }
@@ -103,8 +116,9 @@ fn cleaned(mut rows: Vec<Entry>) -> Result<Vec<Entry>, SourceError> {
 pub fn too_large(name: &str, len: u64) -> SourceError {
     SourceError::file(
         name,
-        format!(
-            "the file is {:.1} MB; sources may be at most {} MB (split it, or keep only the FAQ content)",
+        said!(
+            en: "the file is {:.1} MB; sources may be at most {} MB (split it, or keep only the FAQ content)",
+            es: "el archivo ocupa {:.1} MB; una fuente puede ocupar {} MB como mucho (divídela, o deja solo el contenido de las FAQ)",
             len as f64 / 1e6,
             MAX_SOURCE_BYTES / (1024 * 1024)
         ),
@@ -121,7 +135,15 @@ pub(crate) fn decode(name: &str, bytes: &[u8]) -> Result<String, SourceError> {
             .map(|c| from([c[0], *c.get(1).unwrap_or(&0)]));
         char::decode_utf16(units)
             .collect::<Result<String, _>>()
-            .map_err(|_| SourceError::file(name, "invalid UTF-16 text; save the file as UTF-8"))
+            .map_err(|_| {
+                SourceError::file(
+                    name,
+                    said!(
+                        en: "invalid UTF-16 text; save the file as UTF-8",
+                        es: "texto UTF-16 no válido; guarda el archivo como UTF-8"
+                    ),
+                )
+            })
     };
     match bytes {
         [0xEF, 0xBB, 0xBF, rest @ ..] => utf8(name, rest),
@@ -138,8 +160,9 @@ fn utf8(name: &str, bytes: &[u8]) -> Result<String, SourceError> {
         SourceError {
             file: name.to_string(),
             line: Some(line),
-            message: format!(
-                "not valid UTF-8 (byte 0x{:02X}; the file may be Latin-1 or Windows-1252): save it as UTF-8",
+            message: said!(
+                en: "not valid UTF-8 (byte 0x{:02X}; the file may be Latin-1 or Windows-1252): save it as UTF-8",
+                es: "no es UTF-8 válido (byte 0x{:02X}; puede que el archivo esté en Latin-1 o Windows-1252): guárdalo como UTF-8",
                 bytes[at]
             ),
         }
@@ -300,6 +323,49 @@ mod tests {
         }
         let blank = r#"<html lang=""><body><section data-ayuda-faq><h2>Hours?</h2><p>9 to 5.</p></section></body></html>"#;
         assert_eq!(read("faq.html", blank.as_bytes()).unwrap()[0].lang, None);
+    }
+
+    #[test]
+    fn every_source_error_is_said_in_both_languages() {
+        let bad: &[(&str, &[u8])] = &[
+            ("faq.xlsx", b""),
+            ("faq.csv", b"question,answer\nCaf\xe9?,Yes\n"),
+            ("faq.csv", &[0xFF, 0xFE, 0x00, 0xD8]),
+            ("faq.csv", b"text,category\nhi,greeting\n"),
+            ("faq.csv", b"question,answer\n\"open,Yes\n"),
+            ("faq.csv", b"question,answer\na?,b,c\n"),
+            ("faq.csv", b"question,answer\n;x;,Yes\n,Yes\n"),
+            ("faq.csv", b"question,answer,handoff\na?,b,maybe\n"),
+            ("faq.csv", b"question,answer,lang\na?,b,spa\n"),
+            ("faq.csv", b"question,answer,lang\na?,b,Espanol\n"),
+            ("faq.csv", b"question,answer\n"),
+            ("faq.json", b"[{\"question\": \"a?\", \"answer\": "),
+            ("faq.json", b"{\"a\": 1}"),
+            ("faq.json", b"[{\"q\": \"a?\"}]"),
+            ("faq.json", b"[{\"answer\": \"b\"}]"),
+            (
+                "faq.json",
+                b"[{\"question\": \"a?\", \"handoff\": \"maybe\"}]",
+            ),
+            ("faq.jsonl", b"{\"question\": 1}\n"),
+            ("faq.md", b"no headings\n"),
+            ("faq.html", b"<p>nothing</p>"),
+            (
+                "faq.html",
+                b"<script type=\"application/ld+json\">{</script>",
+            ),
+        ];
+        for (name, bytes) in bad {
+            let err = read(name, bytes).unwrap_err();
+            let said = err.said();
+            assert_eq!(said.en, err.to_string());
+            assert!(
+                !err.message.en.is_empty() && !err.message.es.is_empty() && said.es != said.en,
+                "{name}: {said:?}"
+            );
+        }
+        let big = too_large("faq.csv", 20_000_000).message;
+        assert!(big.es.contains("20.0 MB") && big.es != big.en, "{big:?}");
     }
 
     #[test]

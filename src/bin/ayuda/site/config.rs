@@ -139,7 +139,10 @@ pub fn parse(text: &str) -> Result<SiteConfig> {
         .iter()
         .find(|l| !ayuda::kb::is_language_code(l.trim()))
     {
-        bail!("languages: {}", ayuda::kb::not_a_language_code(bad));
+        bail!(
+            "languages: {}",
+            crate::say::pick(&ayuda::kb::not_a_language_code(bad))
+        );
     }
     Ok(config)
 }

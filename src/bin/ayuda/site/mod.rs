@@ -322,9 +322,8 @@ fn print_findings(findings: &[ayuda::kb::lint::Finding]) -> usize {
     const SHOWN: usize = 20;
     let mut sorted: Vec<_> = findings.iter().collect();
     sorted.sort_by_key(|f| f.severity);
-    // The findings themselves are the library's words (English).
     for f in sorted.iter().take(SHOWN) {
-        eprintln!("ayuda: {f}");
+        eprintln!("ayuda: {}", crate::say::pick(&f.said()));
     }
     if sorted.len() > SHOWN {
         eprintln!(
