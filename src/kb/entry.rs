@@ -109,7 +109,7 @@ pub fn not_a_language_code(tag: &str) -> Said {
 /// A source that cannot be read, with the file and, where there is one, the line. Its
 /// `Display` is the English; [`SourceError::said`] has both languages.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+#[error("{}: {message}", place(file, *line))]
 pub struct SourceError {
     pub file: String,
     pub line: Option<usize>,
@@ -135,12 +135,16 @@ impl SourceError {
 
     /// The whole error, `file:line: message`, in both languages.
     pub fn said(&self) -> Said {
-        let place = format!(
-            "{}{}",
-            self.file,
-            self.line.map(|l| format!(":{l}")).unwrap_or_default()
-        );
+        let place = place(&self.file, self.line);
         self.message.map(|m, _| format!("{place}: {m}"))
+    }
+}
+
+/// Where a source error is: `file`, or `file:line`.
+fn place(file: &str, line: Option<usize>) -> String {
+    match line {
+        Some(line) => format!("{file}:{line}"),
+        None => file.to_string(),
     }
 }
 

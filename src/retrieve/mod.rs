@@ -300,7 +300,7 @@ impl Index {
         let lang = query
             .lang
             .map(Lang::tag)
-            .filter(|&tag| self.in_language(tag).is_some())
+            .filter(|&tag| self.has_language(tag))
             .or(lang);
         let ranked = self.rank(query, policy, lang);
         let outcome = policy.decide(&ranked);
@@ -328,12 +328,18 @@ impl Index {
         }
     }
 
+    /// Whether some entry is in language `lang`.
+    fn has_language(&self, lang: &str) -> bool {
+        let lang = primary(lang);
+        self.languages.iter().any(|l| l.as_deref() == Some(&lang))
+    }
+
     /// The entries in language `lang` or in none; None when no entry is in `lang`.
     pub(crate) fn in_language(&self, lang: &str) -> Option<Vec<bool>> {
-        let lang = primary(lang);
-        if !self.languages.iter().any(|l| l.as_deref() == Some(&lang)) {
+        if !self.has_language(lang) {
             return None;
         }
+        let lang = primary(lang);
         Some(
             self.languages
                 .iter()
