@@ -17,6 +17,11 @@ Writes OUT_DIR/<set>/kb.csv and OUT_DIR/<set>/queries.csv for:
   demo-es, demo-en   the demo site's visitors (tests/eval/demo-visitors.csv), split by the
                  question's language; the KB is the demo site itself (www/demo), so only
                  queries.csv is written
+  clinic-es, clinic-en   a bilingual dental clinic's FAQ, one question per entry
+                 (tests/eval/clinic-faq.csv, copied as kb.csv), and its visitors
+                 (tests/eval/clinic-visitors.csv) split by the question's language
+  bikes          a Spanish bicycle shop's FAQ, one question per entry (tests/eval/bikes-faq.csv)
+                 and its visitors (tests/eval/bikes-visitors.csv)
 Only the standard library, so it runs wherever Python does.
 """
 import csv
@@ -95,11 +100,28 @@ def bitext(data, out):
     write(out / "bitext" / "queries.csv", ["text", "label"], qs)
 
 
+EVAL = Path(__file__).resolve().parent.parent / "tests" / "eval"
+
+
 def demo(out):
-    rows = read_csv(Path(__file__).resolve().parent.parent / "tests" / "eval" / "demo-visitors.csv")
+    rows = read_csv(EVAL / "demo-visitors.csv")
     for lang in ("es", "en"):
         qs = [(r["text"], r["label"]) for r in rows if r["lang"] == lang]
         write(out / f"demo-{lang}" / "queries.csv", ["text", "label"], qs)
+
+
+def one_question_faqs(out):
+    """The FAQs written with one question per entry, as most owners write them: the KB is the
+    FAQ file as it stands (all its columns), the questions split by language."""
+    for name, langs in (("clinic", ("es", "en")), ("bikes", ("es",))):
+        faq = (EVAL / f"{name}-faq.csv").read_text(encoding="utf-8")
+        rows = read_csv(EVAL / f"{name}-visitors.csv")
+        for lang in langs:
+            set_name = f"{name}-{lang}" if len(langs) > 1 else name
+            (out / set_name).mkdir(parents=True, exist_ok=True)
+            (out / set_name / "kb.csv").write_text(faq, encoding="utf-8")
+            qs = [(r["text"], r["label"]) for r in rows if r["lang"] == lang]
+            write(out / set_name / "queries.csv", ["text", "label"], qs)
 
 
 if __name__ == "__main__":
@@ -111,3 +133,4 @@ if __name__ == "__main__":
     covid(data, out)
     bitext(data, out)
     demo(out)
+    one_question_faqs(out)

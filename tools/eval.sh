@@ -6,7 +6,7 @@
 # the same without the trained answer model (before/after), and with the other model; then one
 # table of all. Sets: banking77, banking77-oos, stackfaq, covid, bitext
 # (tools/datasets.py, from ../shared/data), demo-es and demo-en (the demo site's visitors,
-# tests/eval). The ceiling column is what one threshold picked on the questions themselves
+# tests/eval), clinic-es, clinic-en and bikes (FAQs with one question per entry, tests/eval). The ceiling column is what one threshold picked on the questions themselves
 # would give at <= 5% wrong: not a setting, the headroom left to calibration.
 # Usage: tools/eval.sh [SET...]
 set -euo pipefail
@@ -19,7 +19,7 @@ ayuda=target/release/ayuda
 english=www/models/all-MiniLM-L6-v2.ayuda
 multi=www/models/multilingual-e5-small.ayuda
 sets=("$@")
-[ ${#sets[@]} -gt 0 ] || sets=(banking77 banking77-oos stackfaq covid bitext demo-es demo-en)
+[ ${#sets[@]} -gt 0 ] || sets=(banking77 banking77-oos stackfaq covid bitext demo-es demo-en clinic-es clinic-en bikes)
 run() { echo "$ ayuda ${*:2}" >&2; "$@"; }
 # The build's log is read below ("ayuda: model FILE"): in English, whatever the locale.
 export AYUDA_LANG=en
@@ -30,6 +30,9 @@ for s in "${sets[@]}"; do
   dir=target/eval/$s
   case $s in
     demo-*) sources=(www/demo --contact www/demo-contact.toml); lang=(--lang "${s#demo-}") ;;
+    # Asked with the page's language, as the widget asks.
+    clinic-*) sources=("$dir/kb.csv"); lang=(--lang "${s#clinic-}") ;;
+    bikes) sources=("$dir/kb.csv"); lang=(--lang es) ;;
     *) sources=("$dir/kb.csv"); lang=() ;;
   esac
   for model in default untrained "$english" "$multi"; do
