@@ -65,7 +65,8 @@ bench: setup build
 	bash tools/bench.sh
 
 # Answer quality on the dev sets at default settings (BANKING77, its out-of-scope variant,
-# StackFAQ, COVID FAQ, Bitext, and the demo's Spanish and English visitors in tests/eval):
+# StackFAQ, COVID FAQ, Bitext, and in tests/eval the demo's Spanish and English visitors and
+# two FAQs with one question per entry):
 # one `ayuda eval --json` line per set. Needs ../shared/data.
 eval: setup build
 	bash tools/eval.sh
