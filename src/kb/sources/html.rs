@@ -21,6 +21,36 @@ fn clean(text: impl Iterator<Item = impl AsRef<str>>) -> String {
     joined.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// How far into a page browsers look for its declared encoding (WHATWG's prescan).
+const PRESCAN_BYTES: usize = 1024;
+
+/// The encoding a page declares in a `<meta>` within its first [`PRESCAN_BYTES`] (`charset`,
+/// or `http-equiv="Content-Type"` with a `charset=`), as a browser's prescan finds it; None
+/// when it declares none, or a label that names no encoding. Read with the same HTML parser
+/// as the page, over the bytes as ASCII (every label is).
+pub(super) fn declared_encoding(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(PRESCAN_BYTES)]);
+    let doc = Html::parse_document(&head);
+    let meta = Selector::parse("meta").expect("valid selector");
+    doc.select(&meta).find_map(|m| {
+        let attr = |name: &str| m.value().attr(name);
+        let label = match attr("charset") {
+            Some(charset) => charset.to_string(),
+            None if attr("http-equiv").is_some_and(|h| h.eq_ignore_ascii_case("content-type")) => {
+                let content = attr("content")?.to_ascii_lowercase();
+                let value = &content[content.find("charset=")? + "charset=".len()..];
+                value
+                    .split([';', ' '])
+                    .next()?
+                    .trim_matches(['"', '\'', ' '])
+                    .to_string()
+            }
+            None => return None,
+        };
+        encoding_rs::Encoding::for_label(label.trim().as_bytes())
+    })
+}
+
 /// The FAQ entries on one page; `url` is the page's address, when known, used when the page
 /// does not name a canonical one. A page without FAQ data gives no entries.
 pub(crate) fn read_page(

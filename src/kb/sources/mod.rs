@@ -56,7 +56,10 @@ pub fn read(name: &str, bytes: &[u8]) -> Result<Vec<Entry>, SourceError> {
     if bytes.len() > MAX_SOURCE_BYTES {
         return Err(too_large(name, bytes.len() as u64));
     }
-    let text = decode(name, bytes)?;
+    let text = match format {
+        Format::Html => decode_page(name, bytes)?,
+        _ => decode(name, bytes)?,
+    };
     let rows = cleaned(match format {
         Format::Csv => csv::read(name, &text)?,
         Format::Json => json::read(name, &text)?,
@@ -91,7 +94,11 @@ pub fn read_site_page(name: &str, bytes: &[u8], url: &str) -> Result<Vec<Entry>,
     if bytes.len() > MAX_SOURCE_BYTES {
         return Err(too_large(name, bytes.len() as u64));
     }
-    cleaned(html::read_page(name, &decode(name, bytes)?, Some(url))?)
+    cleaned(html::read_page(
+        name,
+        &decode_page(name, bytes)?,
+        Some(url),
+    )?)
 }
 
 /// Rows whose answers hold only the markup the chat shows (see [`markup`]) and whose language,
@@ -151,6 +158,36 @@ pub(crate) fn decode(name: &str, bytes: &[u8]) -> Result<String, SourceError> {
         [0xFE, 0xFF, rest @ ..] => utf16(rest, u16::from_be_bytes),
         _ => utf8(name, bytes),
     }
+}
+
+/// The text of an HTML page: in the encoding it declares, where that is not UTF-8 and no
+/// byte-order mark says otherwise, else as [`decode`] reads any source. Old sites are often
+/// ISO-8859-1 or Windows-1252 and say so; browsers show them right, and the chat must too, so
+/// this is reading the page as written, not guessing (a page that declares nothing is still
+/// refused, with the hint to save it as UTF-8).
+fn decode_page(name: &str, bytes: &[u8]) -> Result<String, SourceError> {
+    use encoding_rs::{UTF_16BE, UTF_16LE, UTF_8};
+    let marked = bytes.starts_with(&[0xEF, 0xBB, 0xBF])
+        || bytes.starts_with(&[0xFF, 0xFE])
+        || bytes.starts_with(&[0xFE, 0xFF]);
+    // A page declaring UTF-16 in ASCII bytes is UTF-8, as browsers take it.
+    let Some(encoding) = html::declared_encoding(bytes)
+        .filter(|&e| !marked && e != UTF_8 && e != UTF_16LE && e != UTF_16BE)
+    else {
+        return decode(name, bytes);
+    };
+    let (text, bad) = encoding.decode_without_bom_handling(bytes);
+    if bad {
+        return Err(SourceError::file(
+            name,
+            said!(
+                en: "not valid {} text, the encoding the page declares: save it as UTF-8",
+                es: "no es texto {} válido, la codificación que declara la página: guárdala como UTF-8",
+                encoding.name()
+            ),
+        ));
+    }
+    Ok(text.into_owned())
 }
 
 fn utf8(name: &str, bytes: &[u8]) -> Result<String, SourceError> {
@@ -287,6 +324,51 @@ mod tests {
     }
 
     #[test]
+    fn pages_are_read_in_the_encoding_they_declare() {
+        let faq: &[u8] = b"<section data-ayuda-faq><h2>\xbfCu\xe1nto cuesta el env\xedo?</h2><p>4,95 \x80.</p></section>";
+        let page = |head: &[u8], body: &[u8]| {
+            [
+                b"<html><head>",
+                head,
+                b"</head><body>",
+                body,
+                b"</body></html>",
+            ]
+            .concat()
+        };
+        for head in [
+            &b"<meta charset=\"iso-8859-1\">"[..],
+            b"<meta charset=windows-1252>",
+            b"<META HTTP-EQUIV=\"Content-Type\" CONTENT=\"text/html; charset=ISO-8859-1\">",
+        ] {
+            let bytes = page(head, faq);
+            for rows in [
+                read("faq.html", &bytes).unwrap(),
+                read_site_page("faq.html", &bytes, "/faq/").unwrap(),
+            ] {
+                assert_eq!(rows[0].phrasings, ["¿Cuánto cuesta el envío?"]);
+                // Browsers read ISO-8859-1 as Windows-1252, where 0x80 is the euro sign.
+                assert!(rows[0].answer.contains("4,95 €"), "{}", rows[0].answer);
+            }
+        }
+        // Declared UTF-8, or nothing declared: the same bytes are not guessed at.
+        for head in [&b"<meta charset=\"utf-8\">"[..], b""] {
+            let err = read("faq.html", &page(head, faq)).unwrap_err().to_string();
+            assert!(err.contains("save it as UTF-8"), "{err}");
+        }
+        // A byte-order mark outranks the page's word.
+        let bom = [
+            &b"\xef\xbb\xbf"[..],
+            &page(
+                b"<meta charset=\"iso-8859-1\">",
+                "<section data-ayuda-faq><h2>¿Envío?</h2><p>Sí.</p></section>".as_bytes(),
+            ),
+        ]
+        .concat();
+        assert_eq!(read("faq.html", &bom).unwrap()[0].phrasings, ["¿Envío?"]);
+    }
+
+    #[test]
     fn utf16_and_bom_are_read() {
         let text = "question,answer,id\n¿Envío?,Sí,1\n";
         let mut le = vec![0xFF, 0xFE];
@@ -354,6 +436,7 @@ mod tests {
                 "faq.html",
                 b"<script type=\"application/ld+json\">{</script>",
             ),
+            ("faq.html", b"<meta charset=\"shift_jis\"><p>\x81\x20</p>"),
         ];
         for (name, bytes) in bad {
             let err = read(name, bytes).unwrap_err();
