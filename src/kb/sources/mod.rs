@@ -90,15 +90,24 @@ pub fn read(name: &str, bytes: &[u8]) -> Result<Vec<Entry>, SourceError> {
 }
 
 /// One page of a built site: its entries, possibly none. `url` is the page's path on the site.
+/// A page whose encoding cannot be told (not UTF-8, none declared: an old page its server
+/// labelled) is refused only if it holds FAQ data; otherwise it has nothing to lose, and one
+/// legal notice from another era does not stop a site's build.
 pub fn read_site_page(name: &str, bytes: &[u8], url: &str) -> Result<Vec<Entry>, SourceError> {
     if bytes.len() > MAX_SOURCE_BYTES {
         return Err(too_large(name, bytes.len() as u64));
     }
-    cleaned(html::read_page(
-        name,
-        &decode_page(name, bytes)?,
-        Some(url),
-    )?)
+    let text = match decode_page(name, bytes) {
+        Ok(text) => text,
+        Err(err) => {
+            let lossy = String::from_utf8_lossy(bytes);
+            return match html::read_page(name, &lossy, Some(url)) {
+                Ok(rows) if rows.is_empty() => Ok(rows),
+                _ => Err(err),
+            };
+        }
+    };
+    cleaned(html::read_page(name, &text, Some(url))?)
 }
 
 /// Rows whose answers hold only the markup the chat shows (see [`markup`]) and whose language,
@@ -356,6 +365,14 @@ mod tests {
             let err = read("faq.html", &page(head, faq)).unwrap_err().to_string();
             assert!(err.contains("save it as UTF-8"), "{err}");
         }
+        // A site's page that declares nothing is refused only if it holds FAQ data.
+        let legal = b"<html><body><p>Informaci\xf3n legal.</p></body></html>";
+        assert_eq!(
+            read_site_page("aviso.html", legal, "/aviso.html").unwrap(),
+            []
+        );
+        let err = read_site_page("faq.html", &page(b"", faq), "/faq/").unwrap_err();
+        assert!(err.to_string().contains("save it as UTF-8"), "{err}");
         // A byte-order mark outranks the page's word.
         let bom = [
             &b"\xef\xbb\xbf"[..],
