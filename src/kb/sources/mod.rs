@@ -10,6 +10,7 @@ mod html;
 mod json;
 mod markdown;
 mod markup;
+mod nesting;
 
 use super::{Entry, Origin, SourceError};
 use crate::said;
@@ -57,7 +58,7 @@ pub fn read(name: &str, bytes: &[u8]) -> Result<Vec<Entry>, SourceError> {
         return Err(too_large(name, bytes.len() as u64));
     }
     let text = match format {
-        Format::Html => decode_page(name, bytes)?,
+        Format::Html => shallow_page(name, decode_page(name, bytes)?)?,
         _ => decode(name, bytes)?,
     };
     let rows = cleaned(match format {
@@ -98,9 +99,9 @@ pub fn read_site_page(name: &str, bytes: &[u8], url: &str) -> Result<Vec<Entry>,
         return Err(too_large(name, bytes.len() as u64));
     }
     let text = match decode_page(name, bytes) {
-        Ok(text) => text,
+        Ok(text) => shallow_page(name, text)?,
         Err(err) => {
-            let lossy = String::from_utf8_lossy(bytes);
+            let lossy = shallow_page(name, String::from_utf8_lossy(bytes).into_owned())?;
             return match html::read_page(name, &lossy, Some(url)) {
                 Ok(rows) if rows.is_empty() => Ok(rows),
                 _ => Err(err),
@@ -110,10 +111,38 @@ pub fn read_site_page(name: &str, bytes: &[u8], url: &str) -> Result<Vec<Entry>,
     cleaned(html::read_page(name, &text, Some(url))?)
 }
 
+/// `text`, a page's, unless it nests deeper than any real page (see [`nesting`]): parsing that
+/// would take hours.
+fn shallow_page(name: &str, text: String) -> Result<String, SourceError> {
+    let depth = nesting::deepest(&text);
+    if depth > nesting::MAX_NESTING {
+        return Err(SourceError::file(
+            name,
+            said!(
+                en: "the page nests its elements {depth} deep; no real page goes past {} (browsers stop there): is it the right file?",
+                es: "la página anida sus elementos a {depth} niveles; ninguna página real pasa de {} (los navegadores se detienen ahí): ¿es el archivo correcto?",
+                nesting::MAX_NESTING
+            ),
+        ));
+    }
+    Ok(text)
+}
+
 /// Rows whose answers hold only the markup the chat shows (see [`markup`]) and whose language,
 /// when given, is a language code (a blank one, as in `<html lang="">`, is no language).
 fn cleaned(mut rows: Vec<Entry>) -> Result<Vec<Entry>, SourceError> {
     for row in &mut rows {
+        let depth = nesting::deepest(&row.answer);
+        if depth > nesting::MAX_NESTING {
+            return Err(SourceError::at(
+                &row.origin,
+                said!(
+                    en: "the answer nests HTML elements {depth} deep; at most {} are read: simplify its markup",
+                    es: "la respuesta anida elementos HTML a {depth} niveles; se leen {} como mucho: simplifica su marcado",
+                    nesting::MAX_NESTING
+                ),
+            ));
+        }
         row.answer = markup::clean(&row.answer);
         row.lang = row
             .lang
@@ -332,6 +361,42 @@ mod tests {
         assert!(err.to_string().contains("save it as UTF-8"), "{err}");
     }
 
+    fn deep_page(depth: usize) -> Vec<u8> {
+        format!(
+            "<html><body><section data-ayuda-faq><h2>¿Horario?</h2>{}De 9 a 2.{}</section></body></html>",
+            "<div>".repeat(depth),
+            "</div>".repeat(depth)
+        )
+        .into_bytes()
+    }
+
+    fn deep_answer(depth: usize) -> Vec<u8> {
+        format!(
+            "question,answer\n¿Horario?,\"{}De 9 a 2.{}\"\n",
+            "<b>".repeat(depth),
+            "</b>".repeat(depth)
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn html_nested_deeper_than_any_real_page_is_refused_before_it_is_parsed() {
+        // 200,000 deep (1.2 MB) kept html5ever's tree builder busy for minutes.
+        let err = read("faq.html", &deep_page(200_000))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("nests its elements 200001 deep"), "{err}");
+        let err = read_site_page("faq.html", &deep_page(200_000), "/faq/").unwrap_err();
+        assert!(err.to_string().contains("200001 deep"), "{err}");
+        let err = read("faq.csv", &deep_answer(200_000)).unwrap_err();
+        assert_eq!(err.line, Some(2));
+        assert!(err.to_string().contains("answer nests"), "{err}");
+        // As deep as browsers go is read.
+        let rows = read("faq.html", &deep_page(nesting::MAX_NESTING - 10)).unwrap();
+        assert_eq!(rows[0].phrasings, ["¿Horario?"]);
+        assert!(read("faq.csv", &deep_answer(100)).is_ok());
+    }
+
     #[test]
     fn pages_are_read_in_the_encoding_they_declare() {
         let faq: &[u8] = b"<section data-ayuda-faq><h2>\xbfCu\xe1nto cuesta el env\xedo?</h2><p>4,95 \x80.</p></section>";
@@ -454,6 +519,8 @@ mod tests {
                 b"<script type=\"application/ld+json\">{</script>",
             ),
             ("faq.html", b"<meta charset=\"shift_jis\"><p>\x81\x20</p>"),
+            ("faq.html", &deep_page(600)),
+            ("faq.csv", &deep_answer(600)),
         ];
         for (name, bytes) in bad {
             let err = read(name, bytes).unwrap_err();
