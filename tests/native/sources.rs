@@ -234,14 +234,20 @@ fn sources_eight_times_as_long_take_about_eight_times_as_long_not_sixty_four() {
     ];
     for (name, make) in kinds {
         // Sizes whose reads take milliseconds, not microseconds a context switch can outweigh.
-        let (small, large) = (read_time(name, &make(5000)), read_time(name, &make(40000)));
-        let ratio = large.as_secs_f64() / small.as_secs_f64().max(1e-6);
-        // Linear is 8, quadratic 64; 24 leaves room for a loaded machine (with 10k against
-        // 40k, linear 4 against 16, the larger read once took 9 times as long while other
-        // builds ran).
+        let (small, large) = (make(5000), make(40000));
+        // Linear is 8, quadratic 64; 24 leaves room for a loaded machine. Other tests run
+        // beside this one, so one measurement can be unlucky (the larger read once took 9 times
+        // as long with a limit of 8): up to three tries, where quadratic fails every one.
+        let mut tries: Vec<f64> = Vec::new();
+        while tries.len() < 3 && tries.last().is_none_or(|&ratio| ratio >= 24.0) {
+            tries.push(
+                read_time(name, &large).as_secs_f64()
+                    / read_time(name, &small).as_secs_f64().max(1e-6),
+            );
+        }
         assert!(
-            ratio < 24.0,
-            "{name}: 5k entries {small:?}, 40k {large:?} (x{ratio:.1})"
+            tries.last().is_some_and(|&r| r < 24.0),
+            "{name}: 40k entries take x{tries:.1?} as long as 5k"
         );
     }
 }
