@@ -579,3 +579,56 @@ fn a_spanish_owner_reads_bad_bundles_models_and_contact_settings_in_spanish() {
         "is not opening hours",
     );
 }
+
+/// `--help` is said in the owner's language, clap's own words included; the English is as it
+/// was.
+#[test]
+fn the_help_speaks_the_owners_language() {
+    let help = |lang: &str, args: &[&str]| {
+        let out = piped(ayuda_command().env("AYUDA_LANG", lang).args(args), b"");
+        assert!(out.status.success(), "{}", stderr(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let es = help("es", &["build", "--help"]);
+    for part in [
+        "Crea una base de conocimiento a partir de las fuentes de preguntas frecuentes con un modelo\n",
+        "Uso: ayuda build [OPTIONS] --out <OUT> <SOURCES>...\n",
+        "\nArgumentos:\n",
+        "\nOpciones:\n",
+        "Dónde escribir la base de conocimiento\n",
+        "Muestra la ayuda\n",
+    ] {
+        assert!(es.contains(part), "{part:?} in:\n{es}");
+    }
+    for english in [
+        "Usage",
+        "Options",
+        "Print help",
+        "Where to write the bundle",
+    ] {
+        assert!(!es.contains(english), "{english:?} in:\n{es}");
+    }
+    let es = help("es", &["model", "pack", "--help"]);
+    assert!(
+        es.contains("[por defecto: q4] [valores posibles: f32, q8, q4]"),
+        "{es}"
+    );
+    let es = help("es", &["--help"]);
+    assert!(
+        es.contains("Muestra este mensaje o la ayuda de los subcomandos indicados")
+            && es.contains("\nComandos:\n"),
+        "{es}"
+    );
+
+    let en = help("en", &["build", "--help"]);
+    for part in [
+        "Build a knowledge-base bundle from FAQ sources with a model\n",
+        "Usage: ayuda build [OPTIONS] --out <OUT> <SOURCES>...\n",
+        "\nArguments:\n",
+        "\nOptions:\n",
+        "Where to write the bundle\n",
+        "Print help\n",
+    ] {
+        assert!(en.contains(part), "{part:?} in:\n{en}");
+    }
+}
