@@ -5,30 +5,66 @@ use std::path::{Path, PathBuf};
 
 use crate::kb;
 use crate::model::{self, Encoder, ModelFiles};
+use crate::said;
+use crate::said::Said;
 
-/// A model that could not be read from disk, with the path it was read from.
+/// A model or a bundle that could not be read from disk, with the path it was read from.
+/// `Display` is the English; [`LoadError::said`] has both languages.
 #[derive(Debug, thiserror::Error)]
+#[error("{}", self.said().en)]
 pub enum LoadError {
-    #[error("{path}: no such file or directory")]
-    NotFound { path: PathBuf },
-    #[error("{dir} is not a complete model directory: {file} is missing (a sentence-transformers directory needs {needs})")]
+    NotFound {
+        path: PathBuf,
+    },
     MissingFile {
         dir: PathBuf,
         file: &'static str,
         needs: String,
     },
-    #[error("{path}: {source}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path}: {source}")]
-    Model { path: PathBuf, source: model::Error },
-    #[error("{path}: {source}")]
+    Model {
+        path: PathBuf,
+        source: model::Error,
+    },
     Bundle {
         path: PathBuf,
         source: kb::BundleError,
     },
+}
+
+impl LoadError {
+    /// The error in both languages, each ending with its cause's text in the same language
+    /// (so a chain of causes can say each once). The system's words for a file it could not
+    /// read stay as it said them.
+    pub fn said(&self) -> Said {
+        match self {
+            LoadError::NotFound { path } => said!(
+                en: "{}: no such file or directory",
+                es: "{}: no existe",
+                path.display()
+            ),
+            LoadError::MissingFile { dir, file, needs } => said!(
+                en: "{} is not a complete model directory: {file} is missing (a sentence-transformers directory needs {needs})",
+                es: "{} no es una carpeta de modelo completa: falta {file} (una carpeta de sentence-transformers necesita {needs})",
+                dir.display()
+            ),
+            LoadError::Io { path, source } => said!(
+                en: "{}: {source}",
+                es: "{}: {source}",
+                path.display()
+            ),
+            LoadError::Model { path, source } => at(path, source.said()),
+            LoadError::Bundle { path, source } => at(path, source.said()),
+        }
+    }
+}
+
+/// `path: message`, in both languages.
+fn at(path: &Path, message: Said) -> Said {
+    message.map(|m, _| format!("{}: {m}", path.display()))
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, LoadError> {
@@ -292,4 +328,53 @@ pub enum SourceLoadError {
     },
     #[error(transparent)]
     Source(#[from] kb::SourceError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_load_error_is_said_in_both_languages_with_its_english_as_before() {
+        use crate::said::assert_said;
+        for (err, en) in [
+            (
+                LoadError::NotFound {
+                    path: "faq.kb".into(),
+                },
+                "faq.kb: no such file or directory",
+            ),
+            (
+                LoadError::MissingFile {
+                    dir: "models/mini".into(),
+                    file: "tokenizer.json",
+                    needs: "config.json, tokenizer.json".into(),
+                },
+                "models/mini is not a complete model directory: tokenizer.json is missing (a sentence-transformers directory needs config.json, tokenizer.json)",
+            ),
+            (
+                LoadError::Model {
+                    path: "m.ayuda".into(),
+                    source: model::Error::NotPacked,
+                },
+                "m.ayuda: not an ayuda model file (it does not start with the AYUDAMDL signature); make one with `ayuda model pack MODEL_DIR -o FILE`",
+            ),
+            (
+                LoadError::Bundle {
+                    path: "faq.kb".into(),
+                    source: kb::BundleError::NotBundle,
+                },
+                "faq.kb: not an ayuda knowledge base (it does not start with the AYUDAKB signature); build one with `ayuda build SOURCE... --model MODEL --out KB`",
+            ),
+        ] {
+            assert_said(&err, &err.said(), en);
+        }
+        // The system's words stay as it said them, in either language.
+        let err = LoadError::Io {
+            path: "faq.kb".into(),
+            source: std::io::Error::other("disk on fire"),
+        };
+        assert_eq!(err.to_string(), "faq.kb: disk on fire");
+        assert_eq!(err.said().es, "faq.kb: disk on fire");
+    }
 }

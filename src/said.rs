@@ -68,6 +68,19 @@ macro_rules! said {
     };
 }
 
+/// Checks an error said in both languages: its `Display` is `en` (the English it has always
+/// had), its [`Said`] English is the same text, and its Spanish is written and differs.
+#[cfg(test)]
+pub(crate) fn assert_said(err: &dyn fmt::Display, said: &Said, en: &str) {
+    assert_eq!(err.to_string(), en);
+    assert_eq!(said.en, en);
+    assert!(
+        !said.es.is_empty() && said.es != said.en,
+        "{en}: {}",
+        said.es
+    );
+}
+
 #[cfg(test)]
 mod tests {
 

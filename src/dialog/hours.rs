@@ -10,6 +10,9 @@ use jiff::civil::{Date, Time, Weekday};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
+use crate::said;
+use crate::said::Said;
+
 /// One opening on a weekday, in minutes after local midnight. `end <= start` runs past
 /// midnight ("20:00-02:00"); `end == 1440` is "24:00".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,16 +80,44 @@ pub enum Status {
     Closed { opens_at: Option<Timestamp> },
 }
 
+/// Hours the owner wrote that cannot be used. `Display` is the English; [`HoursError::said`]
+/// has both languages.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.said().en)]
 pub enum HoursError {
-    #[error("time zone \"{0}\" is not in the IANA time zone database (for example Europe/Madrid, America/Mexico_City)")]
     UnknownZone(String),
-    #[error("time zone {0}: unreadable rules ({1})")]
+    /// The zone's name and why its rules do not read (the time zone library's words).
     BadZoneData(String, String),
-    #[error("{day}: \"{text}\" is not opening hours; write them like \"09:00-14:00, 17:00-20:30\" or \"closed\"")]
-    BadHours { day: String, text: String },
-    #[error("holiday \"{0}\" is not a date; write it like 2026-12-25")]
+    BadHours {
+        day: String,
+        text: String,
+    },
     BadHoliday(String),
+}
+
+impl HoursError {
+    /// The error in both languages. A weekday is the settings file's field name (`monday`),
+    /// and stays as written in either; so do the time zone library's words.
+    pub fn said(&self) -> Said {
+        match self {
+            HoursError::UnknownZone(name) => said!(
+                en: "time zone \"{name}\" is not in the IANA time zone database (for example Europe/Madrid, America/Mexico_City)",
+                es: "la zona horaria \"{name}\" no está en la base de datos de zonas horarias de la IANA (por ejemplo Europe/Madrid, America/Mexico_City)"
+            ),
+            HoursError::BadZoneData(name, why) => said!(
+                en: "time zone {name}: unreadable rules ({why})",
+                es: "zona horaria {name}: sus reglas no se pueden leer ({why})"
+            ),
+            HoursError::BadHours { day, text } => said!(
+                en: "{day}: \"{text}\" is not opening hours; write them like \"09:00-14:00, 17:00-20:30\" or \"closed\"",
+                es: "{day}: \"{text}\" no es un horario; escríbelo como \"09:00-14:00, 17:00-20:30\" o \"cerrado\""
+            ),
+            HoursError::BadHoliday(text) => said!(
+                en: "holiday \"{text}\" is not a date; write it like 2026-12-25",
+                es: "el festivo \"{text}\" no es una fecha; escríbelo como 2026-12-25"
+            ),
+        }
+    }
 }
 
 /// How far ahead the next opening is looked for: a year covers any run of holidays.
@@ -246,6 +277,34 @@ pub(crate) fn bakery(holidays: &[&str]) -> Schedule {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_error_is_said_in_both_languages_with_its_english_as_before() {
+        use crate::said::assert_said;
+        for (err, en) in [
+            (
+                HoursError::UnknownZone("Mars/Base".into()),
+                "time zone \"Mars/Base\" is not in the IANA time zone database (for example Europe/Madrid, America/Mexico_City)",
+            ),
+            (
+                HoursError::BadZoneData("Europe/Madrid".into(), "bad header".into()),
+                "time zone Europe/Madrid: unreadable rules (bad header)",
+            ),
+            (
+                HoursError::BadHours {
+                    day: "monday".into(),
+                    text: "9 to 5".into(),
+                },
+                "monday: \"9 to 5\" is not opening hours; write them like \"09:00-14:00, 17:00-20:30\" or \"closed\"",
+            ),
+            (
+                HoursError::BadHoliday("25/12/2026".into()),
+                "holiday \"25/12/2026\" is not a date; write it like 2026-12-25",
+            ),
+        ] {
+            assert_said(&err, &err.said(), en);
+        }
+    }
+
     use super::*;
 
     fn at(text: &str) -> Timestamp {

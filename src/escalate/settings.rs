@@ -8,6 +8,8 @@ use jiff::Timestamp;
 
 use super::message::{valid_email, valid_phone, LaneKind};
 use crate::dialog::{HoursError, Lane, Lanes, Live, Schedule, Triggers, Zone};
+use crate::said;
+use crate::said::Said;
 
 /// The settings file as the owner writes it (TOML or JSON; the bundle stores it as JSON).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,28 +117,78 @@ pub struct Contact {
     pub misses_before_offer: u32,
 }
 
+/// A settings file that cannot be used, naming the field. `Display` is the English;
+/// [`SettingsError::said`] has both languages.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.said().en)]
 pub enum SettingsError {
-    #[error("hours: {0}")]
     Hours(#[from] HoursError),
-    #[error("hours need a time_zone, for example time_zone = \"Europe/Madrid\"")]
     HoursWithoutZone,
-    #[error(
-        "{field}: \"{value}\" is not a phone number (6 to 15 digits, spaces, dashes, a leading +)"
-    )]
-    Phone { field: &'static str, value: String },
-    #[error("{field}: \"{value}\" must be a link starting with https:// or http://{also}")]
+    Phone {
+        field: &'static str,
+        value: String,
+    },
     Link {
         field: &'static str,
         value: String,
-        also: &'static str,
+        /// A path on the site itself would do too.
+        path_ok: bool,
     },
-    #[error("delivery.email: \"{0}\" is not an email address")]
     Email(String),
-    #[error("delivery: give exactly one of endpoint, form or email, not {0}")]
     Deliveries(usize),
-    #[error("urgent.terms: an empty term would match nothing")]
     EmptyTerm,
+}
+
+impl SettingsError {
+    /// The error in both languages. Field names and the settings' own words (`time_zone`,
+    /// `endpoint`) are the file's, the same in either.
+    pub fn said(&self) -> Said {
+        match self {
+            SettingsError::Hours(e) => e.said().map(|t, es| {
+                if es {
+                    format!("horario: {t}")
+                } else {
+                    format!("hours: {t}")
+                }
+            }),
+            SettingsError::HoursWithoutZone => said!(
+                en: "hours need a time_zone, for example time_zone = \"Europe/Madrid\"",
+                es: "el horario necesita una time_zone, por ejemplo time_zone = \"Europe/Madrid\""
+            ),
+            SettingsError::Phone { field, value } => said!(
+                en: "{field}: \"{value}\" is not a phone number (6 to 15 digits, spaces, dashes, a leading +)",
+                es: "{field}: \"{value}\" no es un número de teléfono (de 6 a 15 cifras, espacios, guiones y un + delante)"
+            ),
+            SettingsError::Link {
+                field,
+                value,
+                path_ok: false,
+            } => said!(
+                en: "{field}: \"{value}\" must be a link starting with https:// or http://",
+                es: "{field}: \"{value}\" debe ser un enlace que empiece por https:// o http://"
+            ),
+            SettingsError::Link {
+                field,
+                value,
+                path_ok: true,
+            } => said!(
+                en: "{field}: \"{value}\" must be a link starting with https:// or http:// (or a path on this site, like /inbox/messages)",
+                es: "{field}: \"{value}\" debe ser un enlace que empiece por https:// o http:// (o una ruta de este sitio, como /inbox/messages)"
+            ),
+            SettingsError::Email(value) => said!(
+                en: "delivery.email: \"{value}\" is not an email address",
+                es: "delivery.email: \"{value}\" no es una dirección de correo electrónico"
+            ),
+            SettingsError::Deliveries(n) => said!(
+                en: "delivery: give exactly one of endpoint, form or email, not {n}",
+                es: "delivery: indica exactamente uno de endpoint, form o email, no {n}"
+            ),
+            SettingsError::EmptyTerm => said!(
+                en: "urgent.terms: an empty term would match nothing",
+                es: "urgent.terms: un término vacío no coincidiría con nada"
+            ),
+        }
+    }
 }
 
 const DEFAULT_MISSES: u32 = 2;
@@ -325,11 +377,7 @@ fn link(
         return Err(SettingsError::Link {
             field,
             value: v.to_string(),
-            also: if path_ok {
-                " (or a path on this site, like /inbox/messages)"
-            } else {
-                ""
-            },
+            path_ok,
         });
     }
     Ok(Some(v.to_string()))
@@ -338,6 +386,55 @@ fn link(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_error_is_said_in_both_languages_with_its_english_as_before() {
+        use crate::said::assert_said;
+        let link = |path_ok| SettingsError::Link {
+            field: "delivery.form",
+            value: "inbox".into(),
+            path_ok,
+        };
+        for (err, en) in [
+            (
+                SettingsError::Hours(HoursError::BadHoliday("x".into())),
+                "hours: holiday \"x\" is not a date; write it like 2026-12-25",
+            ),
+            (
+                SettingsError::HoursWithoutZone,
+                "hours need a time_zone, for example time_zone = \"Europe/Madrid\"",
+            ),
+            (
+                SettingsError::Phone {
+                    field: "open.phone",
+                    value: "12".into(),
+                },
+                "open.phone: \"12\" is not a phone number (6 to 15 digits, spaces, dashes, a leading +)",
+            ),
+            (
+                link(false),
+                "delivery.form: \"inbox\" must be a link starting with https:// or http://",
+            ),
+            (
+                link(true),
+                "delivery.form: \"inbox\" must be a link starting with https:// or http:// (or a path on this site, like /inbox/messages)",
+            ),
+            (
+                SettingsError::Email("me@".into()),
+                "delivery.email: \"me@\" is not an email address",
+            ),
+            (
+                SettingsError::Deliveries(2),
+                "delivery: give exactly one of endpoint, form or email, not 2",
+            ),
+            (
+                SettingsError::EmptyTerm,
+                "urgent.terms: an empty term would match nothing",
+            ),
+        ] {
+            assert_said(&err, &err.said(), en);
+        }
+    }
 
     fn from_json(text: &str) -> Result<Contact, SettingsError> {
         serde_json::from_str::<Settings>(text).unwrap().check()

@@ -11,6 +11,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::said;
+use crate::said::Said;
+
 use super::Entry;
 use crate::container::{self, FrameError, Range};
 use crate::dialog::{HoursError, Zone};
@@ -92,24 +95,27 @@ struct ZoneRef {
 }
 
 /// Everything that can make a bundle unreadable or unusable. Messages say what to do.
+/// `Display` is the English; [`BundleError::said`] has both languages.
 #[derive(Debug, thiserror::Error)]
+#[error("{}", self.said().en)]
 #[non_exhaustive]
 pub enum BundleError {
-    #[error("not an ayuda knowledge base (it does not start with the AYUDAKB signature); build one with `ayuda build SOURCE... --model MODEL --out KB`")]
     NotBundle,
-    #[error("the knowledge base is truncated ({found} bytes, expected {expected}); copy or download it again")]
-    Truncated { expected: u64, found: u64 },
-    #[error("the knowledge base is corrupted (checksum {found:08x}, expected {expected:08x}); copy or download it again")]
-    Checksum { expected: u32, found: u32 },
-    #[error("knowledge base format version {found} is not supported: this build reads versions {oldest} to {current}; rebuild it with this build (`ayuda build`)")]
+    Truncated {
+        expected: u64,
+        found: u64,
+    },
+    Checksum {
+        expected: u32,
+        found: u32,
+    },
     Version {
         found: u32,
         oldest: u32,
         current: u32,
     },
-    #[error("the knowledge base is malformed: {0}")]
+    /// What is wrong inside, in the reader's words (a bug or a forgery, not the owner's doing).
     Malformed(String),
-    #[error("the knowledge base was built with model {}, but the model loaded is {loaded}; rebuild it with this model (`ayuda build ... --model MODEL`) or load the model it was built with", named(.bundle, .bundle_file))]
     ModelMismatch {
         /// The fingerprints: what tells two models apart.
         bundle: String,
@@ -120,6 +126,49 @@ pub enum BundleError {
     },
 }
 
+impl BundleError {
+    /// The error in both languages; what a malformed bundle's reader found stays as it said it.
+    pub fn said(&self) -> Said {
+        match self {
+            BundleError::NotBundle => said!(
+                en: "not an ayuda knowledge base (it does not start with the AYUDAKB signature); build one with `ayuda build SOURCE... --model MODEL --out KB`",
+                es: "no es una base de conocimiento de ayuda (no empieza por la firma AYUDAKB); crea una con `ayuda build SOURCE... --model MODEL --out KB`"
+            ),
+            BundleError::Truncated { expected, found } => said!(
+                en: "the knowledge base is truncated ({found} bytes, expected {expected}); copy or download it again",
+                es: "la base de conocimiento está incompleta ({found} bytes, se esperaban {expected}); cópiala o descárgala de nuevo"
+            ),
+            BundleError::Checksum { expected, found } => said!(
+                en: "the knowledge base is corrupted (checksum {found:08x}, expected {expected:08x}); copy or download it again",
+                es: "la base de conocimiento está dañada (suma de comprobación {found:08x}, se esperaba {expected:08x}); cópiala o descárgala de nuevo"
+            ),
+            BundleError::Version {
+                found,
+                oldest,
+                current,
+            } => said!(
+                en: "knowledge base format version {found} is not supported: this build reads versions {oldest} to {current}; rebuild it with this build (`ayuda build`)",
+                es: "la versión {found} del formato de base de conocimiento no está admitida: esta versión de ayuda lee de la {oldest} a la {current}; vuelve a crearla con ella (`ayuda build`)"
+            ),
+            BundleError::Malformed(why) => said!(
+                en: "the knowledge base is malformed: {why}",
+                es: "la base de conocimiento está mal formada: {why}"
+            ),
+            BundleError::ModelMismatch {
+                bundle,
+                loaded,
+                bundle_file,
+            } => {
+                let bundle = named(bundle, bundle_file);
+                said!(
+                    en: "the knowledge base was built with model {bundle}, but the model loaded is {loaded}; rebuild it with this model (`ayuda build ... --model MODEL`) or load the model it was built with",
+                    es: "la base de conocimiento se creó con el modelo {bundle}, pero el modelo cargado es {loaded}; vuelve a crearla con este modelo (`ayuda build ... --model MODEL`) o carga el modelo con el que se creó"
+                )
+            }
+        }
+    }
+}
+
 /// A model's fingerprint with its file name before it, when known.
 fn named(fingerprint: &str, file: &Option<String>) -> String {
     match file {
@@ -128,37 +177,50 @@ fn named(fingerprint: &str, file: &Option<String>) -> String {
     }
 }
 
-/// Why a bundle could not be built.
+/// Why a bundle could not be built. `Display` is the English; [`BuildError::said`] has both
+/// languages.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BuildError {
-    #[error("the sources hold no FAQ entries")]
+    #[error("{}", self.said().en)]
     NoEntries,
-    #[error("{origin}: entry \"{id}\" has no answer; write one, or remove the entry")]
+    #[error("{}", self.said().en)]
     EmptyAnswer { id: String, origin: super::Origin },
-    #[error("policy: {0}")]
+    /// Thresholds that do not make sense together, in the policy's words.
+    #[error("{}", self.said().en)]
     Policy(String),
-    #[error("contact settings: {0}")]
+    #[error("{}", self.said().en)]
     Contact(#[from] SettingsError),
     #[error(transparent)]
     Model(#[from] model::Error),
 }
 
 impl BuildError {
-    /// The error in both languages, for the ones about the owner's FAQ; None for the rest
-    /// (their `Display` is English).
-    pub fn said(&self) -> Option<crate::said::Said> {
-        Some(match self {
-            BuildError::NoEntries => crate::said!(
+    /// The error in both languages; a policy's complaint stays as the policy words it (it
+    /// names the thresholds' options).
+    pub fn said(&self) -> Said {
+        match self {
+            BuildError::NoEntries => said!(
                 en: "the sources hold no FAQ entries",
                 es: "las fuentes no tienen ninguna entrada de FAQ"
             ),
-            BuildError::EmptyAnswer { id, origin } => crate::said!(
+            BuildError::EmptyAnswer { id, origin } => said!(
                 en: "{origin}: entry \"{id}\" has no answer; write one, or remove the entry",
                 es: "{origin}: la entrada \"{id}\" no tiene respuesta; escríbela o quita la entrada"
             ),
-            _ => return None,
-        })
+            BuildError::Policy(why) => said!(
+                en: "policy: {why}",
+                es: "umbrales: {why}"
+            ),
+            BuildError::Contact(e) => e.said().map(|t, es| {
+                if es {
+                    format!("datos de contacto: {t}")
+                } else {
+                    format!("contact settings: {t}")
+                }
+            }),
+            BuildError::Model(e) => e.said(),
+        }
     }
 }
 
@@ -690,4 +752,88 @@ pub enum AskError {
     Bundle(#[from] BundleError),
     #[error(transparent)]
     Model(#[from] model::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_is_said_in_both_languages_with_its_english_as_before() {
+        use crate::said::assert_said;
+        let mismatch = |bundle_file: Option<&str>| BundleError::ModelMismatch {
+            bundle: "abc".into(),
+            loaded: "def".into(),
+            bundle_file: bundle_file.map(String::from),
+        };
+        for (err, en) in [
+            (
+                BundleError::NotBundle,
+                "not an ayuda knowledge base (it does not start with the AYUDAKB signature); build one with `ayuda build SOURCE... --model MODEL --out KB`",
+            ),
+            (
+                BundleError::Truncated {
+                    expected: 100,
+                    found: 8,
+                },
+                "the knowledge base is truncated (8 bytes, expected 100); copy or download it again",
+            ),
+            (
+                BundleError::Checksum {
+                    expected: 0xabc,
+                    found: 0x12,
+                },
+                "the knowledge base is corrupted (checksum 00000012, expected 00000abc); copy or download it again",
+            ),
+            (
+                BundleError::Version {
+                    found: 9,
+                    oldest: 1,
+                    current: 4,
+                },
+                "knowledge base format version 9 is not supported: this build reads versions 1 to 4; rebuild it with this build (`ayuda build`)",
+            ),
+            (
+                BundleError::Malformed("manifest: eof".into()),
+                "the knowledge base is malformed: manifest: eof",
+            ),
+            (
+                mismatch(None),
+                "the knowledge base was built with model abc, but the model loaded is def; rebuild it with this model (`ayuda build ... --model MODEL`) or load the model it was built with",
+            ),
+            (
+                mismatch(Some("small.ayuda")),
+                "the knowledge base was built with model small.ayuda (abc), but the model loaded is def; rebuild it with this model (`ayuda build ... --model MODEL`) or load the model it was built with",
+            ),
+        ] {
+            assert_said(&err, &err.said(), en);
+        }
+        for (err, en) in [
+            (BuildError::NoEntries, "the sources hold no FAQ entries"),
+            (
+                BuildError::EmptyAnswer {
+                    id: "pay".into(),
+                    origin: super::super::Origin {
+                        file: "faq.csv".into(),
+                        line: 2,
+                    },
+                },
+                "faq.csv:2: entry \"pay\" has no answer; write one, or remove the entry",
+            ),
+            (
+                BuildError::Policy("answer_at must be between 0 and 1, not 2".into()),
+                "policy: answer_at must be between 0 and 1, not 2",
+            ),
+            (
+                BuildError::Contact(SettingsError::EmptyTerm),
+                "contact settings: urgent.terms: an empty term would match nothing",
+            ),
+            (
+                BuildError::Model(model::Error::NotPacked),
+                "not an ayuda model file (it does not start with the AYUDAMDL signature); make one with `ayuda model pack MODEL_DIR -o FILE`",
+            ),
+        ] {
+            assert_said(&err, &err.said(), en);
+        }
+    }
 }

@@ -472,3 +472,163 @@ fn a_spanish_owner_reads_the_librarys_findings_errors_and_reasons_in_spanish() {
     }
     assert!(!said.contains("entries"), "{said}");
 }
+
+/// A bad bundle, a bad model file and bad contact settings are said in the owner's language;
+/// the English is as it was.
+#[test]
+fn a_spanish_owner_reads_bad_bundles_models_and_contact_settings_in_spanish() {
+    let tmp = tempfile::tempdir().unwrap();
+    let in_tmp = |lang: &str| {
+        let mut command = ayuda_command();
+        command
+            .env("AYUDA_LANG", lang)
+            .env("AYUDA_MODELS", packed_file().parent().unwrap())
+            .current_dir(tmp.path());
+        command
+    };
+    let says = |o: &Output, spanish: &str, english: &str| {
+        assert_fails(o, spanish);
+        assert!(!stderr(o).contains(english), "{}", stderr(o));
+    };
+
+    // A bundle cut short, and a file that is no bundle at all.
+    std::fs::write(tmp.path().join("cut.kb"), b"AYUDAKB\0").unwrap();
+    std::fs::write(tmp.path().join("notes.kb"), b"my notes").unwrap();
+    let ask = |lang: &str, kb: &str| {
+        piped(
+            in_tmp(lang).args(["ask", "--early", "--kb", kb, "¿Abrís?"]),
+            b"",
+        )
+    };
+    says(
+        &ask("es", "cut.kb"),
+        "ayuda: error: cut.kb: la base de conocimiento está incompleta (8 bytes, se esperaban ",
+        "truncated",
+    );
+    assert_fails(
+        &ask("en", "cut.kb"),
+        "ayuda: error: cut.kb: the knowledge base is truncated (8 bytes, expected ",
+    );
+    says(
+        &ask("es", "notes.kb"),
+        "notes.kb: no es una base de conocimiento de ayuda (no empieza por la firma AYUDAKB); crea una con `ayuda build",
+        "not an ayuda knowledge base",
+    );
+
+    // A model file that is not one.
+    std::fs::write(tmp.path().join("notes.ayuda"), b"my notes").unwrap();
+    let embed = |lang: &str| {
+        piped(
+            in_tmp(lang).args(["embed", "--model", "notes.ayuda"]),
+            b"hola\n",
+        )
+    };
+    says(
+        &embed("es"),
+        "notes.ayuda: no es un archivo de modelo de ayuda (no empieza por la firma AYUDAMDL)",
+        "not an ayuda model file",
+    );
+    assert_fails(
+        &embed("en"),
+        "notes.ayuda: not an ayuda model file (it does not start with the AYUDAMDL signature)",
+    );
+
+    // Contact settings with a bad phone, and with hours in a time zone that does not exist.
+    let faq = fixture("faq.csv");
+    let build = |lang: &str, contact: &str| {
+        piped(
+            in_tmp(lang).args([
+                "build",
+                faq.to_str().unwrap(),
+                "--contact",
+                contact,
+                "--out",
+                "faq.kb",
+            ]),
+            b"",
+        )
+    };
+    std::fs::write(tmp.path().join("phone.toml"), "[open]\nphone = \"12\"\n").unwrap();
+    says(
+        &build("es", "phone.toml"),
+        "ayuda: error: datos de contacto phone.toml: open.phone: \"12\" no es un número de teléfono (de 6 a 15 cifras, espacios, guiones y un + delante)\n",
+        "phone number",
+    );
+    assert_fails(
+        &build("en", "phone.toml"),
+        "ayuda: error: contact settings phone.toml: open.phone: \"12\" is not a phone number (6 to 15 digits, spaces, dashes, a leading +)\n",
+    );
+    std::fs::write(
+        tmp.path().join("zone.toml"),
+        "time_zone = \"Mars/Olympus\"\n[hours]\nmonday = \"09:00-14:00\"\n",
+    )
+    .unwrap();
+    says(
+        &build("es", "zone.toml"),
+        "ayuda: error: datos de contacto zone.toml: horario: la zona horaria \"Mars/Olympus\" no está en la base de datos de zonas horarias de la IANA (por ejemplo Europe/Madrid, America/Mexico_City)\n",
+        "time zone database",
+    );
+    std::fs::write(
+        tmp.path().join("hours.toml"),
+        "time_zone = \"Europe/Madrid\"\n[hours]\nmonday = \"mornings\"\n",
+    )
+    .unwrap();
+    says(
+        &build("es", "hours.toml"),
+        "horario: monday: \"mornings\" no es un horario; escríbelo como \"09:00-14:00, 17:00-20:30\" o \"cerrado\"\n",
+        "is not opening hours",
+    );
+}
+
+/// `--help` is said in the owner's language, clap's own words included; the English is as it
+/// was.
+#[test]
+fn the_help_speaks_the_owners_language() {
+    let help = |lang: &str, args: &[&str]| {
+        let out = piped(ayuda_command().env("AYUDA_LANG", lang).args(args), b"");
+        assert!(out.status.success(), "{}", stderr(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let es = help("es", &["build", "--help"]);
+    for part in [
+        "Crea una base de conocimiento a partir de las fuentes de preguntas frecuentes con un modelo\n",
+        "Uso: ayuda build [OPTIONS] --out <OUT> <SOURCES>...\n",
+        "\nArgumentos:\n",
+        "\nOpciones:\n",
+        "Dónde escribir la base de conocimiento\n",
+        "Muestra la ayuda\n",
+    ] {
+        assert!(es.contains(part), "{part:?} in:\n{es}");
+    }
+    for english in [
+        "Usage",
+        "Options",
+        "Print help",
+        "Where to write the bundle",
+    ] {
+        assert!(!es.contains(english), "{english:?} in:\n{es}");
+    }
+    let es = help("es", &["model", "pack", "--help"]);
+    assert!(
+        es.contains("[por defecto: q4] [valores posibles: f32, q8, q4]"),
+        "{es}"
+    );
+    let es = help("es", &["--help"]);
+    assert!(
+        es.contains("Muestra este mensaje o la ayuda de los subcomandos indicados")
+            && es.contains("\nComandos:\n"),
+        "{es}"
+    );
+
+    let en = help("en", &["build", "--help"]);
+    for part in [
+        "Build a knowledge-base bundle from FAQ sources with a model\n",
+        "Usage: ayuda build [OPTIONS] --out <OUT> <SOURCES>...\n",
+        "\nArguments:\n",
+        "\nOptions:\n",
+        "Where to write the bundle\n",
+        "Print help\n",
+    ] {
+        assert!(en.contains(part), "{part:?} in:\n{en}");
+    }
+}

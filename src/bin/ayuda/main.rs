@@ -5,6 +5,7 @@ mod ask;
 mod build;
 mod embed;
 mod eval;
+mod help_es;
 mod inbox;
 mod lint;
 mod listen;
@@ -16,11 +17,11 @@ mod support;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use say::say;
 
-// The help below stays English (see `say`): clap builds it from these doc comments.
+// The help below is the English; `help_es` has the Spanish of each line.
 #[derive(Parser)]
 #[command(
     name = "ayuda",
@@ -56,7 +57,12 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = if say::is_spanish() {
+        let matches = help_es::spanish(Cli::command()).get_matches();
+        Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit())
+    } else {
+        Cli::parse()
+    };
     let result = match cli.command {
         Command::Model(cmd) => model_cmd::run(cmd),
         Command::Embed(args) => embed::run(args),

@@ -4,12 +4,13 @@
 //! (`LC_ALL`, then `LC_MESSAGES`, then `LANG`), else English; a language other than the two
 //! is English. The library's messages for the owner (FAQ source errors, lint findings, why a
 //! model or the default thresholds were chosen) come in both languages ([`ayuda::said::Said`]);
-//! [`pick`] takes the owner's, and [`library_error`] finds them among an error's causes, with
-//! a Spanish rendering of the commonest file errors. It never prints, and never touches
-//! machine-readable output (JSON, `--json`, CSV): that is the same in every language.
+//! [`pick`] takes the owner's, and [`library_error`] finds them among an error's causes (a bad
+//! bundle, model file, build or contact settings), with a Spanish rendering of the commonest
+//! file errors. It never prints, and never touches machine-readable output (JSON, `--json`,
+//! CSV): that is the same in every language.
 //!
-//! clap's `--help` and usage errors stay English: they come from the doc comments clap reads,
-//! and a second copy of every option's help would drift from the first.
+//! clap's `--help` is said in Spanish by `help_es`, from a table a test keeps in step with the
+//! doc comments clap reads; clap's usage errors stay English.
 
 use std::sync::OnceLock;
 
@@ -102,8 +103,9 @@ pub fn count(n: usize, en: [&str; 2], es: [&str; 2]) -> String {
 }
 
 /// The Spanish text of one of the library's errors, when the owner reads Spanish and `cause`
-/// is one said in both languages (a FAQ source's) or a file that cannot be read for a usual
-/// reason; None leaves the library's English (its `Display`).
+/// is one said in both languages (a FAQ source's, a bundle's, a model's, a build's, the
+/// contact settings' and their hours') or a file that cannot be read for a usual reason; None
+/// leaves the English (its `Display`), as for other libraries' errors.
 pub fn library_error(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
     if lang() != Lang::Es {
         return None;
@@ -112,7 +114,7 @@ pub fn library_error(cause: &(dyn std::error::Error + 'static)) -> Option<String
 }
 
 fn spanish(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
-    use ayuda::kb::SourceError;
+    use ayuda::kb::{BuildError, BundleError, SourceError};
     use ayuda::native::{LoadError, SourceLoadError};
     if let Some(io) = cause.downcast_ref::<std::io::Error>() {
         return io_error(io);
@@ -125,19 +127,29 @@ fn spanish(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
             SourceLoadError::Source(err) => Some(err.said().es),
         };
     }
-    if let Some(err) = cause.downcast_ref::<SourceError>() {
-        return Some(err.said().es);
+    if let Some(err) = cause.downcast_ref::<LoadError>() {
+        return match err {
+            // The system's words, when a usual reason has Spanish ones.
+            LoadError::Io { path, source } => io_error(source)
+                .map(|why| format!("{}: {why}", path.display()))
+                .or_else(|| Some(err.said().es)),
+            _ => Some(err.said().es),
+        };
     }
-    if let Some(err) = cause.downcast_ref::<ayuda::kb::BuildError>() {
-        return err.said().map(|s| s.es);
-    }
-    match cause.downcast_ref::<LoadError>()? {
-        LoadError::NotFound { path } => Some(format!("{}: no existe", path.display())),
-        LoadError::Io { path, source } => {
-            Some(format!("{}: {}", path.display(), io_error(source)?))
-        }
-        _ => None,
-    }
+    let said = if let Some(err) = cause.downcast_ref::<SourceError>() {
+        err.said()
+    } else if let Some(err) = cause.downcast_ref::<BuildError>() {
+        err.said()
+    } else if let Some(err) = cause.downcast_ref::<BundleError>() {
+        err.said()
+    } else if let Some(err) = cause.downcast_ref::<ayuda::model::Error>() {
+        err.said()
+    } else if let Some(err) = cause.downcast_ref::<ayuda::escalate::SettingsError>() {
+        err.said()
+    } else {
+        cause.downcast_ref::<ayuda::dialog::HoursError>()?.said()
+    };
+    Some(said.es)
 }
 
 /// Why a file could not be read, for the usual reasons; None for the rest (the system's words).
