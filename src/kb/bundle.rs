@@ -188,7 +188,7 @@ pub enum BuildError {
     EmptyAnswer { id: String, origin: super::Origin },
     /// Thresholds that do not make sense together, in the policy's words.
     #[error("{}", self.said().en)]
-    Policy(String),
+    Policy(Said),
     #[error("{}", self.said().en)]
     Contact(#[from] SettingsError),
     #[error(transparent)]
@@ -208,10 +208,13 @@ impl BuildError {
                 en: "{origin}: entry \"{id}\" has no answer; write one, or remove the entry",
                 es: "{origin}: la entrada \"{id}\" no tiene respuesta; escríbela o quita la entrada"
             ),
-            BuildError::Policy(why) => said!(
-                en: "policy: {why}",
-                es: "umbrales: {why}"
-            ),
+            BuildError::Policy(why) => why.map(|why, es| {
+                if es {
+                    format!("umbrales: {why}")
+                } else {
+                    format!("policy: {why}")
+                }
+            }),
             BuildError::Contact(e) => e.said().map(|t, es| {
                 if es {
                     format!("datos de contacto: {t}")
@@ -446,12 +449,12 @@ impl Bundle {
         m.calibration
             .policy
             .validate()
-            .map_err(BundleError::Malformed)?;
+            .map_err(|e| BundleError::Malformed(e.en))?;
         if let Some(early) = &m.early {
             early
                 .policy
                 .validate()
-                .map_err(|e| BundleError::Malformed(format!("early tier: {e}")))?;
+                .map_err(|e| BundleError::Malformed(format!("early tier: {}", e.en)))?;
         }
         let raw = m
             .vectors
@@ -821,7 +824,10 @@ mod tests {
                 "faq.csv:2: entry \"pay\" has no answer; write one, or remove the entry",
             ),
             (
-                BuildError::Policy("answer_at must be between 0 and 1, not 2".into()),
+                BuildError::Policy(Said {
+                    en: "answer_at must be between 0 and 1, not 2".into(),
+                    es: "answer_at debe estar entre 0 y 1, no 2".into(),
+                }),
                 "policy: answer_at must be between 0 and 1, not 2",
             ),
             (

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Confidence, Scored};
+use crate::said::Said;
 
 /// What to do with a question.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -169,12 +170,15 @@ impl Policy {
     }
 
     /// Checks an owner's override: every threshold a number in its range.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), Said> {
         let check = |name: &str, v: f32, lo: f32, hi: f32| {
             if v.is_finite() && (lo..=hi).contains(&v) {
                 Ok(())
             } else {
-                Err(format!("{name} must be between {lo} and {hi}, not {v}"))
+                Err(crate::said!(
+                    en: "{name} must be between {lo} and {hi}, not {v}",
+                    es: "{name} debe estar entre {lo} y {hi}, no {v}"
+                ))
             }
         };
         check("answer_at", self.answer_at, -1.0, 1.0)?;
@@ -184,7 +188,11 @@ impl Policy {
         check("trained_weight", self.trained_weight, 0.0, 1.0)?;
         check("answer_weight", self.answer_weight, 0.0, 1.0)?;
         match &self.confidence {
-            Some(c) => c.check().map_err(|e| e.to_string()),
+            // A stored confidence is the build's, never the owner's: the reader's English.
+            Some(c) => c.check().map_err(|e| Said {
+                en: e.to_string(),
+                es: e.to_string(),
+            }),
             None => Ok(()),
         }
     }
@@ -278,7 +286,11 @@ mod tests {
             margin: -0.1,
             ..Policy::DEFAULT
         };
-        assert!(bad.validate().unwrap_err().contains("margin"));
+        let err = bad.validate().unwrap_err();
+        assert!(
+            err.en.contains("margin must be") && err.es.contains("margin debe"),
+            "{err:?}"
+        );
         let nan = Policy {
             answer_at: f32::NAN,
             ..Policy::DEFAULT
