@@ -14,6 +14,7 @@ mod nesting;
 
 use super::{Entry, Origin, SourceError};
 use crate::said;
+use crate::said::Said;
 
 /// Sources larger than this are refused: an FAQ is rarely over a megabyte, and a file this
 /// large is almost always the wrong file (a database dump, a whole site export).
@@ -232,6 +233,14 @@ fn utf8(name: &str, bytes: &[u8]) -> Result<String, SourceError> {
     std::str::from_utf8(bytes).map(str::to_string).map_err(|e| {
         let at = e.valid_up_to();
         let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+        // Spreadsheets on Windows save CSV in Windows-1252 unless asked: say where to ask.
+        let how = match Format::from_name(name) {
+            Some(Format::Csv) => said!(
+                en: " (in Excel: Save As, \"CSV UTF-8 (Comma delimited)\"; in LibreOffice: Save As, Edit filter settings, Character set \"Unicode (UTF-8)\")",
+                es: " (en Excel: Guardar como, «CSV UTF-8 (delimitado por comas)»; en LibreOffice: Guardar como, «Editar la configuración de filtros», Juego de caracteres «Unicode (UTF-8)»)"
+            ),
+            _ => Said::default(),
+        };
         SourceError {
             file: name.to_string(),
             line: Some(line),
@@ -239,7 +248,8 @@ fn utf8(name: &str, bytes: &[u8]) -> Result<String, SourceError> {
                 en: "not valid UTF-8 (byte 0x{:02X}; the file may be Latin-1 or Windows-1252): save it as UTF-8",
                 es: "no es UTF-8 válido (byte 0x{:02X}; puede que el archivo esté en Latin-1 o Windows-1252): guárdalo como UTF-8",
                 bytes[at]
-            ),
+            )
+            .map(|message, es| format!("{message}{}", how.pick(es))),
         }
     })
 }
@@ -359,6 +369,19 @@ mod tests {
         let err = read("faq.csv", b"question,answer,id\nCaf\xe9?,Yes,1\n").unwrap_err();
         assert_eq!(err.line, Some(2));
         assert!(err.to_string().contains("save it as UTF-8"), "{err}");
+        // A spreadsheet's CSV says where the setting is, in the owner's language.
+        assert!(
+            err.to_string().contains("\"CSV UTF-8 (Comma delimited)\""),
+            "{err}"
+        );
+        assert!(
+            err.said().es.contains("«CSV UTF-8 (delimitado por comas)»"),
+            "{err}"
+        );
+        let md = read("faq.md", b"## Caf\xe9?\n\nYes.\n")
+            .unwrap_err()
+            .to_string();
+        assert!(md.ends_with("save it as UTF-8"), "{md}");
     }
 
     fn deep_page(depth: usize) -> Vec<u8> {
