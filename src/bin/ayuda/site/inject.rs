@@ -22,16 +22,29 @@ pub fn tag_for(rel: &Path) -> String {
 
 /// `html` with `tag` added before `</head>` (else before `</body>`, else at the end); `None`
 /// when the page already loads ayuda's script (by any path: the owner may have placed it).
-pub fn with_tag(html: &str, tag: &str) -> Option<String> {
+/// Bytes, not text: the tag is ASCII, and so are `</head>` and `</body>` in every encoding a
+/// page is written in but UTF-16 (see [`ascii_compatible`]), so an old ISO-8859-1 page gets its
+/// tag with every other byte as it was.
+pub fn with_tag(html: &[u8], tag: &str) -> Option<Vec<u8>> {
     let lower = html.to_ascii_lowercase();
-    if lower.contains(&format!("{FOLDER}/ayuda.js")) {
+    let find = |needle: &str| {
+        lower
+            .windows(needle.len())
+            .position(|w| w == needle.as_bytes())
+    };
+    if find(&format!("{FOLDER}/ayuda.js")).is_some() {
         return None;
     }
-    let at = lower
-        .find("</head>")
-        .or_else(|| lower.find("</body>"))
+    let at = find("</head>")
+        .or_else(|| find("</body>"))
         .unwrap_or(html.len());
-    Some(format!("{}{tag}\n{}", &html[..at], &html[at..]))
+    Some([&html[..at], tag.as_bytes(), b"\n", &html[at..]].concat())
+}
+
+/// Whether ASCII bytes can be added to `html` as they are: not UTF-16 (a byte-order mark, or
+/// the zero bytes of ASCII text written in it).
+fn ascii_compatible(html: &[u8]) -> bool {
+    !(html.starts_with(&[0xFF, 0xFE]) || html.starts_with(&[0xFE, 0xFF]) || html.contains(&0))
 }
 
 /// Adds the tag to every HTML page under `site` that lacks it (pages under `ayuda/` and in
@@ -55,21 +68,21 @@ pub fn inject(site: &Path) -> Result<Vec<PathBuf>> {
         }
         let bytes = std::fs::read(path)
             .with_context(|| say!(en: "reading {}", es: "leyendo {}", path.display()))?;
-        // A page that is not UTF-8 is left as it is rather than rewritten lossily.
-        let Ok(text) = std::str::from_utf8(&bytes) else {
+        // A page in UTF-16 is left as it is rather than given ASCII it cannot hold.
+        if !ascii_compatible(&bytes) {
             eprintln!(
                 "{}",
                 say!(
-                    en: "ayuda: {}: not UTF-8, no tag added",
-                    es: "ayuda: {}: no es UTF-8, no se ha añadido la etiqueta",
+                    en: "ayuda: {}: UTF-16, no tag added (add it by hand, or save the page as UTF-8)",
+                    es: "ayuda: {}: está en UTF-16, no se ha añadido la etiqueta (añádela a mano, o guarda la página como UTF-8)",
                     path.display()
                 )
             );
             continue;
-        };
+        }
         let rel = path.strip_prefix(site).unwrap_or(path);
-        if let Some(tagged) = with_tag(text, &tag_for(rel)) {
-            write_atomically(path, tagged.as_bytes())?;
+        if let Some(tagged) = with_tag(&bytes, &tag_for(rel)) {
+            write_atomically(path, &tagged)?;
             changed.push(path.to_owned());
         }
     }
@@ -85,26 +98,45 @@ mod tests {
         let page = "<!doctype html><HTML><Head><title>x</title></HEAD><body>hi</body></html>";
         let tag = tag_for(Path::new("en/faq/index.html"));
         assert_eq!(tag, r#"<script src="../../ayuda/ayuda.js" defer></script>"#);
-        let tagged = with_tag(page, &tag).unwrap();
+        let text = |bytes: Vec<u8>| String::from_utf8(bytes).unwrap();
+        let tagged = text(with_tag(page.as_bytes(), &tag).unwrap());
         assert!(tagged.contains(&format!("{tag}\n</HEAD>")));
         assert_eq!(tagged.replace(&format!("{tag}\n"), ""), page);
-        assert_eq!(with_tag(&tagged, &tag), None, "idempotent");
+        assert_eq!(with_tag(tagged.as_bytes(), &tag), None, "idempotent");
         // The owner's own tag, by another path, counts.
         assert_eq!(
             with_tag(
-                r#"<script src="/ayuda/ayuda.js" data-kb="/kb.bin"></script>"#,
+                br#"<script src="/ayuda/ayuda.js" data-kb="/kb.bin"></script>"#,
                 &tag
             ),
             None
         );
         // No head: before the body ends; neither: at the end.
-        assert!(with_tag("<p>x</p></body>", &tag)
-            .unwrap()
-            .starts_with("<p>x</p><script"));
-        assert!(with_tag("<p>x</p>", &tag).unwrap().ends_with("</script>\n"));
+        assert!(text(with_tag(b"<p>x</p></body>", &tag).unwrap()).starts_with("<p>x</p><script"));
+        assert!(text(with_tag(b"<p>x</p>", &tag).unwrap()).ends_with("</script>\n"));
         assert_eq!(
             tag_for(Path::new("index.html")),
             r#"<script src="ayuda/ayuda.js" defer></script>"#
         );
+    }
+
+    #[test]
+    fn an_iso_8859_1_page_gets_its_tag_and_keeps_every_other_byte() {
+        let page: &[u8] = b"<html><head><meta charset=\"iso-8859-1\"><title>Informaci\xf3n</title></head><body>Espa\xf1a</body></html>";
+        let tag = tag_for(Path::new("aviso.html"));
+        let tagged = with_tag(page, &tag).unwrap();
+        let at = page.windows(7).position(|w| w == b"</head>").unwrap();
+        assert_eq!(&tagged[..at], &page[..at]);
+        assert_eq!(
+            &tagged[at..at + tag.len() + 1],
+            format!("{tag}\n").as_bytes()
+        );
+        assert_eq!(&tagged[at + tag.len() + 1..], &page[at..]);
+        assert!(ascii_compatible(page));
+        let utf16: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain("<html></html>".encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        assert!(!ascii_compatible(&utf16));
     }
 }
