@@ -64,7 +64,8 @@ impl LoadError {
 
 /// `path: message`, in both languages.
 fn at(path: &Path, message: Said) -> Said {
-    message.map(|m, _| format!("{}: {m}", path.display()))
+    let path = path.display().to_string();
+    message.labelled(&path, &path)
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, LoadError> {

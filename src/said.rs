@@ -34,6 +34,12 @@ impl Said {
             es: f(&self.es, true),
         }
     }
+
+    /// This message after a label naming where it applies, in each language's words:
+    /// `hours: ...`, `horario: ...`.
+    pub fn labelled(&self, en: &str, es: &str) -> Said {
+        self.map(|text, spanish| format!("{}: {text}", if spanish { es } else { en }))
+    }
 }
 
 impl fmt::Display for Said {
@@ -95,5 +101,6 @@ mod tests {
         let wrapped = s.map(|t, es| format!("{}: {t}", if es { "aviso" } else { "warning" }));
         assert_eq!(wrapped.en, "warning: faq.csv is empty");
         assert_eq!(wrapped.es, "aviso: faq.csv está vacío");
+        assert_eq!(s.labelled("warning", "aviso"), wrapped);
     }
 }

@@ -144,13 +144,7 @@ impl SettingsError {
     /// `endpoint`) are the file's, the same in either.
     pub fn said(&self) -> Said {
         match self {
-            SettingsError::Hours(e) => e.said().map(|t, es| {
-                if es {
-                    format!("horario: {t}")
-                } else {
-                    format!("hours: {t}")
-                }
-            }),
+            SettingsError::Hours(e) => e.said().labelled("hours", "horario"),
             SettingsError::HoursWithoutZone => said!(
                 en: "hours need a time_zone, for example time_zone = \"Europe/Madrid\"",
                 es: "el horario necesita una time_zone, por ejemplo time_zone = \"Europe/Madrid\""

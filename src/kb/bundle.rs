@@ -208,20 +208,8 @@ impl BuildError {
                 en: "{origin}: entry \"{id}\" has no answer; write one, or remove the entry",
                 es: "{origin}: la entrada \"{id}\" no tiene respuesta; escríbela o quita la entrada"
             ),
-            BuildError::Policy(why) => why.map(|why, es| {
-                if es {
-                    format!("umbrales: {why}")
-                } else {
-                    format!("policy: {why}")
-                }
-            }),
-            BuildError::Contact(e) => e.said().map(|t, es| {
-                if es {
-                    format!("datos de contacto: {t}")
-                } else {
-                    format!("contact settings: {t}")
-                }
-            }),
+            BuildError::Policy(why) => why.labelled("policy", "umbrales"),
+            BuildError::Contact(e) => e.said().labelled("contact settings", "datos de contacto"),
             BuildError::Model(e) => e.said(),
         }
     }

@@ -143,15 +143,20 @@ fn translate(mut cmd: Command, path: &str) -> Command {
         .map(|s| s.get_name().to_string())
         .collect();
     for name in names {
-        let below = if path.is_empty() {
-            name.clone()
-        } else {
-            format!("{path} {name}")
-        };
+        let below = child(path, &name);
         cmd = cmd.mut_subcommand(name, |sub| translate(sub, &below));
     }
     let template = template(&cmd);
     cmd.help_template(template)
+}
+
+/// The path of subcommand `name` below the one at `path` ("" is `ayuda` itself).
+fn child(path: &str, name: &str) -> String {
+    if path.is_empty() {
+        name.to_string()
+    } else {
+        format!("{path} {name}")
+    }
 }
 
 fn about(path: &str) -> Option<&'static str> {
@@ -242,12 +247,7 @@ mod tests {
             out.push((path.to_string(), Some(arg.get_id().to_string())));
         }
         for sub in cmd.get_subcommands() {
-            let below = if path.is_empty() {
-                sub.get_name().to_string()
-            } else {
-                format!("{path} {}", sub.get_name())
-            };
-            tree(sub, &below, out);
+            tree(sub, &child(path, sub.get_name()), out);
         }
     }
 

@@ -205,10 +205,8 @@ pub(crate) fn decode(name: &str, bytes: &[u8]) -> Result<String, SourceError> {
 /// this is reading the page as written, not guessing (a page that declares nothing is still
 /// refused, with the hint to save it as UTF-8).
 fn decode_page(name: &str, bytes: &[u8]) -> Result<String, SourceError> {
-    use encoding_rs::{UTF_16BE, UTF_16LE, UTF_8};
-    let marked = bytes.starts_with(&[0xEF, 0xBB, 0xBF])
-        || bytes.starts_with(&[0xFF, 0xFE])
-        || bytes.starts_with(&[0xFE, 0xFF]);
+    use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8};
+    let marked = Encoding::for_bom(bytes).is_some();
     // A page declaring UTF-16 in ASCII bytes is UTF-8, as browsers take it.
     let Some(encoding) = html::declared_encoding(bytes)
         .filter(|&e| !marked && e != UTF_8 && e != UTF_16LE && e != UTF_16BE)
