@@ -23,6 +23,8 @@ const CRC_LEN: usize = 4;
 
 /// A frame whose integrity checks all passed.
 pub(crate) struct Frame<'a> {
+    /// Within the versions the reader asked for.
+    pub version: u32,
     pub manifest: &'a [u8],
     pub data: &'a [u8],
     /// CRC32 and total length: a name for exactly these bytes.
@@ -116,6 +118,7 @@ pub(crate) fn read<'a>(
         .get(HEADER_LEN..HEADER_LEN.saturating_add(manifest_len))
         .ok_or_else(|| FrameError::Malformed("manifest runs past the end of the file".into()))?;
     Ok(Frame {
+        version,
         manifest,
         data: &body[HEADER_LEN + manifest_len..],
         crc,

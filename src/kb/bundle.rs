@@ -20,14 +20,16 @@ use crate::dialog::{HoursError, Zone};
 use crate::escalate::{Contact, Settings, SettingsError};
 use crate::model::{self, Encoder};
 use crate::retrieve::{
-    self, Bm25, Calibration, Head, Index, Outcome, Policy, Query, Scored, Vectors,
+    self, Bm25, Calibration, Head, HeadRows, Index, Outcome, Policy, Query, Scored, Vectors,
 };
 
 const MAGIC: &[u8; 8] = b"AYUDAKB\0";
 /// The version this build writes: 2 added the trained answer model, 3 the learned confidence
 /// in the policy (an older reader would refuse its field by name rather than by version), 4
-/// the entries' readings.
-pub const FORMAT_VERSION: u32 = 4;
+/// the entries' readings, 5 the trained model's "none of them" row.
+pub const FORMAT_VERSION: u32 = 5;
+/// The first version whose trained answer model has a "none of them" row.
+const HEAD_NONE_VERSION: u32 = 5;
 /// The oldest version this build still reads.
 pub const OLDEST_READABLE_VERSION: u32 = 1;
 
@@ -490,7 +492,12 @@ impl Bundle {
                 let raw = range
                     .slice(frame.data, "trained answer model")
                     .map_err(BundleError::Malformed)?;
-                let head = Head::from_bytes(raw, m.entries.len(), m.model.dim)
+                let rows = if frame.version >= HEAD_NONE_VERSION {
+                    HeadRows::EntriesAndNone
+                } else {
+                    HeadRows::Entries
+                };
+                let head = Head::from_bytes(raw, m.entries.len(), m.model.dim, rows)
                     .map_err(|e| BundleError::Malformed(format!("trained answer model: {e}")))?;
                 index = index.with_head(head).map_err(BundleError::Malformed)?;
             }
@@ -782,7 +789,7 @@ mod tests {
                     oldest: 1,
                     current: 4,
                 },
-                "knowledge base format version 9 is not supported: this build reads versions 1 to 4; rebuild it with this build (`ayuda build`)",
+                "knowledge base format version 9 is not supported: this build reads versions 1 to 5; rebuild it with this build (`ayuda build`)",
             ),
             (
                 BundleError::Malformed("manifest: eof".into()),

@@ -24,9 +24,7 @@ use crate::said::Said;
 
 use super::confidence::{self, Confidence};
 use super::policy::answerable;
-use super::{
-    dense_score, fused_score, head, mixed_score, Head, Index, Policy, Query, Scope, Scored,
-};
+use super::{dense_score, fused_score, mixed_score, Head, Index, Policy, Query, Scope, Scored};
 
 /// The share of visitors assumed to ask about something the FAQ does not cover.
 const OUT_OF_SCOPE_SHARE: f32 = 0.25;
@@ -167,6 +165,8 @@ struct Trial {
     entry: usize,
     known: bool,
     candidates: Vec<Candidate>,
+    /// The fold's trained model's probability of "none of them" (0 without one).
+    none: f32,
 }
 
 #[derive(Clone, Copy)]
@@ -258,6 +258,7 @@ impl Trial {
                 dense: c.dense(mix.answer),
                 lexical: c.lexical,
                 trained: if mix.trained > 0.0 { c.trained } else { 0.0 },
+                none: if mix.trained > 0.0 { self.none } else { 0.0 },
                 other_language: c.other_language,
             })
             .collect();
@@ -483,6 +484,7 @@ pub(crate) fn simulate(
                     .iter()
                     .map(|s| candidate(s, &base, read.get(s.entry).copied().unwrap_or(0.0)))
                     .collect(),
+                none: 0.0,
             });
             asked.push((k, i));
         };
@@ -713,11 +715,14 @@ fn add_trained(
             if fold != k {
                 continue;
             }
-            let logits = fold_head.logits(&index.vectors().row(i));
-            let p = head::probabilities(&logits, t.candidates.iter().map(|c| c.entry));
+            let (p, none) = fold_head.probabilities(
+                &index.vectors().row(i),
+                t.candidates.iter().map(|c| c.entry),
+            );
             for (c, p) in t.candidates.iter_mut().zip(p) {
                 c.trained = p;
             }
+            t.none = none;
         }
         progress(k + 1, folds.count);
     }

@@ -24,13 +24,29 @@ const LEARNING_RATE: f32 = 0.05;
 const WEIGHT_DECAY: f32 = 0.01;
 /// Fixed, so the same sources give the same bundle bytes.
 const SEED: u64 = 0x5eed_a1da;
+/// Length of the noise added to each phrasing to make the "none of them" class's examples
+/// (see [`Head::train`]). In the cross-validated simulation on BANKING77, lengths from 0.1 to
+/// 0.5 separated known from unknown questions alike; the middle is kept.
+const NONE_NOISE: f32 = 0.3;
 
-/// A linear layer from a question's embedding to one logit per entry.
+/// A linear layer from a question's embedding to one logit per entry, and (in heads trained
+/// since bundle version 5) one for "none of them".
 #[derive(Debug, Clone, PartialEq)]
 pub struct Head {
-    /// One row per entry (int8 with a scale, like the phrasing vectors).
+    /// One row per entry, then the "none" row when there is one (int8 with a scale, like the
+    /// phrasing vectors).
     weights: Vectors,
     bias: Vec<f32>,
+    entries: usize,
+}
+
+/// The rows a stored head holds: what the bundle's version says it was trained with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rows {
+    /// One per entry (bundle versions 2 to 4).
+    Entries,
+    /// One per entry and one for "none of them".
+    EntriesAndNone,
 }
 
 /// Why stored weights cannot be used.
@@ -52,6 +68,12 @@ impl Head {
     /// to entry `labels[i]`, of `entries`. Each entry weighs the same whatever its number of
     /// phrasings, so an entry with two is not drowned by one with two hundred. Entries with no
     /// phrasing included get a layer row that never wins.
+    ///
+    /// One more class, "none of them", learns from each phrasing moved off its place by
+    /// noise: a softmax over entries alone always picks someone, even for a question no entry
+    /// is about, while this class takes the probability where no entry's direction stands out.
+    /// It counts as much as one entry; its probability is evidence for the learned confidence
+    /// (see [`super::confidence`]), not part of the entries' probabilities.
     pub fn train(
         vectors: &Vectors,
         labels: &[u32],
@@ -67,11 +89,15 @@ impl Head {
             &w.chunks_exact(dim).map(<[f32]>::to_vec).collect::<Vec<_>>(),
             dim,
         );
-        Head { weights, bias: b }
+        Head {
+            weights,
+            bias: b,
+            entries,
+        }
     }
 
-    /// One logit per entry for a unit-length question vector.
-    pub fn logits(&self, query: &[f32]) -> Vec<f32> {
+    /// One logit per row (entries, then "none" when there is one) for a unit-length vector.
+    fn logits(&self, query: &[f32]) -> Vec<f32> {
         self.weights
             .similarities(query)
             .iter()
@@ -80,8 +106,41 @@ impl Head {
             .collect()
     }
 
+    /// For a unit-length question vector: each of `ranked` entries' probability among them
+    /// (the softmax of their logits), and the probability of "none of them" against them
+    /// (0 for a head without that row).
+    pub fn probabilities(
+        &self,
+        query: &[f32],
+        ranked: impl Iterator<Item = usize>,
+    ) -> (Vec<f32>, f32) {
+        let logits = self.logits(query);
+        let mut p: Vec<f32> = ranked.map(|e| logits[e]).collect();
+        let none = match self.rows() {
+            Rows::Entries => 0.0,
+            Rows::EntriesAndNone => {
+                let mut with_none = p.clone();
+                with_none.push(logits[self.entries]);
+                crate::exact::softmax(&mut with_none);
+                with_none[p.len()]
+            }
+        };
+        // exact's softmax: the browser and the command line give the same probabilities.
+        crate::exact::softmax(&mut p);
+        (p, none)
+    }
+
     pub fn entries(&self) -> usize {
-        self.bias.len()
+        self.entries
+    }
+
+    /// What the head holds, and so how its stored form is read back.
+    pub fn rows(&self) -> Rows {
+        if self.bias.len() > self.entries {
+            Rows::EntriesAndNone
+        } else {
+            Rows::Entries
+        }
     }
 
     /// The stored form: the bias (f32 each), then the weight rows as [`Vectors::to_bytes`].
@@ -91,14 +150,23 @@ impl Head {
         out
     }
 
-    /// Reads what [`Head::to_bytes`] wrote for `entries` entries of dimension `dim`, refusing
-    /// any other size and any value that is not a finite number (every score would be NaN).
-    pub fn from_bytes(bytes: &[u8], entries: usize, dim: usize) -> Result<Head, HeadError> {
-        let expected = entries
-            .checked_mul(4)
-            .and_then(|b| Some(b + Vectors::stored_len(entries, dim)?));
-        let (bias, rest) = match expected {
-            Some(n) if n == bytes.len() => bytes.split_at(entries * 4),
+    /// Reads what [`Head::to_bytes`] wrote for `entries` entries of dimension `dim` with
+    /// `rows`, refusing any other size and any value that is not a finite number (every score
+    /// would be NaN).
+    pub fn from_bytes(
+        bytes: &[u8],
+        entries: usize,
+        dim: usize,
+        rows: Rows,
+    ) -> Result<Head, HeadError> {
+        let count = match rows {
+            Rows::Entries => Some(entries),
+            Rows::EntriesAndNone => entries.checked_add(1),
+        };
+        let expected =
+            count.and_then(|c| c.checked_mul(4)?.checked_add(Vectors::stored_len(c, dim)?));
+        let (bias, rest) = match (expected, count) {
+            (Some(n), Some(c)) if n == bytes.len() => bytes.split_at(c * 4),
             _ => {
                 return Err(HeadError::Size {
                     found: bytes.len(),
@@ -112,24 +180,21 @@ impl Head {
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes")))
             .collect();
-        let weights = Vectors::from_bytes(rest, entries, dim).expect("length checked above");
+        let weights = Vectors::from_bytes(rest, bias.len(), dim).expect("length checked above");
         if !bias.iter().all(|b| b.is_finite()) || !weights.scales_finite() {
             return Err(HeadError::NotFinite);
         }
-        Ok(Head { weights, bias })
+        Ok(Head {
+            weights,
+            bias,
+            entries,
+        })
     }
 }
 
-/// Softmax of `logits` over the entries in `ranked` order: each one's probability among them.
-pub fn probabilities(logits: &[f32], entries: impl Iterator<Item = usize>) -> Vec<f32> {
-    // exact's softmax: the browser and the command line give the same probabilities.
-    let mut p: Vec<f32> = entries.map(|e| logits[e]).collect();
-    crate::exact::softmax(&mut p);
-    p
-}
-
-/// Multinomial logistic regression by minibatch AdamW: returns the weights (entries x dim, row
-/// major) and biases, with the phrasings' mean folded into the bias.
+/// Multinomial logistic regression by minibatch AdamW over the entries and "none of them":
+/// returns the weights ((entries + 1) x dim, row major) and biases, with the phrasings' mean
+/// folded into the bias.
 ///
 /// The gradient is written out (softmax minus one-hot, weighted) rather than taken by candle's
 /// autograd: the two products go to candle's matrix multiply, everything else is a few
@@ -143,42 +208,51 @@ fn fit(
 ) -> candle_core::Result<(Vec<f32>, Vec<f32>)> {
     let dim = vectors.dim();
     let n = rows.len();
+    let classes = entries + 1;
     let dev = Device::Cpu;
     let mut mean = vec![0f32; dim];
-    let data: Vec<Vec<f32>> = rows.iter().map(|&i| vectors.row(i)).collect();
+    let mut data: Vec<Vec<f32>> = rows.iter().map(|&i| vectors.row(i)).collect();
     for r in &data {
         for (m, v) in mean.iter_mut().zip(r) {
             *m += v / n.max(1) as f32;
         }
     }
+    let mut rng = SEED;
+    let jittered: Vec<Vec<f32>> = data.iter().map(|r| jitter(r, &mut rng)).collect();
+    data.extend(jittered);
     // Centred: the bias then starts where the data is, and the steps go further.
     let centred: Vec<f32> = data
         .iter()
         .flat_map(|r| r.iter().zip(&mean).map(|(v, m)| v - m))
         .collect();
-    let mut count = vec![0usize; entries];
+    let mut count = vec![0usize; classes];
     for &i in rows {
         count[labels[i] as usize] += 1;
     }
-    let y: Vec<usize> = rows.iter().map(|&i| labels[i] as usize).collect();
+    count[entries] = n;
+    let y: Vec<usize> = rows
+        .iter()
+        .map(|&i| labels[i] as usize)
+        .chain(std::iter::repeat_n(entries, n))
+        .collect();
     let sample_weight: Vec<f32> = y.iter().map(|&l| 1.0 / count[l] as f32).collect();
-    let x = Tensor::from_vec(centred, (n, dim), &dev)?;
+    let total_rows = y.len();
+    let x = Tensor::from_vec(centred, (total_rows, dim), &dev)?;
 
-    let mut w = Adam::new(entries * dim);
-    let mut b = Adam::new(entries);
+    let mut w = Adam::new(classes * dim);
+    let mut b = Adam::new(classes);
     // Entries with no phrasing here: a bias far below every other, so they never win.
     let absent: Vec<f32> = count
         .iter()
         .map(|&c| if c == 0 { -1e4 } else { 0.0 })
         .collect();
-    let batches = n.div_ceil(BATCH).max(1);
+    let batches = total_rows.div_ceil(BATCH).max(1);
     let steps = if n == 0 {
         0
     } else {
         (EPOCHS * batches).max(MIN_STEPS)
     };
-    let mut order: Vec<u32> = (0..n as u32).collect();
-    let mut rng = SEED;
+    let mut order: Vec<u32> = (0..total_rows as u32).collect();
     let mut step = 0;
     while step < steps {
         shuffle(&mut order, &mut rng);
@@ -189,14 +263,14 @@ fn fit(
             step += 1;
             let idx = Tensor::from_slice(chunk, chunk.len(), &dev)?;
             let xb = x.index_select(&idx, 0)?;
-            let wt = Tensor::from_slice(&w.value, (entries, dim), &dev)?;
+            let wt = Tensor::from_slice(&w.value, (classes, dim), &dev)?;
             let logits: Vec<f32> = xb.matmul(&wt.t()?)?.flatten_all()?.to_vec1()?;
             // d loss / d logits: (softmax - one-hot), each phrasing by its weight.
             let total: f32 = chunk.iter().map(|&i| sample_weight[i as usize]).sum();
-            let mut grad = vec![0f32; chunk.len() * entries];
-            let mut grad_b = vec![0f32; entries];
+            let mut grad = vec![0f32; chunk.len() * classes];
+            let mut grad_b = vec![0f32; classes];
             for (r, &i) in chunk.iter().enumerate() {
-                let row = &logits[r * entries..(r + 1) * entries];
+                let row = &logits[r * classes..(r + 1) * classes];
                 let z: Vec<f32> = row
                     .iter()
                     .zip(&b.value)
@@ -210,11 +284,11 @@ fn fit(
                 for (k, e) in exp.iter().enumerate() {
                     let target = if k == y[i as usize] { 1.0 } else { 0.0 };
                     let g = (e / sum - target) * scale;
-                    grad[r * entries + k] = g;
+                    grad[r * classes + k] = g;
                     grad_b[k] += g;
                 }
             }
-            let g = Tensor::from_vec(grad, (chunk.len(), entries), &dev)?;
+            let g = Tensor::from_vec(grad, (chunk.len(), classes), &dev)?;
             let grad_w: Vec<f32> = g.t()?.matmul(&xb)?.flatten_all()?.to_vec1()?;
             w.step(&grad_w);
             b.step(&grad_b);
@@ -229,6 +303,27 @@ fn fit(
         .map(|((b, a), row)| b + a - row.iter().zip(&mean).map(|(w, m)| w * m).sum::<f32>())
         .collect();
     Ok((w.value, bias))
+}
+
+/// `v` plus noise of length about [`NONE_NOISE`], back to unit length: an example of "none of
+/// them". Uniform per dimension rather than Gaussian: in hundreds of dimensions the noise's
+/// length and direction come out the same, and integers and products give the same bits on
+/// every machine, which a logarithm and a cosine from the platform's library need not.
+fn jitter(v: &[f32], state: &mut u64) -> Vec<f32> {
+    // Uniform on [-a, a] has variance a²/3; `dim` of them sum to NONE_NOISE² in square.
+    let a = NONE_NOISE * (3.0 / v.len().max(1) as f32).sqrt();
+    let mut out: Vec<f32> = v
+        .iter()
+        .map(|x| {
+            let u = (next(state) >> 40) as f32 / (1u64 << 24) as f32;
+            x + a * (2.0 * u - 1.0)
+        })
+        .collect();
+    let norm = out.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        out.iter_mut().for_each(|x| *x /= norm);
+    }
+    out
 }
 
 /// AdamW (decoupled weight decay) over one flat parameter vector, starting at zero.
@@ -275,12 +370,17 @@ impl Adam {
 /// Fisher-Yates with xorshift64: the same order on every machine.
 fn shuffle(order: &mut [u32], state: &mut u64) {
     for i in (1..order.len()).rev() {
-        *state ^= *state << 13;
-        *state ^= *state >> 7;
-        *state ^= *state << 17;
-        let j = (*state % (i as u64 + 1)) as usize;
+        let j = (next(state) % (i as u64 + 1)) as usize;
         order.swap(i, j);
     }
+}
+
+/// xorshift64's next state.
+fn next(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
 }
 
 #[cfg(test)]
@@ -313,13 +413,12 @@ mod tests {
         let (v, labels) = data();
         let head = Head::train(&v, &labels, None, 3);
         for (i, &l) in labels.iter().enumerate() {
-            let logits = head.logits(&v.row(i));
-            let best = (0..3)
-                .max_by(|&a, &b| logits[a].total_cmp(&logits[b]))
-                .unwrap();
-            assert_eq!(best, l as usize, "row {i}: {logits:?}");
+            let (p, none) = head.probabilities(&v.row(i), 0..3);
+            let best = (0..3).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap();
+            assert_eq!(best, l as usize, "row {i}: {p:?}");
+            assert!(none > 0.0 && none < p[best], "row {i}: {none} vs {p:?}");
         }
-        let p = probabilities(&head.logits(&v.row(0)), 0..3);
+        let (p, _) = head.probabilities(&v.row(0), 0..3);
         assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-5);
         assert!(p[0] > 0.5, "{p:?}");
     }
@@ -330,7 +429,43 @@ mod tests {
         let a = Head::train(&v, &labels, None, 3);
         let b = Head::train(&v, &labels, None, 3);
         assert_eq!(a.to_bytes(), b.to_bytes());
-        assert_eq!(Head::from_bytes(&a.to_bytes(), 3, 16).unwrap(), a);
+        assert_eq!(a.rows(), Rows::EntriesAndNone);
+        assert_eq!(
+            Head::from_bytes(&a.to_bytes(), 3, 16, Rows::EntriesAndNone).unwrap(),
+            a
+        );
+    }
+
+    #[test]
+    fn a_head_stored_before_the_none_row_still_reads_and_answers_the_same() {
+        let (v, labels) = data();
+        let head = Head::train(&v, &labels, None, 3);
+        // The same head without its last row, stored as bundles 2 to 4 store one.
+        let bytes = head.to_bytes();
+        let (bias, rest) = bytes.split_at(4 * 4);
+        let (scales, codes) = rest.split_at(4 * 4);
+        let older: Vec<u8> = [&bias[..12], &scales[..12], &codes[..3 * 16]].concat();
+        let older = Head::from_bytes(&older, 3, 16, Rows::Entries).unwrap();
+        assert_eq!(older.rows(), Rows::Entries);
+        for i in 0..labels.len() {
+            let (p, none) = older.probabilities(&v.row(i), 0..3);
+            assert_eq!(none, 0.0);
+            assert_eq!(p, head.probabilities(&v.row(i), 0..3).0);
+        }
+    }
+
+    #[test]
+    fn questions_off_the_phrasings_leave_more_to_none() {
+        let (v, labels) = data();
+        let head = Head::train(&v, &labels, None, 3);
+        let none = |q: &[f32]| head.probabilities(q, 0..3).1;
+        let mut state = 7;
+        let (mut on, mut off) = (0.0, 0.0);
+        for i in 0..labels.len() {
+            on += none(&v.row(i));
+            off += none(&jitter(&v.row(i), &mut state));
+        }
+        assert!(off > on, "{off} vs {on}");
     }
 
     #[test]
@@ -339,8 +474,8 @@ mod tests {
         let include: Vec<bool> = labels.iter().map(|&l| l != 2).collect();
         let head = Head::train(&v, &labels, Some(&include), 3);
         for i in 0..labels.len() {
-            let logits = head.logits(&v.row(i));
-            assert!(logits[2] < logits[0] && logits[2] < logits[1]);
+            let (p, _) = head.probabilities(&v.row(i), 0..3);
+            assert!(p[2] < p[0] && p[2] < p[1], "{p:?}");
         }
     }
 
@@ -348,22 +483,32 @@ mod tests {
     fn wrong_sizes_and_non_finite_values_are_refused() {
         let (v, labels) = data();
         let bytes = Head::train(&v, &labels, None, 3).to_bytes();
+        let none = Rows::EntriesAndNone;
         assert!(matches!(
-            Head::from_bytes(&bytes[1..], 3, 16),
+            Head::from_bytes(&bytes[1..], 3, 16, none),
             Err(HeadError::Size { .. })
         ));
         assert!(matches!(
-            Head::from_bytes(&bytes, 4, 16),
+            Head::from_bytes(&bytes, 4, 16, none),
             Err(HeadError::Size { .. })
         ));
-        assert!(Head::from_bytes(&bytes, usize::MAX / 2, 16).is_err());
+        // The same bytes read as an older head's: one row too many.
+        assert!(matches!(
+            Head::from_bytes(&bytes, 3, 16, Rows::Entries),
+            Err(HeadError::Size { .. })
+        ));
+        assert!(Head::from_bytes(&bytes, usize::MAX / 2, 16, none).is_err());
+        assert!(Head::from_bytes(&bytes, usize::MAX, 16, none).is_err());
         let mut nan = bytes.clone();
         nan[..4].copy_from_slice(&f32::NAN.to_le_bytes());
-        assert_eq!(Head::from_bytes(&nan, 3, 16), Err(HeadError::NotFinite));
-        let mut inf_scale = bytes;
-        inf_scale[12..16].copy_from_slice(&f32::INFINITY.to_le_bytes());
         assert_eq!(
-            Head::from_bytes(&inf_scale, 3, 16),
+            Head::from_bytes(&nan, 3, 16, none),
+            Err(HeadError::NotFinite)
+        );
+        let mut inf_scale = bytes;
+        inf_scale[16..20].copy_from_slice(&f32::INFINITY.to_le_bytes());
+        assert_eq!(
+            Head::from_bytes(&inf_scale, 3, 16, none),
             Err(HeadError::NotFinite)
         );
     }

@@ -19,7 +19,7 @@ mod policy;
 pub use calibrate::{calibrate, Calibration};
 pub use confidence::{Confidence, ConfidenceError};
 pub use dense::Vectors;
-pub use head::{Head, HeadError};
+pub use head::{Head, HeadError, Rows as HeadRows};
 pub use lexical::{Bm25, Lang};
 pub use policy::{Outcome, Policy};
 
@@ -57,6 +57,11 @@ pub struct Scored {
     /// The trained answer model's probability for the entry among those ranked (0 without one,
     /// see [`head`]).
     pub trained: f32,
+    /// The trained answer model's probability that the question is about none of the ranked
+    /// entries, against them: the same on every entry of a ranking (0 without a model with
+    /// that row, see [`Head::probabilities`]).
+    #[serde(skip)]
+    pub none: f32,
     /// The question and the entry are in two languages (both known, see
     /// [`lexical::guess_language`]): no shared word is to be expected.
     #[serde(skip)]
@@ -265,11 +270,8 @@ impl Index {
             .as_ref()
             .filter(|_| policy.trained_weight > 0.0 && query.has_vector())
         {
-            mix(
-                &mut ranked,
-                &head.logits(&query.vector),
-                policy.trained_weight,
-            );
+            let (p, none) = head.probabilities(&query.vector, ranked.iter().map(|s| s.entry));
+            mix(&mut ranked, &p, none, policy.trained_weight);
         }
         ranked
     }
@@ -484,6 +486,7 @@ impl Index {
                     dense,
                     lexical: lex,
                     trained: 0.0,
+                    none: 0.0,
                     other_language,
                 }
             })
@@ -506,14 +509,15 @@ pub(crate) struct Scope<'a> {
 }
 
 /// Mixes the trained answer model into `ranked` (from [`Index::aggregate`]), re-sorted: each
-/// entry's probability among the ranked entries (from `logits`, one per entry of the index),
-/// times its dense score, counts `weight`; the fused score the rest. The product keeps an
-/// entry the question is far from low however sure the layer is: a softmax always picks
-/// someone, even for a question no entry is about.
-pub(crate) fn mix(ranked: &mut [Scored], logits: &[f32], weight: f32) {
-    let p = head::probabilities(logits, ranked.iter().map(|s| s.entry));
-    for (s, p) in ranked.iter_mut().zip(p) {
+/// entry's probability among the ranked entries (`p`, in `ranked`'s order, see
+/// [`Head::probabilities`]), times its dense score, counts `weight`; the fused score the
+/// rest. The product keeps an entry the question is far from low however sure the layer is:
+/// a softmax always picks someone, even for a question no entry is about. The probability of
+/// "none of them" (`none`) is kept beside, for the learned confidence.
+pub(crate) fn mix(ranked: &mut [Scored], p: &[f32], none: f32, weight: f32) {
+    for (s, &p) in ranked.iter_mut().zip(p) {
         s.trained = p;
+        s.none = none;
         s.score = mixed_score(s.score, p, s.dense, weight);
     }
     ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.entry.cmp(&b.entry)));

@@ -212,6 +212,7 @@ mod tests {
                 dense: score,
                 lexical: 0.5,
                 trained: 0.0,
+                none: 0.0,
                 other_language: false,
             })
             .collect()

@@ -112,3 +112,80 @@ fn damaged_trained_weights_are_refused_by_name() {
     let err = Bundle::from_bytes(&reframe(cut, 2)).unwrap_err();
     assert!(err.to_string().contains("trained answer model"), "{err}");
 }
+
+/// `bytes` (a bundle whose trained model is the data's last part) as version 4 wrote it: the
+/// model without its "none of them" row, the confidence without that feature's weight.
+fn as_version_4(bytes: &[u8]) -> Vec<u8> {
+    let manifest_len = u32::from_le_bytes(bytes[20..24].try_into().unwrap()) as usize;
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&bytes[24..24 + manifest_len]).unwrap();
+    let entries = manifest["entries"].as_array().unwrap().len();
+    let dim = manifest["model"]["dim"].as_u64().unwrap() as usize;
+    let (offset, len) = (
+        manifest["head"]["offset"].as_u64().unwrap() as usize,
+        manifest["head"]["len"].as_u64().unwrap() as usize,
+    );
+    let data = &bytes[24 + manifest_len..bytes.len() - 4];
+    assert_eq!(offset + len, data.len(), "the trained model comes last");
+    let rows = entries + 1;
+    assert_eq!(len, rows * (8 + dim));
+    let head = &data[offset..];
+    let (bias, rest) = head.split_at(rows * 4);
+    let (scales, codes) = rest.split_at(rows * 4);
+    let mut older = data[..offset].to_vec();
+    older.extend(&bias[..entries * 4]);
+    older.extend(&scales[..entries * 4]);
+    older.extend(&codes[..entries * dim]);
+    let mut out = bytes[..24 + manifest_len].to_vec();
+    out.extend(older);
+    out.extend([0; 4]);
+    let out = with_manifest(&out, |m| {
+        let m = m.replace(
+            &format!("\"len\":{len}}}"),
+            &format!("\"len\":{}}}", entries * (8 + dim)),
+        );
+        // The confidence's last weight: 7 of them before version 5.
+        match m.find("\"confidence\":{\"weights\":[") {
+            Some(at) => {
+                let close = at + m[at..].find(']').unwrap();
+                let last = m[..close].rfind(',').unwrap();
+                format!("{}{}", &m[..last], &m[close..])
+            }
+            None => m,
+        }
+    });
+    reframe(out, 4)
+}
+
+#[test]
+fn a_bundle_from_before_the_none_row_still_answers_and_a_mislabelled_one_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("kb.bin");
+    let sample = banking_sample(tmp.path());
+    build_packed(&sample, &out, &["--trained-weight", "0.5"]);
+    let bytes = std::fs::read(&out).unwrap();
+    let current = Bundle::from_bytes(&bytes).unwrap();
+    let old = Bundle::from_bytes(&as_version_4(&bytes)).expect("version 4 still loads");
+    assert_eq!(
+        old.index().head().unwrap().rows(),
+        ayuda::retrieve::HeadRows::Entries
+    );
+    assert_eq!(
+        current.index().head().unwrap().rows(),
+        ayuda::retrieve::HeadRows::EntriesAndNone
+    );
+    // Asked in the owner's words, the older model still answers with the entry.
+    let entry = &old.entries()[3];
+    let question = entry.phrasings[0].clone();
+    let vector = packed().embed(&question).unwrap().vector;
+    let (ranked, _) = old.rank_and_decide(&question, vector, None);
+    assert_eq!(old.entries()[ranked[0].entry].id, entry.id);
+    assert!(
+        ranked[0].trained > 0.5 && ranked[0].none == 0.0,
+        "{ranked:?}"
+    );
+    // Today's file called version 4: one row more than version 4 has, refused by name.
+    let err = Bundle::from_bytes(&reframe(bytes, 4)).unwrap_err();
+    assert!(matches!(err, BundleError::Malformed(_)));
+    assert!(err.to_string().contains("trained answer model"), "{err}");
+}
