@@ -789,7 +789,7 @@ mod tests {
                     oldest: 1,
                     current: 4,
                 },
-                "knowledge base format version 9 is not supported: this build reads versions 1 to 5; rebuild it with this build (`ayuda build`)",
+                "knowledge base format version 9 is not supported: this build reads versions 1 to 4; rebuild it with this build (`ayuda build`)",
             ),
             (
                 BundleError::Malformed("manifest: eof".into()),
