@@ -19,6 +19,11 @@ const banking = path.join(root, '../shared/data/banking77');
 // came out a unit in the last place apart). Both sides print them through the same JSON
 // writer, so they compare equal.
 const TOLERANCE = 0;
+// Except with the full-precision model folder (the tests' reference, never shipped): its
+// products are candle's f32 matmul, whose summation order is whatever kernel the processor
+// gets (natively AVX-512 where there is one, simd128 in the browser), so its scores agree to
+// float rounding, not bit for bit (seen: 0.9994706 against 0.99947053 on an AVX-512 machine).
+const FULL_PRECISION_TOLERANCE = 1e-6;
 
 // Paraphrases of the bakery fixture's entries, in both of its languages, and two questions it
 // has nothing on.
@@ -36,7 +41,7 @@ const unrelated = ['¿Cuál es la capital de Australia?', 'What is the best prog
 
 let dir, server, browser;
 const bundles = {};   // name -> {file, questions, native: [reply], expected?: [category]}
-let maxDiff = 0;      // the largest |native - browser| over every score compared
+let maxDiff = 0;      // the largest |native - browser| over every score held to TOLERANCE
 
 /** RFC 4180 CSV (quoted fields may hold commas, quotes and newlines) to objects by header.
  *  Written here because it is the tests' only CSV need: a dozen lines against a new npm
@@ -204,8 +209,8 @@ async function askBrowser(page, kb, questions, model = '/models/all-MiniLM-L6-v2
 const hits = (r) => (r.outcome === 'answer' ? [r.entry] : r.outcome === 'suggest' ? r.entries : []);
 const SCORES = ['score', 'dense', 'lexical', 'trained'];
 
-/** Same kind, same entries in the same order, same texts; scores equal to TOLERANCE. */
-function assertSame(native, browser, question) {
+/** Same kind, same entries in the same order, same texts; scores equal to `tolerance`. */
+function assertSame(native, browser, question, tolerance = TOLERANCE) {
   const where = JSON.stringify(question.slice(0, 70));
   const n = hits(native), b = hits(browser);
   assert.equal(browser.outcome, native.outcome, `outcome for ${where}`);
@@ -218,8 +223,8 @@ function assertSame(native, browser, question) {
       assert.equal(typeof b[i][k], typeof h[k], `${k} of ${h.id} for ${where}`);
       if (typeof h[k] !== 'number') continue;
       const d = Math.abs(h[k] - b[i][k]);
-      maxDiff = Math.max(maxDiff, d);
-      assert.ok(d <= TOLERANCE, `${k} of ${h.id} for ${where}: native ${h[k]}, browser ${b[i][k]}`);
+      if (tolerance === TOLERANCE) maxDiff = Math.max(maxDiff, d);
+      assert.ok(d <= tolerance, `${k} of ${h.id} for ${where}: native ${h[k]}, browser ${b[i][k]}`);
     }
   });
 }
@@ -346,6 +351,6 @@ test('a truncated, corrupted, foreign or other-model bundle is a clear error, an
   assertSame(native, result.fresh, question);
   assert.equal(result.full.entries, 4);
   assert.notEqual(result.full.fingerprint, result.good.fingerprint);
-  assertSame(bundles.full.native[0], result.fullReply, question);
+  assertSame(bundles.full.native[0], result.fullReply, question, FULL_PRECISION_TOLERANCE);
   await close();
 });
